@@ -1,0 +1,114 @@
+"""Start background services with a PID file, stop them by PID, and run commands as a service account."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def service_user(account: str) -> str | None:
+    """As root, server binaries run as their service account; otherwise as the current user."""
+    return account if os.geteuid() == 0 else None
+
+
+def chown_to(path: Path, account: str | None) -> None:
+    """Give a runtime folder to the service account that must write into it."""
+    if account:
+        entry = pwd.getpwnam(account)
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def as_user(command: list[str], account: str | None) -> list[str]:
+    return ["runuser", "-u", account, "--", *command] if account else command
+
+
+def run(command: list[str], account: str | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run a command to completion, raising with its output if it fails."""
+    result = subprocess.run(as_user(command, account), capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result
+
+
+def _default_signals() -> None:
+    # A shell that starts `make up &` makes its children ignore SIGINT; restore the defaults so
+    # the service stops when `make down` signals it.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+
+
+def spawn(command: list[str], pid_file: Path, log_file: Path, env: dict[str, str] | None = None,
+          cwd: Path | None = None) -> int:
+    """Start a long-running process in its own session and record its PID."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=env, cwd=cwd, start_new_session=True, preexec_fn=_default_signals)
+    pid_file.write_text(f"{process.pid}\n")
+    return process.pid
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
+def is_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def stop_pid_file(pid_file: Path, timeout: float = 20.0, group: bool = True) -> bool:
+    """Stop the process (and its process group) named by a PID file; True if something was stopped."""
+    pid = read_pid(pid_file)
+    stopped = False
+    if is_alive(pid):
+        _signal(pid, signal.SIGTERM, group)
+        if not wait_until(lambda: not is_alive(pid), timeout):
+            _signal(pid, signal.SIGKILL, group)
+            wait_until(lambda: not is_alive(pid), 5)
+        stopped = True
+    pid_file.unlink(missing_ok=True)
+    return stopped
+
+
+def _signal(pid: int, sig: int, group: bool) -> None:
+    try:
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+def wait_until(condition, timeout: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()

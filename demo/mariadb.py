@@ -1,0 +1,103 @@
+"""Embedded MariaDB holding the reference tables (stand-in for the building's MySQL database).
+
+The server listens on 127.0.0.1:<DOMOTIC_MYSQL_PORT>; the administrator connects over the private socket
+(unix_socket authentication); the platform reads with `domotic_ref`, which may only SELECT.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+from pathlib import Path
+
+import pymysql
+
+from demo import procs
+from demo.generator.reference import ReferenceTable
+from demo.settings import MYSQL_DB, MYSQL_USER, Settings
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if not found:
+        raise RuntimeError(f"{name} not found: install MariaDB (apt-get install mariadb-server)")
+    return found
+
+
+class EmbeddedMariaDB:
+    """A MariaDB server owned by the project, started and stopped by PID."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        base = settings.runtime / "mariadb"
+        self.base = base
+        self.data_dir = base / "data"
+        self.socket = base / "mysqld.sock"
+        self.pid_file = settings.runtime / "pids" / "mariadb.pid"
+        self.log_file = settings.runtime / "logs" / "mariadb.log"
+        self.port = int(settings["DOMOTIC_MYSQL_PORT"])
+        self.account = procs.service_user("mysql")
+        self.admin = "root" if os.geteuid() == 0 else getpass.getuser()
+
+    def is_running(self) -> bool:
+        return procs.is_alive(procs.read_pid(self.pid_file))
+
+    def initialise(self) -> None:
+        if (self.data_dir / "mysql").exists():
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        procs.chown_to(self.base, self.account)
+        procs.chown_to(self.data_dir, self.account)
+        user = [f"--user={self.account}"] if self.account else []
+        procs.run([_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.data_dir}",
+                   "--auth-root-authentication-method=socket", "--skip-test-db", *user])
+
+    def start(self) -> None:
+        """Start the server (no-op when it already runs) and wait until it answers."""
+        self.initialise()
+        if not self.is_running():
+            user = [f"--user={self.account}"] if self.account else []
+            procs.spawn([_binary("mariadbd"), "--no-defaults", f"--datadir={self.data_dir}",
+                         f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
+                         "--skip-name-resolve", "--character-set-server=utf8mb4", *user],
+                        self.pid_file, self.log_file)
+        if not procs.wait_until(self._answers, 60, 0.5):
+            raise RuntimeError(f"MariaDB did not start; see {self.log_file}")
+
+    def _answers(self) -> bool:
+        try:
+            self.admin_connection().close()
+            return True
+        except pymysql.err.OperationalError:
+            return False
+
+    def stop(self) -> bool:
+        return procs.stop_pid_file(self.pid_file, timeout=30, group=False)
+
+    def status(self) -> str:
+        if self.is_running():
+            return f"running (pid {procs.read_pid(self.pid_file)}, 127.0.0.1:{self.port})"
+        return "stopped"
+
+    def admin_connection(self, database: str | None = None):
+        return pymysql.connect(unix_socket=str(self.socket), user=self.admin, database=database,
+                               charset="utf8mb4", autocommit=True)
+
+    def load_reference(self, tables: list[ReferenceTable]) -> None:
+        """(Re)create the reference database with its tables and the read-only application account."""
+        connection = self.admin_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{MYSQL_DB}` CHARACTER SET utf8mb4")
+            cursor.execute(f"CREATE USER IF NOT EXISTS '{MYSQL_USER}'@'127.0.0.1' IDENTIFIED BY %s",
+                           (self.settings["DOMOTIC_MYSQL_PASSWORD"],))
+            cursor.execute(f"ALTER USER '{MYSQL_USER}'@'127.0.0.1' IDENTIFIED BY %s",
+                           (self.settings["DOMOTIC_MYSQL_PASSWORD"],))
+            cursor.execute(f"GRANT SELECT ON `{MYSQL_DB}`.* TO '{MYSQL_USER}'@'127.0.0.1'")
+            cursor.execute(f"USE `{MYSQL_DB}`")
+            for table in tables:
+                cursor.execute(f"DROP TABLE IF EXISTS `{table.name}`")
+                cursor.execute(table.create_statement())
+                if table.rows:
+                    cursor.executemany(table.insert_statement(), table.rows)
+        connection.close()

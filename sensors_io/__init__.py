@@ -1,0 +1,1 @@
+"""Pure parsing helpers (no Dagster import): filenames, JSON flattening, CSV cleaning."""

@@ -1,0 +1,53 @@
+"""Source filenames: `DD.MM.YYYY HHMM_<User>_received.json` (contract §1.1) and `Pred_YYYY-MM-DD.csv` (§2.1)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+SENSOR_NAME = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4}) (\d{2})(\d{2})_([A-Za-z][A-Za-z0-9]*)_received\.json$")
+WEATHER_NAME = re.compile(r"^Pred_(\d{4})-(\d{2})-(\d{2})\.csv$")
+
+
+class FilenameError(ValueError):
+    """A source filename that does not follow the contract; the message says why."""
+
+
+@dataclass(frozen=True)
+class SensorFileName:
+    """The parts of a sensor filename: local wall-clock minute (naive) and SMB user."""
+
+    local_minute: datetime
+    user: str
+
+
+def sensor_filename(local_minute: datetime, user: str) -> str:
+    return f"{local_minute:%d.%m.%Y %H%M}_{user}_received.json"
+
+
+def parse_sensor_filename(name: str) -> SensorFileName:
+    match = SENSOR_NAME.match(name)
+    if not match:
+        raise FilenameError(f"{name!r} does not match 'DD.MM.YYYY HHMM_<User>_received.json'")
+    day, month, year, hour, minute, user = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute))
+    except ValueError as error:
+        raise FilenameError(f"{name!r} names an impossible time: {error}") from None
+    return SensorFileName(moment, user)
+
+
+def weather_filename(prediction_date: date) -> str:
+    return f"Pred_{prediction_date:%Y-%m-%d}.csv"
+
+
+def parse_weather_filename(name: str) -> date:
+    """The prediction (issue) date of a forecast file."""
+    match = WEATHER_NAME.match(name)
+    if not match:
+        raise FilenameError(f"{name!r} does not match 'Pred_YYYY-MM-DD.csv'")
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError as error:
+        raise FilenameError(f"{name!r} names an impossible date: {error}") from None

@@ -77,6 +77,8 @@ class Settings:
     env: dict[str, str]
     embedded_postgres: bool
     embedded_mysql: bool
+    embedded_sftp: bool
+    demo_share: bool
 
     @property
     def runtime(self) -> Path:
@@ -105,7 +107,8 @@ def load_settings(runtime: Path | None = None, overrides: dict[str, str] | None 
         env["MYSQL_URL"] = f"mysql+pymysql://{MYSQL_USER}:{password}@127.0.0.1:{env['DOMOTIC_MYSQL_PORT']}/{MYSQL_DB}"
     for key, value in dagster_storage_from(env["DB_URL"]).items():
         env.setdefault(key, value)
-    return Settings(env=env, embedded_postgres=embedded_postgres, embedded_mysql=embedded_mysql)
+    return Settings(env=env, embedded_postgres=embedded_postgres, embedded_mysql=embedded_mysql,
+                    embedded_sftp="SFTP_HOST" not in user, demo_share="SMB_PATH" not in user)
 
 
 def dagster_storage_from(db_url: str) -> dict[str, str]:

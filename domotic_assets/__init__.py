@@ -1,0 +1,1 @@
+"""Dagster definitions of the domotic platform (assets, sensors, schedules, checks)."""

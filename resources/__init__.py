@@ -1,0 +1,1 @@
+"""Dagster resources: the warehouse (PostgreSQL), the sFTP server, the SMB share and the reference database."""

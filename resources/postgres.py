@@ -1,0 +1,47 @@
+"""The warehouse: PostgreSQL reached through `DB_URL`, with a COPY path for Polars frames."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import dagster as dg
+import polars as pl
+import psycopg2
+from psycopg2 import sql
+from pydantic import Field
+from sqlalchemy.engine import make_url
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """Connections to the warehouse database; `copy_frame` bulk-loads a Polars frame with COPY."""
+
+    db_url: str = Field(description="SQLAlchemy URL of the warehouse, postgresql+psycopg2://user:password@host:port/db")
+
+    def connection_kwargs(self) -> dict:
+        url = make_url(self.db_url)
+        return {"host": url.host, "port": url.port or 5432, "user": url.username, "password": url.password,
+                "dbname": url.database, **url.query}
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg2.extensions.connection]:
+        """A psycopg2 connection; the transaction commits when the block ends without error."""
+        connection = psycopg2.connect(**self.connection_kwargs())
+        try:
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    @staticmethod
+    def copy_frame(cursor, frame: pl.DataFrame, table: str, columns: Sequence[str] | None = None) -> int:
+        """COPY a frame into `schema.table` (CSV through memory); returns the number of rows sent."""
+        columns = list(columns or frame.columns)
+        schema, _, name = table.rpartition(".")
+        target = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+        statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '')").format(
+            target, sql.SQL(", ").join(map(sql.Identifier, columns)))
+        buffer = io.BytesIO(frame.select(columns).write_csv(include_header=False, null_value="").encode("utf-8"))
+        cursor.copy_expert(statement.as_string(cursor), buffer)
+        return frame.height

@@ -1,0 +1,88 @@
+"""The weather server: sFTP through paramiko, with the server's host key verified."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import dagster as dg
+import paramiko
+from pydantic import Field
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    name: str
+    size: int
+    mtime: int
+
+
+class HostKeyMismatch(paramiko.SSHException):
+    """The server presented a key that is neither in known_hosts nor the pinned fingerprint."""
+
+
+class _PinnedFingerprintPolicy(paramiko.MissingHostKeyPolicy):
+    def __init__(self, fingerprint: str):
+        self.fingerprint = fingerprint.removeprefix("SHA256:").rstrip("=")
+
+    def missing_host_key(self, client, hostname, key):
+        actual = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+        if actual != self.fingerprint:
+            raise HostKeyMismatch(f"host key of {hostname} has fingerprint SHA256:{actual}, "
+                                  "which is not the pinned SFTP_HOST_FINGERPRINT")
+
+
+class SFTPResource(dg.ConfigurableResource):
+    """Lists and downloads the forecast files in `SFTP_PATH`.
+
+    The server's key must be in `known_hosts` or match `host_fingerprint` (SHA256:…); unknown keys are
+    accepted only with `accept_unknown_host_key=True` (an explicit opt-in).
+    """
+
+    host: str
+    port: int = 22
+    user: str
+    password: str
+    path: str = "/Meteo2"
+    known_hosts: str = Field(default="", description="known_hosts file holding the server's key")
+    host_fingerprint: str = Field(default="", description="pinned SHA256 fingerprint of the server's key")
+    accept_unknown_host_key: bool = False
+    max_retries: int = 3
+    retry_delay: int = 600
+    timeout: float = 30.0
+
+    def _ssh_client(self) -> paramiko.SSHClient:
+        client = paramiko.SSHClient()
+        if self.known_hosts:
+            client.load_host_keys(self.known_hosts)
+        if self.host_fingerprint:
+            client.set_missing_host_key_policy(_PinnedFingerprintPolicy(self.host_fingerprint))
+        elif self.accept_unknown_host_key:
+            client.set_missing_host_key_policy(paramiko.WarningPolicy())
+        else:
+            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        return client
+
+    @contextmanager
+    def session(self) -> Iterator[paramiko.SFTPClient]:
+        """An authenticated sFTP session (password only: no agent, no local keys)."""
+        client = self._ssh_client()
+        try:
+            client.connect(self.host, port=self.port, username=self.user, password=self.password,
+                           allow_agent=False, look_for_keys=False, timeout=self.timeout,
+                           banner_timeout=self.timeout, auth_timeout=self.timeout)
+            sftp = client.open_sftp()
+            sftp.get_channel().settimeout(self.timeout)
+            yield sftp
+        finally:
+            client.close()
+
+    def list_files(self, sftp: paramiko.SFTPClient) -> list[RemoteFile]:
+        """Regular files of `path` with their size and modification time."""
+        return sorted((RemoteFile(entry.filename, entry.st_size or 0, int(entry.st_mtime or 0))
+                       for entry in sftp.listdir_attr(self.path) if stat.S_ISREG(entry.st_mode or 0)),
+                      key=lambda f: f.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from demo.dagster_dev import DagsterDev
@@ -46,8 +46,8 @@ def generate_demo_data(settings: Settings, request: GenerationRequest) -> dict:
 
 
 def load_reference_data(settings: Settings, request: GenerationRequest) -> None:
-    start = datetime(request.start.year, request.start.month, request.start.day)
-    EmbeddedMariaDB(settings).load_reference(reference_tables(apartments(request.apartments), start, request.seed))
+    EmbeddedMariaDB(settings).load_reference(reference_tables(apartments(request.apartments), request.start,
+                                                              request.seed))
 
 
 def up(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import urllib.request
@@ -40,7 +41,7 @@ class DagsterDev:
         if not self.is_running():
             dagster = Path(sys.executable).parent / "dagster"
             procs.spawn([str(dagster), "dev", "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1",
-                         "-p", str(self.port)], self.pid_file, self.log_file, env=self.settings.env, cwd=ROOT)
+                         "-p", str(self.port)], self.pid_file, self.log_file, env={**os.environ, **self.settings.env}, cwd=ROOT)
         if not procs.wait_until(lambda: self.answers() or not self.is_running(), timeout, 1.0) or not self.answers():
             raise RuntimeError(f"the Dagster UI did not answer on {self.url}; see {self.log_file}")
 

@@ -83,14 +83,28 @@ def stop_pid_file(pid_file: Path, timeout: float = 20.0, group: bool = True) -> 
     """Stop the process (and its process group) named by a PID file; True if something was stopped."""
     pid = read_pid(pid_file)
     stopped = False
+    gone = (lambda: not _group_alive(pid)) if group else (lambda: not is_alive(pid))
     if is_alive(pid):
         _signal(pid, signal.SIGTERM, group)
-        if not wait_until(lambda: not is_alive(pid), timeout):
+        if not wait_until(gone, timeout):
             _signal(pid, signal.SIGKILL, group)
-            wait_until(lambda: not is_alive(pid), 5)
+            wait_until(gone, 5)
         stopped = True
     pid_file.unlink(missing_ok=True)
     return stopped
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a live (non-zombie) process of the group remains."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+            except (FileNotFoundError, IndexError, ProcessLookupError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+    return False
 
 
 def _signal(pid: int, sig: int, group: bool) -> None:

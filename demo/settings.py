@@ -88,9 +88,14 @@ class Settings:
         return self.env[key]
 
 
-def load_settings(runtime: Path | None = None, overrides: dict[str, str] | None = None) -> Settings:
-    """Merge the configuration sources and derive every variable the platform reads."""
-    user = {**read_env_file(ROOT / ".env"), **os.environ, **(overrides or {})}
+def load_settings(runtime: Path | None = None, overrides: dict[str, str] | None = None,
+                  read_environment: bool = True) -> Settings:
+    """Merge the configuration sources and derive every variable the platform reads.
+
+    `read_environment=False` ignores `.env` and `os.environ` (tests run their own isolated platform).
+    """
+    user = {**read_env_file(ROOT / ".env"), **os.environ} if read_environment else {}
+    user.update(overrides or {})
     runtime = Path(runtime or user.get("DOMOTIC_RUNTIME_DIR") or ROOT / ".runtime").resolve()
     env = {**DEFAULTS, **ensure_secrets(runtime), **user, "DOMOTIC_RUNTIME_DIR": str(runtime)}
     env.setdefault("DAGSTER_HOME", str(runtime / "dagster_home"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from demo.generator.apartments import APPLIANCES, Apartment
 
@@ -37,8 +37,10 @@ PARAMETER_TYPES = (("minTemperature", "C"), ("maxTemperature", "C"), ("minHumidi
                    ("heatingSetpoint", "C"))
 
 
-def reference_tables(apartments: list[Apartment], start: datetime, seed: int) -> list[ReferenceTable]:
+def reference_tables(apartments: list[Apartment], first_day: date, seed: int) -> list[ReferenceTable]:
+    """All tables, with power snapshots and error log entries dated from `first_day` on."""
     rng = random.Random(f"{seed}:reference")
+    start = datetime(first_day.year, first_day.month, first_day.day)
     buildings, rooms, sensors, devices, profile, parameters, errors = [], [], [], [], [], [], []
     for building_id, apartment in enumerate(apartments, start=1):
         buildings.append((building_id, 100 + building_id, 2 if apartment.layout == "jimmy" else 1,

@@ -1,0 +1,129 @@
+"""Flattening contract (data contract §1.8): one sensor JSON payload → one reading per (sensor, field).
+
+Fixes the reference's defects: two sensors of the same type in one room keep distinct `sensor_id`s, a
+boolean `switch` is read correctly, numbers given as strings are parsed, and anything unreadable raises
+`FlattenError` with a reason instead of failing silently.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+ROOM_MAP = {"Bhroom": "Bathroom", "Bdroom": "Bedroom", "Livingroom": "Living Room"}
+
+# raw key -> (field, unit) per category
+PLUG_FIELDS = {"power": ("power", "W"), "total": ("total", "Wh"), "temperature": ("temperature", "C")}
+CONTACT_FIELDS = {"battery": ("battery", "%")}
+MOTION_FIELDS = {"light": ("light", "lux"), "temperature": ("temperature", "C")}
+METEO_FIELDS = {"Temperature": ("temperature_c", "C"), "CO2": ("co2_ppm", "ppm"), "Humidity": ("humidity_pct", "%"),
+                "Noise": ("noise_db", "dB"), "Pressure": ("pressure_hpa", "hPa"),
+                "AbsolutePressure": ("abs_pressure_hpa", "hPa"), "battery_percent": ("battery", "%")}
+HUMIDITY_FIELDS = {"temperature": ("temperature", "C"), "humidity": ("humidity", "%"), "devicePower": ("battery", "%")}
+CONSUMPTION_FIELDS = {"total_power": ("total_power", "W"),
+                      **{f"power{i}": (f"power{i}", "W") for i in (1, 2, 3)},
+                      **{f"current{i}": (f"current{i}", "A") for i in (1, 2, 3)},
+                      **{f"voltage{i}": (f"voltage{i}", "V") for i in (1, 2, 3)}}
+
+
+class Reading(NamedTuple):
+    room: str
+    sensor_type: str
+    sensor_id: str
+    field: str
+    value: float
+    unit: str
+
+
+class FlattenError(ValueError):
+    """The payload cannot be flattened; `reason` is a short code, the message the detail."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def normalise_room(raw: str) -> str:
+    return ROOM_MAP.get(raw, raw)
+
+
+def to_number(value, where: str) -> float:
+    """A JSON number, a boolean or a numeric string as float; anything else is a FlattenError."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise FlattenError("non_numeric_value", f"{where} = {value!r} is not a number")
+
+
+def switch_is_on(value, where: str) -> float:
+    """Contact `switch`: "on"/"off" (any case) or a boolean; missing counts as closed."""
+    if value is None or isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, str) and value.strip().lower() in ("on", "off"):
+        return 1.0 if value.strip().lower() == "on" else 0.0
+    raise FlattenError("bad_switch", f"{where} = {value!r} is neither on/off nor a boolean")
+
+
+def _category(payload: dict, name: str) -> dict:
+    value = payload.get(name, {})
+    if name == "meteos" and isinstance(value, dict) and "meteo" in value:
+        value = value["meteo"]
+    if not isinstance(value, dict):
+        raise FlattenError("bad_category", f"category {name!r} is {type(value).__name__}, expected an object")
+    return value
+
+
+def _fields(raw_room: str, sensor_type: str, sensor_id: str, obj, mapping: dict, where: str) -> list[Reading]:
+    if not isinstance(obj, dict):
+        raise FlattenError("bad_sensor", f"{where} is {type(obj).__name__}, expected an object")
+    room = normalise_room(raw_room)
+    return [Reading(room, sensor_type, sensor_id, field, to_number(obj[key], f"{where}.{key}"), unit)
+            for key, (field, unit) in mapping.items() if obj.get(key) is not None]
+
+
+def flatten_payload(payload) -> list[Reading]:
+    """All readings of one file, in a stable order."""
+    if not isinstance(payload, dict):
+        raise FlattenError("bad_payload", f"top level is {type(payload).__name__}, expected an object")
+    readings: list[Reading] = []
+    for raw, plug in _category(payload, "plugs").items():
+        readings += _fields(raw, "plug", f"plug:{raw}", plug, PLUG_FIELDS, f"plugs.{raw}")
+    for raw, sensors in _category(payload, "doorsWindows").items():
+        sensors = [sensors] if isinstance(sensors, dict) else sensors
+        if not isinstance(sensors, list):
+            raise FlattenError("bad_sensor", f"doorsWindows.{raw} is {type(sensors).__name__}, expected a list")
+        seen: dict[str, int] = {}
+        for index, sensor in enumerate(sensors):
+            where = f"doorsWindows.{raw}[{index}]"
+            if not isinstance(sensor, dict):
+                raise FlattenError("bad_sensor", f"{where} is {type(sensor).__name__}, expected an object")
+            kind = str(sensor.get("type") or "door").strip().lower()
+            seen[kind] = seen.get(kind, 0) + 1
+            sensor_id = f"{kind}:{raw}" + (f":{seen[kind]}" if seen[kind] > 1 else "")
+            readings.append(Reading(normalise_room(raw), kind, sensor_id, "open",
+                                    switch_is_on(sensor.get("switch"), f"{where}.switch"), "bool"))
+            readings += _fields(raw, kind, sensor_id, sensor, CONTACT_FIELDS, where)
+    for raw, motion in _category(payload, "motions").items():
+        readings += _motion(raw, motion, f"motions.{raw}")
+    for raw, station in _category(payload, "meteos").items():
+        readings += _fields(raw, "meteo", f"meteo:{raw}", station, METEO_FIELDS, f"meteos.meteo.{raw}")
+    for raw, sensor in _category(payload, "humidities").items():
+        readings += _fields(raw, "humidity", f"humidity:{raw}", sensor, HUMIDITY_FIELDS, f"humidities.{raw}")
+    for raw, meter in _category(payload, "consumptions").items():
+        readings += _fields(raw, "consumption", f"consumption:{raw}", meter, CONSUMPTION_FIELDS,
+                            f"consumptions.{raw}")
+    return readings
+
+
+def _motion(raw: str, motion, where: str) -> list[Reading]:
+    readings = _fields(raw, "motion", f"motion:{raw}", motion, MOTION_FIELDS, where)
+    if motion.get("motion") is not None:
+        readings.insert(0, Reading(normalise_room(raw), "motion", f"motion:{raw}", "motion",
+                                   to_number(motion["motion"], f"{where}.motion"), "bool"))
+    return readings

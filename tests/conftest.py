@@ -1,0 +1,76 @@
+"""Test session platform: its own runtime folder, free ports, and the real services started on loopback.
+
+Services are started once per session and stopped at the end. A missing server binary makes the tests
+that need it fail loudly (no skipping).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from demo.generator.apartments import apartments
+from demo.generator.generate import GenerationRequest, generate
+from demo.generator.reference import reference_tables
+from demo.mariadb import EmbeddedMariaDB
+from demo.postgres import EmbeddedPostgres
+from demo.settings import Settings, load_settings
+from demo.sftp_server import EmbeddedSFTP
+
+# Three apartments (more than the two reference ones), three days, every malformed case.
+TEST_REQUEST = GenerationRequest(start=date(2023, 10, 28), days=3, apartments=3, seed=7, malformed=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    # A short path: unix socket paths are limited to 107 bytes.
+    runtime = Path(tempfile.mkdtemp(prefix="dmt-"))
+    runtime.chmod(0o755)
+    overrides = {"DOMOTIC_PG_PORT": str(free_port()), "DOMOTIC_MYSQL_PORT": str(free_port()),
+                 "SFTP_PORT": str(free_port()), "DAGSTER_PORT": str(free_port())}
+    yield load_settings(runtime=runtime, overrides=overrides, read_environment=False)
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def generated(settings: Settings) -> dict:
+    """The test data set written into the test runtime's demo share and sFTP folder."""
+    folder = EmbeddedSFTP(settings).folder
+    return generate(TEST_REQUEST, Path(settings["SMB_PATH"]), folder, settings.runtime / "demo" / "manifest.json")
+
+
+@pytest.fixture(scope="session")
+def postgres(settings: Settings):
+    server = EmbeddedPostgres(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sftp_server(settings: Settings, generated: dict):
+    server = EmbeddedSFTP(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb(settings: Settings):
+    server = EmbeddedMariaDB(settings)
+    server.start()
+    server.load_reference(reference_tables(apartments(TEST_REQUEST.apartments), TEST_REQUEST.start,
+                                           TEST_REQUEST.seed))
+    yield server
+    server.stop()

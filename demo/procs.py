@@ -83,7 +83,7 @@ def stop_pid_file(pid_file: Path, timeout: float = 20.0, group: bool = True) -> 
     """Stop the process (and its process group) named by a PID file; True if something was stopped."""
     pid = read_pid(pid_file)
     stopped = False
-    gone = (lambda: not _group_alive(pid)) if group else (lambda: not is_alive(pid))
+    gone = (lambda: not group_alive(pid)) if group else (lambda: not is_alive(pid))
     if is_alive(pid):
         _signal(pid, signal.SIGTERM, group)
         if not wait_until(gone, timeout):
@@ -94,7 +94,7 @@ def stop_pid_file(pid_file: Path, timeout: float = 20.0, group: bool = True) -> 
     return stopped
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     """True while a live (non-zombie) process of the group remains."""
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

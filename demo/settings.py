@@ -53,7 +53,8 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+        value = value.split(" #", 1)[0].strip()
+        values[key.strip().removeprefix("export ").strip()] = value.strip("'\"")
     return values
 
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Idempotent set-up: system packages (apt-get, when root), uv, and the virtual environment (.venv)
+# installed from uv.lock with compiled bytecode. Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION=0.13.9
+TOOLS=.runtime/tools
+
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || [ -n "${DOMOTIC_PG_BINDIR:-}" ] || missing+=(postgresql)
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "bootstrap: installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "bootstrap: missing system packages: ${missing[*]}" >&2
+    echo "           install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+python=$(command -v python3.11 || command -v python3)
+if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+  echo "bootstrap: Python 3.11 is required (found $("$python" --version))" >&2
+  exit 1
+fi
+
+if [ ! -x "$TOOLS/bin/uv" ] || [ "$("$TOOLS/bin/uv" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  echo "bootstrap: installing uv $UV_VERSION into $TOOLS"
+  "$python" -m venv "$TOOLS"
+  "$TOOLS/bin/pip" install -q "uv==$UV_VERSION"
+fi
+
+UV_COMPILE_BYTECODE=1 UV_PYTHON="$python" "$TOOLS/bin/uv" sync --frozen --quiet

@@ -1,0 +1,57 @@
+"""The embedded PostgreSQL cluster: databases, schemas, authentication, loopback only, start/stop by PID."""
+
+from __future__ import annotations
+
+import socket
+
+import polars as pl
+import psycopg2
+import pytest
+import sqlalchemy as sa
+
+from demo.settings import DAGSTER_DB
+from resources.postgres import PostgresResource
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_warehouse_has_schemas_and_dagster_database(postgres, settings):
+    engine = sa.create_engine(settings["DB_URL"])
+    with engine.connect() as connection:
+        schemas = set(connection.execute(sa.text("SELECT nspname FROM pg_namespace")).scalars())
+        databases = set(connection.execute(sa.text("SELECT datname FROM pg_database")).scalars())
+        listen = connection.execute(sa.text("SHOW listen_addresses")).scalar()
+        user = connection.execute(sa.text("SELECT current_user")).scalar()
+    engine.dispose()
+    assert {"silver", "gold"} <= schemas
+    assert DAGSTER_DB in databases
+    assert listen == "127.0.0.1"
+    assert user == "domotic"
+
+
+def test_wrong_password_is_refused(postgres, settings):
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(host="127.0.0.1", port=postgres.port, user="domotic", password="wrong", dbname="domotic")
+
+
+def test_copy_frame_loads_rows_with_quoted_identifiers(postgres, settings):
+    warehouse = PostgresResource(db_url=settings["DB_URL"])
+    frame = pl.DataFrame({"room": ["Living Room", "Bathroom", None], "value": [1.5, None, 3.0]})
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute('CREATE TEMP TABLE "copy test" (room text, value float)')
+        assert warehouse.copy_frame(cursor, frame, "copy test") == 3
+        cursor.execute('SELECT room, value FROM "copy test" ORDER BY value NULLS FIRST')
+        assert cursor.fetchall() == [("Bathroom", None), ("Living Room", 1.5), (None, 3.0)]
+
+
+def test_stop_and_start_again(postgres):
+    pid = postgres.status()
+    assert postgres.stop() is True
+    assert postgres.status() == "stopped" and not port_open(postgres.port)
+    assert postgres.stop() is False
+    postgres.start()
+    postgres.start()  # idempotent
+    assert postgres.is_running() and port_open(postgres.port) and postgres.status() != pid

@@ -17,7 +17,7 @@ from demo.generator.generate import GenerationRequest, generate_apartment
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.flatten import FlattenError, flatten_payload
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures"  # copies of the contract's example files (§1.7)
 
 
 def cases(manifest: dict, source: str) -> dict[str, dict]:

@@ -34,7 +34,14 @@ fi
 if [ ! -x "$TOOLS/bin/uv" ] || [ "$("$TOOLS/bin/uv" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
   echo "bootstrap: installing uv $UV_VERSION into $TOOLS"
   "$python" -m venv "$TOOLS"
-  "$TOOLS/bin/pip" install -q "uv==$UV_VERSION"
+  "$TOOLS/bin/pip" install -q "uv==$UV_VERSION" 2>&1 | grep -v "^WARNING: Location" || true
 fi
 
-UV_COMPILE_BYTECODE=1 UV_PYTHON="$python" "$TOOLS/bin/uv" sync --frozen --quiet
+# uv recompiles every module on each sync: sync only when uv.lock or pyproject.toml changed.
+stamp=.venv/.domotic-lock
+wanted=$(cat uv.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "bootstrap: installing the locked environment into .venv"
+  UV_COMPILE_BYTECODE=1 UV_PYTHON="$python" "$TOOLS/bin/uv" sync --frozen --quiet
+  echo "$wanted" > "$stamp"
+fi

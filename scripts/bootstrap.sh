@@ -34,7 +34,7 @@ fi
 if [ ! -x "$TOOLS/bin/uv" ] || [ "$("$TOOLS/bin/uv" --version | cut -d' ' -f2)" != "$UV_VERSION" ]; then
   echo "bootstrap: installing uv $UV_VERSION into $TOOLS"
   "$python" -m venv "$TOOLS"
-  "$TOOLS/bin/pip" install -q "uv==$UV_VERSION" 2>&1 | grep -v "^WARNING: Location" || true
+  "$TOOLS/bin/pip" install -q "uv==$UV_VERSION" 2> >(grep -v "^WARNING: Location" >&2)
 fi
 
 # uv recompiles every module on each sync: sync only when uv.lock or pyproject.toml changed.

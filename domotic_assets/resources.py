@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
 from resources.sftp import SFTPResource
@@ -13,7 +14,9 @@ from resources.smb import SMBShareResource
 def platform_resources() -> dict:
     return {
         "warehouse": PostgresResource(db_url=dg.EnvVar("DB_URL")),
-        "share": SMBShareResource(path=dg.EnvVar("SMB_PATH")),
+        "share": SMBShareResource(path=dg.EnvVar("SMB_PATH"), user=dg.EnvVar("SMB_USER"),
+                                  password=dg.EnvVar("SMB_PASSWORD")),
+        "bronze": BronzeResource(root=dg.EnvVar("BRONZE_ROOT"), apartment_map=dg.EnvVar("APARTMENT_MAP")),
         "sftp": SFTPResource(
             host=dg.EnvVar("SFTP_HOST"),
             port=dg.EnvVar.int("SFTP_PORT"),

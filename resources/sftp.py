@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import stat
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import paramiko
 from pydantic import Field
+
+from sensors_io.atomic_copy import copy_atomically
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,10 @@ class RemoteFile:
     name: str
     size: int
     mtime: int
+
+
+class DownloadFailed(IOError):
+    """Every attempt to download a file failed; the message names the file and the last error."""
 
 
 class HostKeyMismatch(paramiko.SSHException):
@@ -86,3 +94,30 @@ class SFTPResource(dg.ConfigurableResource):
         return sorted((RemoteFile(entry.filename, entry.st_size or 0, int(entry.st_mtime or 0))
                        for entry in sftp.listdir_attr(self.path) if stat.S_ISREG(entry.st_mode or 0)),
                       key=lambda f: f.name)
+
+    def download(self, name: str, target: Path, log: Callable[[str], None] = print,
+                 sleep: Callable[[float], None] = time.sleep) -> int:
+        """Download `path/name` to `target` atomically (temporary name, size check, rename), retrying
+        `max_retries` times with a doubling delay from `retry_delay`. Returns the bytes written."""
+        remote = f"{self.path.rstrip('/')}/{name}"
+        attempts = self.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.session() as sftp:
+                    info = sftp.stat(remote)
+
+                    def open_remote():
+                        handle = sftp.open(remote, "rb")
+                        handle.prefetch(info.st_size)
+                        return handle
+
+                    return copy_atomically(open_remote, target, info.st_size or 0, info.st_mtime)
+            except (paramiko.AuthenticationException, paramiko.BadHostKeyException, HostKeyMismatch):
+                raise  # configuration errors: retrying cannot help
+            except (OSError, EOFError, paramiko.SSHException) as error:
+                if attempt == attempts:
+                    raise DownloadFailed(f"{remote}: all {attempts} attempts failed; last error: {error!r}") from error
+                delay = self.retry_delay * 2 ** (attempt - 1)
+                log(f"{remote}: attempt {attempt}/{attempts} failed ({error!r}); retrying in {delay} s")
+                sleep(delay)
+        raise AssertionError("unreachable")

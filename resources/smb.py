@@ -1,13 +1,23 @@
-"""The SMB share holding the sensor files, here as a mounted folder (`SMB_PATH` is a directory)."""
+"""The SMB share holding the sensor files, with two interchangeable backends.
+
+- `SMB_PATH=/mnt/share/folder`: a mounted folder (the reference's mode);
+- `SMB_PATH=smb://host[:port]/share/folder`: the SMB protocol itself (smbprotocol), with `SMB_USER` and
+  `SMB_PASSWORD`. The port is passed on every call, so non-445 servers work.
+Both list the files that sit flat in the folder, stat one name, and open one file for reading.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import unquote, urlsplit
 
 import dagster as dg
-from pydantic import Field
+import smbclient
+from pydantic import Field, PrivateAttr
+from smbprotocol.exceptions import SMBOSError
 
 
 @dataclass(frozen=True)
@@ -17,14 +27,106 @@ class ShareFile:
     mtime: float
 
 
+class ShareBackend(Protocol):
+    def list_files(self, prefix: str = "") -> list[ShareFile]: ...
+    def stat(self, name: str) -> ShareFile | None: ...
+    def open(self, name: str) -> BinaryIO: ...
+
+
+class MountedFolder:
+    """The share mounted (or copied) as a local folder."""
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+
+    def list_files(self, prefix: str = "") -> list[ShareFile]:
+        files = []
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(prefix) and entry.is_file():
+                    info = entry.stat()
+                    files.append(ShareFile(entry.name, info.st_size, info.st_mtime))
+        return files
+
+    def stat(self, name: str) -> ShareFile | None:
+        try:
+            info = os.stat(self.folder / name)
+        except FileNotFoundError:
+            return None
+        return ShareFile(name, info.st_size, info.st_mtime)
+
+    def open(self, name: str) -> BinaryIO:
+        return open(self.folder / name, "rb")
+
+
+class SMBProtocolFolder:
+    """A folder of an SMB share reached with smbprotocol (SMB 2/3)."""
+
+    def __init__(self, url: str, user: str, password: str):
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.path.strip("/"):
+            raise ValueError(f"SMB_PATH {url!r} must look like smb://host[:port]/share[/folder]")
+        self.server = parts.hostname
+        self.port = parts.port or 445
+        self.unc = "\\\\" + self.server + "\\" + "\\".join(unquote(p) for p in parts.path.strip("/").split("/"))
+        smbclient.register_session(self.server, username=user or None, password=password or None, port=self.port)
+
+    def _path(self, name: str) -> str:
+        return f"{self.unc}\\{name}"
+
+    def list_files(self, prefix: str = "") -> list[ShareFile]:
+        pattern = fnmatch_escape(prefix) + "*" if prefix else "*"
+        files = []
+        for entry in smbclient.scandir(self.unc, search_pattern=pattern, port=self.port):
+            if entry.is_file():
+                info = entry.smb_info
+                files.append(ShareFile(entry.name, info.end_of_file, _filetime(info.last_write_time)))
+        return [f for f in files if f.name.startswith(prefix)]
+
+    def stat(self, name: str) -> ShareFile | None:
+        try:
+            info = smbclient.stat(self._path(name), port=self.port)
+        except (SMBOSError, FileNotFoundError):
+            return None
+        return ShareFile(name, info.st_size, info.st_mtime)
+
+    def open(self, name: str) -> BinaryIO:
+        return smbclient.open_file(self._path(name), mode="rb", port=self.port)
+
+
+def fnmatch_escape(text: str) -> str:
+    """SMB wildcards are `*` and `?`; sensor-name prefixes contain neither, anything else is refused."""
+    if any(char in text for char in "*?<>\""):
+        raise ValueError(f"prefix {text!r} holds a wildcard character")
+    return text
+
+
+def _filetime(value) -> float:
+    return value.timestamp() if hasattr(value, "timestamp") else float(value)
+
+
 class SMBShareResource(dg.ConfigurableResource):
-    """Lists and reads the sensor files in the share's folder (files sit flat in the folder)."""
+    """The sensor-file share (`SMB_PATH`): a mounted folder or `smb://host[:port]/share/folder`."""
 
-    path: str = Field(description="SMB_PATH: the mounted folder of the share")
+    path: str = Field(description="SMB_PATH: a mounted folder, or smb://host[:port]/share/folder")
+    user: str = Field(default="", description="SMB_USER, for the smb:// backend")
+    password: str = Field(default="", description="SMB_PASSWORD, for the smb:// backend")
+    _backend: ShareBackend | None = PrivateAttr(default=None)
 
-    def list_files(self) -> list[ShareFile]:
-        with os.scandir(self.path) as entries:
-            return [ShareFile(e.name, (s := e.stat()).st_size, s.st_mtime) for e in entries if e.is_file()]
+    @property
+    def backend(self) -> ShareBackend:
+        if self._backend is None:
+            if self.path.startswith("smb://"):
+                self._backend = SMBProtocolFolder(self.path, self.user, self.password)
+            else:
+                self._backend = MountedFolder(self.path)
+        return self._backend
 
-    def read_bytes(self, name: str) -> bytes:
-        return (Path(self.path) / name).read_bytes()
+    def list_files(self, prefix: str = "") -> list[ShareFile]:
+        return self.backend.list_files(prefix)
+
+    def stat(self, name: str) -> ShareFile | None:
+        return self.backend.stat(name)
+
+    def open(self, name: str) -> BinaryIO:
+        return self.backend.open(name)

@@ -1,0 +1,1 @@
+"""Bronze layer: raw files copied from the sources, byte for byte."""

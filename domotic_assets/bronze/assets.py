@@ -1,0 +1,112 @@
+"""Bronze assets: sensor JSON files from the SMB share and forecast CSVs from the sFTP server."""
+
+import time
+from datetime import date
+
+import dagster as dg
+
+from domotic_assets.partitions import daily_partitions
+from resources.bronze import BronzeResource
+from resources.sftp import DownloadFailed, SFTPResource
+from resources.smb import SMBShareResource
+from sensors_io.bronze_layout import weather_bronze_path
+from sensors_io.filenames import weather_filename
+from sensors_io.sensor_copy import CopyReport, copy_day
+
+
+class SensorCopyConfig(dg.Config):
+    settle_seconds: float = 5.0
+    workers: int = 16
+
+
+def _preview(rows: list[tuple[str, str]], limit: int = 20) -> dg.MetadataValue:
+    lines = "\n".join(f"| {name} | {reason} |" for name, reason in rows[:limit])
+    more = f"\n\n… and {len(rows) - limit} more" if len(rows) > limit else ""
+    return dg.MetadataValue.md(f"| file | reason |\n|---|---|\n{lines}{more}" if rows else "none")
+
+
+@dg.asset(partitions_def=daily_partitions, group_name="bronze", kinds={"smb", "json"},
+          backfill_policy=dg.BackfillPolicy.single_run())
+def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyConfig, share: SMBShareResource,
+                        bronze: BronzeResource) -> dg.MaterializeResult:
+    """Raw sensor JSON files of the SMB share, copied unchanged into BRONZE_ROOT/<apartment>/YYYY/MM/DD/HH/.
+    Grain: one file per apartment and minute; partition = the local date in the file name."""
+    started = time.monotonic()
+    total = CopyReport()
+    for key in context.partition_keys:
+        report = copy_day(share, bronze.path, bronze.apartments(), key, time.time(), config.settle_seconds,
+                          config.workers)
+        context.log.info(f"{key}: {report.listed} files on the share, {report.copied} copied, {report.skipped} "
+                         f"already in bronze, {len(report.deferred)} still being written, "
+                         f"{len(report.rejected)} rejected, {len(report.failed)} unreadable")
+        for name, reason in report.rejected:
+            context.log.warning(f"rejected {name}: {reason}")
+        for name, error in report.failed:
+            context.log.error(f"could not copy {name}: {error}")
+        total.listed += report.listed
+        total.copied += report.copied
+        total.skipped += report.skipped
+        total.bytes += report.bytes
+        total.deferred += report.deferred
+        total.rejected += report.rejected
+        total.failed += report.failed
+        total.apartments |= report.apartments
+    seconds = time.monotonic() - started
+    if total.failed:
+        raise dg.Failure(description=f"{len(total.failed)} files could not be read from the share; they stay "
+                                     "there and are copied by the next run",
+                         metadata={"unreadable": _preview(total.failed)})
+    return dg.MaterializeResult(metadata={
+        "files_on_share": total.listed,
+        "files_copied": total.copied,
+        "files_skipped": total.skipped,
+        "files_deferred": len(total.deferred),
+        "files_rejected": len(total.rejected),
+        "rejected": _preview(total.rejected),
+        "bytes_copied": total.bytes,
+        "apartments": ", ".join(sorted(total.apartments)),
+        "seconds": round(seconds, 3),
+        "files_per_second": round(total.copied / seconds, 1) if seconds else 0.0,
+        "dagster/row_count": total.copied + total.skipped,
+    })
+
+
+@dg.asset(partitions_def=daily_partitions, group_name="bronze", kinds={"sftp", "csv"},
+          backfill_policy=dg.BackfillPolicy.single_run())
+def bronze_weather_files(context: dg.AssetExecutionContext, sftp: SFTPResource,
+                         bronze: BronzeResource) -> dg.MaterializeResult:
+    """Daily weather-forecast CSVs (Pred_YYYY-MM-DD.csv) downloaded unchanged from the sFTP server into
+    BRONZE_ROOT/weather/YYYY/MM/DD/. Grain: one file per prediction (issue) date = partition."""
+    started = time.monotonic()
+    downloaded, skipped, size, failures = [], [], 0, []
+    with sftp.session() as session:
+        remote = {f.name: f for f in sftp.list_files(session)}
+    for key in context.partition_keys:
+        name = weather_filename(date.fromisoformat(key))
+        target = weather_bronze_path(bronze.path, date.fromisoformat(key), name)
+        if name in remote and target.exists() and target.stat().st_size == remote[name].size:
+            skipped.append(name)
+            continue
+        try:
+            size += sftp.download(name, target, log=context.log.warning)
+            downloaded.append(name)
+        except DownloadFailed as error:
+            context.log.error(str(error))
+            failures.append((name, str(error)))
+    if failures:
+        raise dg.Failure(description=f"{len(failures)} forecast files could not be downloaded",
+                         metadata={"failed": _preview(failures)})
+    seconds = time.monotonic() - started
+    context.log.info(f"{len(downloaded)} forecast files downloaded ({size} bytes), {len(skipped)} already in bronze")
+    return dg.MaterializeResult(metadata={
+        "files_downloaded": len(downloaded),
+        "files_skipped": len(skipped),
+        "bytes_downloaded": size,
+        "seconds": round(seconds, 3),
+        "files": ", ".join(downloaded + skipped),
+        "dagster/row_count": len(downloaded) + len(skipped),
+    })
+
+
+bronze_sensor_files_job = dg.define_asset_job("bronze_sensor_files_job", selection=[bronze_sensor_files])
+bronze_weather_files_job = dg.define_asset_job("bronze_weather_files_job", selection=[bronze_weather_files])

@@ -1,0 +1,81 @@
+"""Sensors and the schedule that bring new source files into bronze without anyone clicking.
+
+Both sensors run by default (`DefaultSensorStatus.RUNNING`); the weather schedule is STOPPED by default
+because the demo's sFTP server only holds historical files: turn it on in the UI against a live server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from domotic_assets.bronze.assets import bronze_sensor_files_job, bronze_weather_files_job
+from domotic_assets.partitions import TIMEZONE, daily_partitions
+from resources.sftp import SFTPResource
+from resources.smb import SMBShareResource
+from sensors_io.discovery import Cursor, discover
+from sensors_io.filenames import FilenameError, parse_weather_filename
+
+FULL_SCAN_SECONDS = 60 * float(os.environ.get("SMB_FULL_SCAN_MINUTES", "1440"))
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("SENSOR_INTERVAL_SECONDS", "30"))
+WEATHER_HOUR = int(os.environ.get("WEATHER_HOUR", "7"))
+WEATHER_MIN = int(os.environ.get("WEATHER_MIN", "30"))
+
+
+@dg.sensor(job=bronze_sensor_files_job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+           default_status=dg.DefaultSensorStatus.RUNNING)
+def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShareResource) -> dg.SensorResult:
+    """New sensor files on the SMB share: predictive probing every tick, a full listing every
+    SMB_FULL_SCAN_MINUTES (default once a day) for gaps of any length, new apartments and changed files."""
+    found = discover(share, Cursor.from_json(context.cursor), time.time(), FULL_SCAN_SECONDS)
+    mode = "full listing" if found.full_scan else f"predictive ({found.probes} names probed)"
+    context.log.info(f"{mode}: {found.new_files} new files in {len(found.changed)} partitions, "
+                     f"{found.pending} still being written")
+    for name, reason in found.rejected:
+        context.log.warning(f"not a sensor file name, left out: {reason}")
+    valid = set(daily_partitions.get_partition_keys())
+    requests = [dg.RunRequest(partition_key=key, run_key=f"bronze_sensor_files:{key}:{found.cursor.version(key)}")
+                for key in found.changed if key in valid]
+    for key in sorted(set(found.changed) - valid):
+        context.log.warning(f"files dated {key} are outside the partitions ({daily_partitions.start:%Y-%m-%d} on)")
+    return dg.SensorResult(run_requests=requests, cursor=found.cursor.to_json())
+
+
+@dg.sensor(job=bronze_weather_files_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def sftp_weather_files_sensor(context: dg.SensorEvaluationContext, sftp: SFTPResource) -> dg.SensorResult:
+    """New or changed forecast files (name, size, mtime) in SFTP_PATH."""
+    seen = json.loads(context.cursor) if context.cursor else {"files": {}, "rejected": []}
+    with sftp.session() as session:
+        listing = sftp.list_files(session)
+    valid = set(daily_partitions.get_partition_keys())
+    requests = []
+    for remote in listing:
+        version = f"{remote.size}:{remote.mtime}"
+        if seen["files"].get(remote.name) == version or remote.name in seen["rejected"]:
+            continue
+        try:
+            key = parse_weather_filename(remote.name).isoformat()
+            if key not in valid:
+                raise FilenameError(f"{remote.name!r} is dated outside the partitions")
+        except FilenameError as error:
+            context.log.warning(f"forecast file left out: {error}")
+            seen["rejected"].append(remote.name)
+            continue
+        seen["files"][remote.name] = version
+        requests.append(dg.RunRequest(partition_key=key, run_key=f"bronze_weather_files:{remote.name}:{version}"))
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+
+@dg.schedule(job=bronze_weather_files_job, cron_schedule=f"{WEATHER_MIN} {WEATHER_HOUR} * * *",
+             execution_timezone=TIMEZONE)
+def daily_weather_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Download the day's forecast file at WEATHER_HOUR:WEATHER_MIN (Europe/Zurich)."""
+    local_day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
+    return dg.RunRequest(partition_key=local_day.isoformat())
+
+

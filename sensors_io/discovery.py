@@ -1,0 +1,155 @@
+"""Discovery of new sensor files on the share, cheap per tick however many files the share holds.
+
+Predictive mode (every tick): from each apartment's last seen minute, stat the next expected names; up to
+`lookahead` missing minutes in a row are tolerated. Cost: proportional to the new files (+ `lookahead`
+stats per apartment). Full listing (first tick, then every `full_scan_interval` seconds): finds gaps of
+any length, new apartments and changed files, by comparing a per-partition summary (files, bytes, newest
+mtime) with the one kept in the cursor. Files modified within `settle_seconds` are pending, not counted.
+
+The cursor is JSON and only moves forward; a partition's summary is its content version, used in run keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sensors_io.filenames import FilenameError, parse_sensor_filename, sensor_filename
+
+MAX_PENDING = 10_000
+
+
+class ShareFileInfo(Protocol):
+    name: str
+    size: int
+    mtime: float
+
+
+class Share(Protocol):
+    def list_files(self, prefix: str = "") -> list[ShareFileInfo]: ...
+    def stat(self, name: str) -> ShareFileInfo | None: ...
+
+
+@dataclass
+class Cursor:
+    last_minute: dict[str, str] = field(default_factory=dict)  # user -> ISO local minute
+    partitions: dict[str, list] = field(default_factory=dict)  # partition -> [files, bytes, newest mtime]
+    pending: list[str] = field(default_factory=list)  # names seen while still being written
+    rejected: list[str] = field(default_factory=list)  # names that do not parse (reported once)
+    last_full_scan: float = 0.0
+
+    @classmethod
+    def from_json(cls, text: str | None) -> "Cursor":
+        return cls(**json.loads(text)) if text else cls()
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"))
+
+    def version(self, partition: str) -> str:
+        files, size, newest = self.partitions[partition]
+        return f"{files}f-{size}b-{int(newest)}"
+
+
+@dataclass
+class Discovery:
+    cursor: Cursor
+    changed: list[str]  # partitions whose content version changed
+    new_files: int
+    full_scan: bool
+    probes: int = 0
+    pending: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # newly seen (name, reason)
+
+
+def discover(share: Share, cursor: Cursor, now: float, full_scan_interval: float, settle_seconds: float = 5.0,
+             lookahead: int = 15, max_probes: int = 20_000) -> Discovery:
+    cursor = Cursor.from_json(cursor.to_json())  # never mutate the caller's cursor
+    if now - cursor.last_full_scan >= full_scan_interval:
+        return _full_scan(share, cursor, now, settle_seconds)
+    return _predictive(share, cursor, now, settle_seconds, lookahead, max_probes)
+
+
+def _settled(info: ShareFileInfo, now: float, settle_seconds: float) -> bool:
+    return now - info.mtime >= settle_seconds
+
+
+def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float) -> Discovery:
+    summaries: dict[str, list] = {}
+    pending, rejected = [], []
+    for info in share.list_files():
+        try:
+            parsed = parse_sensor_filename(info.name)
+        except FilenameError as error:
+            if info.name not in cursor.rejected:
+                rejected.append((info.name, str(error)))
+            continue
+        if not _settled(info, now, settle_seconds):
+            pending.append(info.name)
+            continue
+        summary = summaries.setdefault(parsed.local_minute.date().isoformat(), [0, 0, 0.0])
+        summary[0] += 1
+        summary[1] += info.size
+        summary[2] = max(summary[2], info.mtime)
+        minute = parsed.local_minute.isoformat(timespec="minutes")
+        if minute > cursor.last_minute.get(parsed.user, ""):
+            cursor.last_minute[parsed.user] = minute
+    changed = [key for key, summary in sorted(summaries.items()) if cursor.partitions.get(key) != summary]
+    new_files = sum(summaries[key][0] - (cursor.partitions.get(key) or [0])[0] for key in changed)
+    cursor.partitions.update(summaries)
+    cursor.pending = pending[:MAX_PENDING]
+    cursor.rejected = sorted({*cursor.rejected, *(name for name, _ in rejected)})
+    cursor.last_full_scan = now
+    return Discovery(cursor, changed, max(new_files, 0), True, pending=len(pending), rejected=rejected)
+
+
+def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float, lookahead: int,
+                max_probes: int) -> Discovery:
+    changed: set[str] = set()
+    found = probes = 0
+    still_pending = []
+    known_pending = set(cursor.pending)
+    for name in cursor.pending:  # files that were being written at the last look
+        probes += 1
+        info = share.stat(name)
+        if info is None:
+            continue
+        if not _settled(info, now, settle_seconds):
+            still_pending.append(name)
+        else:
+            changed.add(_count(cursor, info))
+            found += 1
+            parsed = parse_sensor_filename(name)
+            minute = parsed.local_minute.isoformat(timespec="minutes")
+            cursor.last_minute[parsed.user] = max(cursor.last_minute.get(parsed.user, ""), minute)
+    for user, last in sorted(cursor.last_minute.items()):
+        minute, misses = datetime.fromisoformat(last), 0
+        while misses < lookahead and probes < max_probes:
+            minute += timedelta(minutes=1)
+            probes += 1
+            info = share.stat(sensor_filename(minute, user))
+            if info is None:
+                misses += 1
+                continue
+            misses = 0
+            if info.name in known_pending:
+                continue  # handled above, counted once
+            if not _settled(info, now, settle_seconds):
+                still_pending.append(info.name)
+                continue
+            changed.add(_count(cursor, info))
+            found += 1
+            cursor.last_minute[user] = minute.isoformat(timespec="minutes")
+    cursor.pending = still_pending[:MAX_PENDING]
+    return Discovery(cursor, sorted(changed), found, False, probes=probes, pending=len(still_pending))
+
+
+def _count(cursor: Cursor, info: ShareFileInfo) -> str:
+    """Add a settled, newly seen file to its partition's summary; returns the partition."""
+    key = parse_sensor_filename(info.name).local_minute.date().isoformat()
+    summary = cursor.partitions.setdefault(key, [0, 0, 0.0])
+    summary[0] += 1
+    summary[1] += info.size
+    summary[2] = max(summary[2], info.mtime)
+    return key

@@ -1,0 +1,111 @@
+"""Copy one day of sensor files from the share into bronze, in parallel and atomically.
+
+A file is skipped when bronze already holds it with the same size, deferred when it was modified within
+`settle_seconds` or changed size while being copied, rejected (kept under `_rejected/` with a reason file)
+when its name does not parse or names another day, and reported as failed when the share cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from sensors_io.atomic_copy import SizeMismatch, copy_atomically
+from sensors_io.bronze_layout import REJECTED_FOLDER, apartment_id, partition_prefix, sensor_bronze_path
+from sensors_io.filenames import FilenameError, parse_sensor_filename
+
+
+class ShareFileInfo(Protocol):
+    name: str
+    size: int
+    mtime: float
+
+
+class ReadableShare(Protocol):
+    def list_files(self, prefix: str = "") -> list[ShareFileInfo]: ...
+    def open(self, name: str) -> BinaryIO: ...
+
+
+@dataclass
+class CopyReport:
+    listed: int = 0
+    copied: int = 0
+    skipped: int = 0
+    deferred: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    bytes: int = 0
+    apartments: set[str] = field(default_factory=set)
+
+
+def _same_file(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except FileNotFoundError:
+        return False
+
+
+def copy_day(share: ReadableShare, root: Path, apartments: dict[str, str], partition_key: str, now: float,
+             settle_seconds: float = 5.0, workers: int = 16) -> CopyReport:
+    """Bring bronze up to date with the share for one local day."""
+    report = CopyReport()
+    day = date.fromisoformat(partition_key)
+    jobs: list[tuple[ShareFileInfo, Path]] = []
+    for info in share.list_files(partition_prefix(partition_key)):
+        report.listed += 1
+        try:
+            parsed = parse_sensor_filename(info.name)
+            if parsed.local_minute.date() != day:
+                raise FilenameError(f"{info.name!r} names {parsed.local_minute.date()}, not {day}")
+        except FilenameError as error:
+            report.rejected.append((info.name, str(error)))
+            jobs.append((info, root / REJECTED_FOLDER / info.name))
+            continue
+        apartment = apartment_id(parsed.user, apartments)
+        report.apartments.add(apartment)
+        target = sensor_bronze_path(root, apartment, parsed.local_minute, info.name)
+        jobs.append((info, target))
+
+    def copy(job: tuple[ShareFileInfo, Path]) -> tuple[str, int, str | None]:
+        info, target = job
+        if _same_file(target, info.size):
+            return "skipped", 0, None
+        if now - info.mtime < settle_seconds:
+            return "deferred", 0, None
+        try:
+            return "copied", copy_atomically(lambda: share.open(info.name), target, info.size, info.mtime), None
+        except SizeMismatch:  # the file changed while it was copied: still being written
+            return "deferred", 0, None
+        except OSError as error:
+            return "failed", 0, f"{type(error).__name__}: {error}"
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for (info, target), (outcome, size, error) in zip(jobs, pool.map(copy, jobs)):
+            if outcome == "copied":
+                report.copied += 1
+                report.bytes += size
+            elif outcome == "skipped":
+                report.skipped += 1
+            elif outcome == "deferred":
+                report.deferred.append(info.name)
+            else:
+                report.failed.append((info.name, error))
+    _write_reasons(root, report.rejected)
+    return report
+
+
+def _write_reasons(root: Path, rejected: list[tuple[str, str]]) -> None:
+    """Beside each rejected file, a JSON note with the reason and when it was first seen."""
+    for name, reason in rejected:
+        note = root / REJECTED_FOLDER / f"{name}.reason.json"
+        if not note.exists():
+            note.parent.mkdir(parents=True, exist_ok=True)
+            temporary = note.with_name(f".{note.name}.{os.getpid()}")
+            temporary.write_text(json.dumps({"file": name, "reason": reason, "first_seen": time.time()}))
+            os.replace(temporary, note)

@@ -8,7 +8,9 @@ Both list the files that sit flat in the folder, stat one name, and open one fil
 
 from __future__ import annotations
 
+import io
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -20,7 +22,7 @@ from pydantic import Field, PrivateAttr
 from smbprotocol.exceptions import SMBOSError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class ShareFile:
     name: str
     size: int
@@ -60,9 +62,16 @@ class MountedFolder:
 
 
 class SMBProtocolFolder:
-    """A folder of an SMB share reached with smbprotocol (SMB 2/3)."""
+    """A folder of an SMB share reached with smbprotocol (SMB 2/3).
+
+    One connection carries every request; smbprotocol fails requests when too many are outstanding for the
+    server's credit window, so at most `parallel_requests` files are read at a time.
+    """
+
+    parallel_requests = 4
 
     def __init__(self, url: str, user: str, password: str):
+        self._slots = threading.BoundedSemaphore(self.parallel_requests)
         parts = urlsplit(url)
         if not parts.hostname or not parts.path.strip("/"):
             raise ValueError(f"SMB_PATH {url!r} must look like smb://host[:port]/share[/folder]")
@@ -91,7 +100,9 @@ class SMBProtocolFolder:
         return ShareFile(name, info.st_size, info.st_mtime)
 
     def open(self, name: str) -> BinaryIO:
-        return smbclient.open_file(self._path(name), mode="rb", port=self.port)
+        """The whole file, read at once (sensor files are a few kB)."""
+        with self._slots, smbclient.open_file(self._path(name), mode="rb", port=self.port) as remote:
+            return io.BytesIO(remote.read())
 
 
 def fnmatch_escape(text: str) -> str:

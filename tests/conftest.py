@@ -19,6 +19,7 @@ from demo.generator.generate import GenerationRequest, generate
 from demo.generator.reference import reference_tables
 from demo.mariadb import EmbeddedMariaDB
 from demo.postgres import EmbeddedPostgres
+from demo.samba import EmbeddedSamba
 from demo.settings import Settings, load_settings
 from demo.sftp_server import EmbeddedSFTP
 
@@ -72,5 +73,15 @@ def mariadb(settings: Settings):
     server.start()
     server.load_reference(reference_tables(apartments(TEST_REQUEST.apartments), TEST_REQUEST.start,
                                            TEST_REQUEST.seed))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def samba(settings: Settings, generated: dict):
+    """Samba on a free loopback port sharing the generated share folder (SMB protocol backend)."""
+    server = EmbeddedSamba(settings.runtime / "samba", Path(settings["SMB_PATH"]), free_port(),
+                           settings["SFTP_PASSWORD"])
+    server.start()
     yield server
     server.stop()

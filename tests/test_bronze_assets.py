@@ -1,0 +1,111 @@
+"""Materialising the bronze assets against the real share folder and the real sFTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_files
+from resources.bronze import BronzeResource
+from resources.sftp import SFTPResource
+from resources.smb import SMBShareResource
+from sensors_io.filenames import FilenameError, parse_sensor_filename
+
+
+def sftp_resource(settings) -> SFTPResource:
+    return SFTPResource(host=settings["SFTP_HOST"], port=int(settings["SFTP_PORT"]), user=settings["SFTP_USER"],
+                        password=settings["SFTP_PASSWORD"], path=settings["SFTP_PATH"],
+                        known_hosts=settings["SFTP_KNOWN_HOSTS"], retry_delay=1, timeout=10)
+
+
+@pytest.fixture
+def share_copy(settings, generated, tmp_path) -> Path:
+    """A private copy of the generated share, so that tests may add files to it."""
+    folder = tmp_path / "share"
+    shutil.copytree(settings["SMB_PATH"], folder, copy_function=shutil.copy2)
+    return folder
+
+
+def materialise(asset, partition: str, **resources) -> dg.ExecuteInProcessResult:
+    return dg.materialize([asset], partition_key=partition, resources=resources, raise_on_error=False)
+
+
+def metadata(result: dg.ExecuteInProcessResult) -> dict:
+    event = result.get_asset_materialization_events()[0]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def test_sensor_files_land_in_bronze_byte_for_byte_and_reruns_skip(share_copy, tmp_path):
+    bronze = tmp_path / "bronze"
+    resources = dict(share=SMBShareResource(path=str(share_copy)), bronze=BronzeResource(root=str(bronze)))
+    first = materialise(bronze_sensor_files, "2023-10-29", **resources)
+    assert first.success
+    day = [n for n in os.listdir(share_copy) if n.startswith("29.10.2023 ")]
+    valid = []
+    for name in day:
+        try:
+            valid.append((name, parse_sensor_filename(name)))
+        except FilenameError:
+            pass
+    facts = metadata(first)
+    assert facts["files_copied"] == len(valid) and facts["files_rejected"] == len(day) - len(valid)
+    assert facts["apartments"] == "annameier, jeremie, jimmy"  # a third apartment without code changes
+    for name, parsed in valid:
+        apartment = {"JimmyLoup": "jimmy", "JeremieVianin": "jeremie"}.get(parsed.user, parsed.user.lower())
+        target = bronze / apartment / f"{parsed.local_minute:%Y/%m/%d/%H}" / name
+        assert target.read_bytes() == (share_copy / name).read_bytes()
+    assert not list(bronze.rglob(".*part-*"))
+    again = metadata(materialise(bronze_sensor_files, "2023-10-29", **resources))
+    assert (again["files_copied"], again["files_skipped"]) == (0, len(valid))
+
+
+def test_bad_names_are_kept_aside_with_their_reason(generated, share_copy, tmp_path):
+    bad = next(c["file"] for c in generated["cases"] if c["case"] == "bad_filename")
+    key = f"{bad[6:10]}-{bad[3:5]}-{bad[0:2]}"
+    bronze = tmp_path / "bronze"
+    result = materialise(bronze_sensor_files, key, share=SMBShareResource(path=str(share_copy)),
+                         bronze=BronzeResource(root=str(bronze)))
+    assert result.success and metadata(result)["files_rejected"] == 1
+    assert (bronze / "_rejected" / bad).read_bytes() == (share_copy / bad).read_bytes()
+    assert "does not match" in json.loads((bronze / "_rejected" / f"{bad}.reason.json").read_text())["reason"]
+    assert bad in metadata(result)["rejected"]
+
+
+def test_a_file_still_being_written_is_deferred(share_copy, tmp_path):
+    bronze = tmp_path / "bronze"
+    name = "28.10.2023 2359_JimmyLoup_received.json"
+    (share_copy / name).write_bytes(b'{"user": "JimmyLoup", "datetime": "28.10.2023 23:')  # fresh mtime
+    resources = dict(share=SMBShareResource(path=str(share_copy)), bronze=BronzeResource(root=str(bronze)))
+    facts = metadata(materialise(bronze_sensor_files, "2023-10-28", **resources))
+    assert facts["files_deferred"] == 1
+    assert not (bronze / "jimmy/2023/10/28/23" / name).exists()
+    old = time.time() - 60
+    os.utime(share_copy / name, (old, old))
+    assert metadata(materialise(bronze_sensor_files, "2023-10-28", **resources))["files_copied"] == 1
+    assert (bronze / "jimmy/2023/10/28/23" / name).exists()
+
+
+def test_weather_file_downloads_into_bronze(settings, sftp_server, tmp_path):
+    bronze = tmp_path / "bronze"
+    resources = dict(sftp=sftp_resource(settings), bronze=BronzeResource(root=str(bronze)))
+    result = materialise(bronze_weather_files, "2023-10-29", **resources)
+    assert result.success
+    target = bronze / "weather/2023/10/29/Pred_2023-10-29.csv"
+    assert target.read_bytes() == (sftp_server.folder / "Pred_2023-10-29.csv").read_bytes()
+    assert metadata(materialise(bronze_weather_files, "2023-10-29", **resources))["files_skipped"] == 1
+
+
+def test_missing_weather_file_fails_with_its_name(settings, sftp_server, tmp_path):
+    resources = dict(sftp=sftp_resource(settings).model_copy(update={"max_retries": 1}),
+                     bronze=BronzeResource(root=str(tmp_path / "bronze")))
+    result = materialise(bronze_weather_files, "2024-02-01", **resources)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "could not be downloaded" in failure.message
+    assert not list((tmp_path / "bronze").rglob("*.csv"))

@@ -1,0 +1,78 @@
+"""Downloads survive a server that dies mid-transfer; a wrong host key is refused, not retried."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import asyncssh
+import paramiko
+import pytest
+
+from demo import procs
+from resources.sftp import DownloadFailed, SFTPResource
+
+
+def sftp_resource(settings, **changes) -> SFTPResource:
+    config = dict(host=settings["SFTP_HOST"], port=int(settings["SFTP_PORT"]), user=settings["SFTP_USER"],
+                  password=settings["SFTP_PASSWORD"], path=settings["SFTP_PATH"],
+                  known_hosts=settings["SFTP_KNOWN_HOSTS"], retry_delay=1, max_retries=3, timeout=10)
+    return SFTPResource(**{**config, **changes})
+
+
+@pytest.fixture
+def big_file(sftp_server):
+    path = sftp_server.folder / "big-transfer.bin"
+    path.write_bytes(os.urandom(1 << 20) * 48)  # 48 MiB
+    yield path
+    path.unlink()
+
+
+def test_server_dies_mid_transfer_then_retry_succeeds(settings, sftp_server, big_file, tmp_path):
+    target = tmp_path / "bronze" / "big-transfer.bin"
+    killed = threading.Event()
+    attempts: list[str] = []
+
+    def kill_during_transfer():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            partial = list(target.parent.glob(".big-transfer.bin.part-*")) if target.parent.exists() else []
+            if partial and partial[0].stat().st_size > 0:
+                os.kill(procs.read_pid(sftp_server.pid_file), signal.SIGKILL)
+                killed.set()
+                time.sleep(0.5)
+                sftp_server.start()
+                return
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=kill_during_transfer)
+    watcher.start()
+    written = sftp_resource(settings).download(big_file.name, target, log=attempts.append)
+    watcher.join()
+    assert killed.is_set()
+    assert len(attempts) >= 1 and "attempt 1/4 failed" in attempts[0]
+    assert written == big_file.stat().st_size
+    assert target.read_bytes() == big_file.read_bytes()
+    assert [p.name for p in target.parent.iterdir()] == ["big-transfer.bin"]  # no partial file left
+
+
+def test_every_attempt_failing_leaves_nothing(settings, sftp_server, tmp_path):
+    target = tmp_path / "bronze" / "Pred_2030-01-01.csv"
+    sleeps: list[float] = []
+    with pytest.raises(DownloadFailed, match="Pred_2030-01-01.csv: all 3 attempts failed"):
+        sftp_resource(settings, max_retries=2).download(target.name, target, log=lambda _: None, sleep=sleeps.append)
+    assert sleeps == [1, 2]  # doubling back-off
+    assert not target.exists() and not list(tmp_path.rglob("*.part-*"))
+
+
+def test_wrong_host_key_is_refused_without_retry(settings, sftp_server, tmp_path):
+    impostor = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode().split()
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text(f"[{settings['SFTP_HOST']}]:{settings['SFTP_PORT']} {impostor[0]} {impostor[1]}\n")
+    sleeps: list[float] = []
+    with pytest.raises(paramiko.BadHostKeyException):
+        sftp_resource(settings, known_hosts=str(known_hosts)).download(
+            "Pred_2023-10-28.csv", tmp_path / "x.csv", sleep=sleeps.append)
+    assert sleeps == []

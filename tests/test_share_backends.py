@@ -1,0 +1,40 @@
+"""The mounted-folder and SMB-protocol backends of the share give the same listing and the same bytes."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from domotic_assets.bronze.assets import bronze_sensor_files
+from resources.bronze import BronzeResource
+from resources.smb import SMBShareResource
+
+
+def backends(settings, samba):
+    mounted = SMBShareResource(path=settings["SMB_PATH"])
+    protocol = SMBShareResource(path=samba.url, user=samba.user, password=samba.password)
+    return mounted, protocol
+
+
+def test_same_listing_stat_and_content(settings, samba):
+    mounted, protocol = backends(settings, samba)
+    assert sorted(mounted.list_files()) == sorted(protocol.list_files())
+    day = sorted(protocol.list_files("29.10.2023 "))
+    assert day == sorted(mounted.list_files("29.10.2023 ")) and len(day) > 4000
+    name = day[100].name
+    assert protocol.stat(name) == mounted.stat(name)
+    assert protocol.stat("01.01.2023 0000_Nobody_received.json") is None
+    with protocol.open(name) as remote, mounted.open(name) as local:
+        assert remote.read() == local.read()
+
+
+def test_bronze_copy_over_the_smb_protocol(settings, samba, tmp_path):
+    mounted, protocol = backends(settings, samba)
+    result = dg.materialize([bronze_sensor_files], partition_key="2023-10-30",
+                            resources={"share": protocol, "bronze": BronzeResource(root=str(tmp_path))})
+    assert result.success
+    copied = {p.name: p for p in tmp_path.rglob("*.json")}
+    day = mounted.list_files("30.10.2023 ")
+    assert sorted(copied) == sorted(f.name for f in day)  # valid files in the tree, bad names under _rejected/
+    for info in day:
+        with mounted.open(info.name) as local:
+            assert copied[info.name].read_bytes() == local.read()

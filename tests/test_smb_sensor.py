@@ -1,0 +1,134 @@
+"""Ticks of `smb_sensor_files_sensor` (built with dg.build_sensor_context) against a mounted-folder share."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from domotic_assets.bronze.automation import smb_sensor_files_sensor
+from resources.smb import SMBShareResource
+from sensors_io.discovery import Cursor
+from sensors_io.filenames import sensor_filename
+
+START = datetime(2023, 10, 3, 8, 0)
+
+
+def write(share, user: str, minute: datetime, age: float = 3600, content: bytes = b'{"user": "x"}') -> str:
+    name = sensor_filename(minute, user)
+    path = share / name
+    path.write_bytes(content)
+    stamp = time.time() - age
+    os.utime(path, (stamp, stamp))
+    return name
+
+
+def tick(share, cursor: str | None) -> dg.SensorResult:
+    context = dg.build_sensor_context(cursor=cursor, resources={"share": SMBShareResource(path=str(share))})
+    return smb_sensor_files_sensor(context)
+
+
+def keys(result: dg.SensorResult) -> list[str]:
+    return [request.partition_key for request in result.run_requests]
+
+
+@pytest.fixture
+def share(tmp_path):
+    folder = tmp_path / "share"
+    folder.mkdir()
+    for offset in range(30):
+        write(folder, "JimmyLoup", START + timedelta(minutes=offset))
+        write(folder, "JeremieVianin", START + timedelta(minutes=offset))
+    return folder
+
+
+def test_first_tick_lists_everything_then_nothing_new_is_cheap(share):
+    first = tick(share, None)
+    assert keys(first) == ["2023-10-03"]
+    cursor = Cursor.from_json(first.cursor)
+    assert cursor.last_minute == {"JimmyLoup": "2023-10-03T08:29", "JeremieVianin": "2023-10-03T08:29"}
+    assert cursor.partitions["2023-10-03"][0] == 60
+    second = tick(share, first.cursor)
+    assert second.run_requests == []
+    assert Cursor.from_json(second.cursor).partitions == cursor.partitions
+
+
+def test_one_new_minute_requests_its_partition_with_a_new_version(share):
+    first = tick(share, None)
+    write(share, "JimmyLoup", START + timedelta(minutes=30))
+    second = tick(share, first.cursor)
+    assert keys(second) == ["2023-10-03"]
+    assert second.run_requests[0].run_key != first.run_requests[0].run_key
+    assert Cursor.from_json(second.cursor).last_minute["JimmyLoup"] == "2023-10-03T08:30"
+    assert tick(share, second.cursor).run_requests == []
+
+
+def test_a_three_hour_gap_is_found_by_the_full_listing(share):
+    first = tick(share, None)
+    after_gap = START + timedelta(minutes=29 + 180)
+    for offset in range(5):
+        write(share, "JimmyLoup", after_gap + timedelta(minutes=offset))
+    write(share, "JimmyLoup", datetime(2023, 10, 4, 9, 0))  # and a later day
+    predictive = tick(share, first.cursor)
+    assert predictive.run_requests == []  # beyond the predictive lookahead
+    night = Cursor.from_json(predictive.cursor)
+    night.last_full_scan -= 2 * 86400  # the nightly full listing is due
+    full = tick(share, night.to_json())
+    assert keys(full) == ["2023-10-03", "2023-10-04"]
+    cursor = Cursor.from_json(full.cursor)
+    assert cursor.partitions["2023-10-03"][0] == 65
+    assert cursor.last_minute["JimmyLoup"] == "2023-10-04T09:00"
+
+
+def test_a_new_apartment_is_found_and_then_followed(share):
+    first = tick(share, None)
+    write(share, "AnnaMeier", START)
+    cursor = Cursor.from_json(first.cursor)
+    cursor.last_full_scan = 0
+    found = tick(share, cursor.to_json())
+    assert "AnnaMeier" in Cursor.from_json(found.cursor).last_minute
+    write(share, "AnnaMeier", START + timedelta(minutes=1))
+    followed = tick(share, found.cursor)
+    assert keys(followed) == ["2023-10-03"]
+    assert Cursor.from_json(followed.cursor).last_minute["AnnaMeier"] == "2023-10-03T08:01"
+
+
+def test_a_file_still_being_written_is_pending_then_counted_once(share):
+    first = tick(share, None)
+    name = write(share, "JimmyLoup", START + timedelta(minutes=30), age=0)
+    writing = tick(share, first.cursor)
+    assert writing.run_requests == []
+    assert Cursor.from_json(writing.cursor).pending == [name]
+    old = time.time() - 60
+    os.utime(share / name, (old, old))
+    settled = tick(share, writing.cursor)
+    assert keys(settled) == ["2023-10-03"]
+    cursor = Cursor.from_json(settled.cursor)
+    assert cursor.pending == [] and cursor.partitions["2023-10-03"][0] == 61
+    assert tick(share, settled.cursor).run_requests == []
+    cursor.last_full_scan = 0  # a full listing agrees with the counts: no further run
+    assert tick(share, cursor.to_json()).run_requests == []
+
+
+def test_a_corrected_file_runs_again_and_bad_names_are_reported(share):
+    first = tick(share, None)
+    write(share, "JimmyLoup", START + timedelta(minutes=5), age=120, content=b'{"user": "JimmyLoup", "fixed": 1}')
+    (share / "notes.txt").write_text("not a sensor file")
+    cursor = Cursor.from_json(first.cursor)
+    cursor.last_full_scan = 0
+    rescanned = tick(share, cursor.to_json())
+    assert keys(rescanned) == ["2023-10-03"]
+    assert rescanned.run_requests[0].run_key != first.run_requests[0].run_key
+    assert Cursor.from_json(rescanned.cursor).rejected == ["notes.txt"]
+
+
+def test_cursor_only_moves_forward(share):
+    first = tick(share, None)
+    (share / sensor_filename(START + timedelta(minutes=29), "JimmyLoup")).unlink()
+    cursor = Cursor.from_json(first.cursor)
+    cursor.last_full_scan = 0
+    after = Cursor.from_json(tick(share, cursor.to_json()).cursor)
+    assert after.last_minute["JimmyLoup"] == "2023-10-03T08:29"

@@ -23,6 +23,8 @@ DEFAULTS = {
     "SFTP_PORT": "2222",
     "SFTP_USER": "domotic",
     "SFTP_PATH": "/Meteo2",
+    "SFTP_HOST_FINGERPRINT": "",
+    "SFTP_HOST_KEY_POLICY": "verify",
     "SFTP_MAX_RETRIES": "3",
     "SFTP_RETRY_DELAY": "600",
     "SENSOR_TIMEZONE": "Europe/Zurich",

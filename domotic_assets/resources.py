@@ -24,6 +24,8 @@ def platform_resources() -> dict:
             password=dg.EnvVar("SFTP_PASSWORD"),
             path=dg.EnvVar("SFTP_PATH"),
             known_hosts=dg.EnvVar("SFTP_KNOWN_HOSTS"),
+            host_fingerprint=dg.EnvVar("SFTP_HOST_FINGERPRINT"),
+            host_key_policy=dg.EnvVar("SFTP_HOST_KEY_POLICY"),
             max_retries=dg.EnvVar.int("SFTP_MAX_RETRIES"),
             retry_delay=dg.EnvVar.int("SFTP_RETRY_DELAY"),
         ),

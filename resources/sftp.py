@@ -48,7 +48,7 @@ class SFTPResource(dg.ConfigurableResource):
     """Lists and downloads the forecast files in `SFTP_PATH`.
 
     The server's key must be in `known_hosts` or match `host_fingerprint` (SHA256:…); unknown keys are
-    accepted only with `accept_unknown_host_key=True` (an explicit opt-in).
+    accepted only with `host_key_policy="accept-unknown"` (an explicit opt-in, logged as a warning).
     """
 
     host: str
@@ -58,7 +58,7 @@ class SFTPResource(dg.ConfigurableResource):
     path: str = "/Meteo2"
     known_hosts: str = Field(default="", description="known_hosts file holding the server's key")
     host_fingerprint: str = Field(default="", description="pinned SHA256 fingerprint of the server's key")
-    accept_unknown_host_key: bool = False
+    host_key_policy: str = Field(default="verify", description='"verify" (default) or "accept-unknown"')
     max_retries: int = 3
     retry_delay: int = 600
     timeout: float = 30.0
@@ -67,9 +67,11 @@ class SFTPResource(dg.ConfigurableResource):
         client = paramiko.SSHClient()
         if self.known_hosts:
             client.load_host_keys(self.known_hosts)
+        if self.host_key_policy not in ("verify", "accept-unknown"):
+            raise ValueError(f"SFTP_HOST_KEY_POLICY is {self.host_key_policy!r}; use 'verify' or 'accept-unknown'")
         if self.host_fingerprint:
             client.set_missing_host_key_policy(_PinnedFingerprintPolicy(self.host_fingerprint))
-        elif self.accept_unknown_host_key:
+        elif self.host_key_policy == "accept-unknown":
             client.set_missing_host_key_policy(paramiko.WarningPolicy())
         else:
             client.set_missing_host_key_policy(paramiko.RejectPolicy())

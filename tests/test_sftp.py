@@ -42,7 +42,7 @@ def test_unknown_host_key_is_refused_unless_opted_in(settings, sftp_server, tmp_
     with pytest.raises(paramiko.SSHException, match="not found in known_hosts"):
         with resource(settings, known_hosts=str(empty)).session():
             pass
-    with resource(settings, known_hosts=str(empty), accept_unknown_host_key=True).session() as session:
+    with resource(settings, known_hosts=str(empty), host_key_policy="accept-unknown").session() as session:
         assert session.listdir("/")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from resources.bronze import BronzeResource
+from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
 from resources.sftp import SFTPResource
@@ -30,4 +31,6 @@ def platform_resources() -> dict:
             retry_delay=dg.EnvVar.int("SFTP_RETRY_DELAY"),
         ),
         "reference_db": ReferenceDatabaseResource(url=dg.EnvVar("MYSQL_URL")),
+        "rules": CleaningRulesResource(sensor_timezone=dg.EnvVar("SENSOR_TIMEZONE"),
+                                       weather_min_year=dg.EnvVar.int("WEATHER_MIN_YEAR")),
     }

@@ -49,10 +49,11 @@ def normalise_room(raw: str) -> str:
 
 def to_number(value, where: str) -> float:
     """A JSON number, a boolean or a numeric string as float; anything else is a FlattenError."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
+    kind = type(value)
+    if kind is float or kind is int:
         return float(value)
+    if kind is bool:
+        return 1.0 if value else 0.0
     if isinstance(value, str):
         try:
             return float(value.strip())

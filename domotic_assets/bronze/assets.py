@@ -106,7 +106,3 @@ def bronze_weather_files(context: dg.AssetExecutionContext, sftp: SFTPResource,
         "files": ", ".join(downloaded + skipped),
         "dagster/row_count": len(downloaded) + len(skipped),
     })
-
-
-bronze_sensor_files_job = dg.define_asset_job("bronze_sensor_files_job", selection=[bronze_sensor_files])
-bronze_weather_files_job = dg.define_asset_job("bronze_weather_files_job", selection=[bronze_weather_files])

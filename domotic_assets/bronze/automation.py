@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from domotic_assets.bronze.assets import bronze_sensor_files_job, bronze_weather_files_job
+from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.partitions import TIMEZONE, daily_partitions
 from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
@@ -27,7 +27,7 @@ WEATHER_HOUR = int(os.environ.get("WEATHER_HOUR", "7"))
 WEATHER_MIN = int(os.environ.get("WEATHER_MIN", "30"))
 
 
-@dg.sensor(job=bronze_sensor_files_job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+@dg.sensor(job=sensor_files_job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
            default_status=dg.DefaultSensorStatus.RUNNING)
 def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShareResource) -> dg.SensorResult:
     """New sensor files on the SMB share: predictive probing every tick, a full listing every
@@ -39,14 +39,14 @@ def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShare
     for name, reason in found.rejected:
         context.log.warning(f"not a sensor file name, left out: {reason}")
     valid = set(daily_partitions.get_partition_keys())
-    requests = [dg.RunRequest(partition_key=key, run_key=f"bronze_sensor_files:{key}:{found.cursor.version(key)}")
+    requests = [dg.RunRequest(partition_key=key, run_key=f"sensor_files:{key}:{found.cursor.version(key)}")
                 for key in found.changed if key in valid]
     for key in sorted(set(found.changed) - valid):
         context.log.warning(f"files dated {key} are outside the partitions ({daily_partitions.start:%Y-%m-%d} on)")
     return dg.SensorResult(run_requests=requests, cursor=found.cursor.to_json())
 
 
-@dg.sensor(job=bronze_weather_files_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job=weather_files_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def sftp_weather_files_sensor(context: dg.SensorEvaluationContext, sftp: SFTPResource) -> dg.SensorResult:
     """New or changed forecast files (name, size, mtime) in SFTP_PATH."""
     seen = json.loads(context.cursor) if context.cursor else {"files": {}, "rejected": []}
@@ -67,11 +67,11 @@ def sftp_weather_files_sensor(context: dg.SensorEvaluationContext, sftp: SFTPRes
             seen["rejected"].append(remote.name)
             continue
         seen["files"][remote.name] = version
-        requests.append(dg.RunRequest(partition_key=key, run_key=f"bronze_weather_files:{remote.name}:{version}"))
+        requests.append(dg.RunRequest(partition_key=key, run_key=f"weather_files:{remote.name}:{version}"))
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
 
-@dg.schedule(job=bronze_weather_files_job, cron_schedule=f"{WEATHER_MIN} {WEATHER_HOUR} * * *",
+@dg.schedule(job=weather_files_job, cron_schedule=f"{WEATHER_MIN} {WEATHER_HOUR} * * *",
              execution_timezone=TIMEZONE)
 def daily_weather_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Download the day's forecast file at WEATHER_HOUR:WEATHER_MIN (Europe/Zurich)."""

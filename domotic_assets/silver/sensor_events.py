@@ -1,0 +1,182 @@
+"""`silver_sensor_events`: every reading of every bronze sensor file, exactly once, or the file quarantined."""
+
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, datetime, timedelta, timezone
+from multiprocessing import get_context
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from domotic_assets.bronze.assets import bronze_sensor_files
+from domotic_assets.partitions import daily_partitions
+from domotic_assets.silver import store
+from resources.bronze import BronzeResource
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from sensors_io.bronze_layout import REJECTED_FOLDER
+from sensors_io.sensor_events import FileOutcome, parse_files
+
+KEY = ["apartment", "sensor_id", "field", "timestamp"]
+CHUNK = 1500            # files per parse task
+IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
+OUTLIER_WARNING_SHARE = 0.01
+FUTURE_TOLERANCE = timedelta(minutes=10)
+CHECKS = {
+    "files_accounted_for": "bronze files = files loaded + files quarantined, per partition",
+    "unique_reading_key": "one reading per (apartment, sensor_id, field, timestamp) in the loaded days",
+    "no_future_timestamps": "no reading later than now + 10 minutes",
+    "rows_per_file_in_range": "every loaded file has its apartment's usual number of readings (±20 %)",
+    "outlier_share_below_1_percent": "outliers are below 1 % of the readings",
+}
+
+
+def bronze_sensor_paths(root: Path, day: date) -> list[str]:
+    """Bronze files of a day, all apartments (`<apartment>/YYYY/MM/DD/HH/<name>`), temporary files excluded."""
+    paths = []
+    if not root.exists():
+        return paths
+    for apartment in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ("weather", REJECTED_FOLDER)):
+        folder = apartment / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+        if folder.is_dir():
+            paths += sorted(str(p) for p in folder.glob("*/*.json") if not p.name.startswith("."))
+    return paths
+
+
+def _parse_day(pool, paths: list[str], root: Path, zone: str, key: str):
+    """Futures (or done results) parsing one day's files in chunks."""
+    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)] or [[]]
+    if pool is None:
+        return [parse_files(chunk, str(root), zone, key) for chunk in chunks]
+    return [pool.submit(parse_files, chunk, str(root), zone, key) for chunk in chunks]
+
+
+def _results(parts) -> tuple[pl.DataFrame, list[FileOutcome]]:
+    done = [p.result() if hasattr(p, "result") else p for p in parts]
+    return pl.concat([frame for frame, _ in done]), [o for _, outcomes in done for o in outcomes]
+
+
+def _outcome_frames(outcomes: list[FileOutcome], day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    loaded = pl.DataFrame({"file": [o.file for o in outcomes if o.reason is None],
+                           "apartment": [o.apartment for o in outcomes if o.reason is None],
+                           "rows": [o.rows for o in outcomes if o.reason is None],
+                           "checksum": [o.checksum for o in outcomes if o.reason is None]},
+                          schema={"file": pl.String, "apartment": pl.String, "rows": pl.Int64, "checksum": pl.String})
+    rejected = pl.DataFrame({"file": [o.file for o in outcomes if o.reason],
+                             "apartment": [o.apartment for o in outcomes if o.reason],
+                             "reason": [o.reason for o in outcomes if o.reason],
+                             "detail": [o.detail[:500] for o in outcomes if o.reason],
+                             "checksum": [o.checksum for o in outcomes if o.reason]},
+                            schema={"file": pl.String, "apartment": pl.String, "reason": pl.String,
+                                    "detail": pl.String, "checksum": pl.String})
+    return (loaded.with_columns(partition_date=pl.lit(day)), rejected.with_columns(partition_date=pl.lit(day)))
+
+
+def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
+    """Loaded files whose reading count is off their apartment's usual count by more than 20 %."""
+    usual = {}
+    for apartment in {o.apartment for o in outcomes if o.reason is None}:
+        usual[apartment] = Counter(o.rows for o in outcomes if o.reason is None and o.apartment == apartment)
+    modes = {apartment: counts.most_common(1)[0][0] for apartment, counts in usual.items()}
+    return [f"{o.file}: {o.rows} rows, usual {modes[o.apartment]}" for o in outcomes
+            if o.reason is None and abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
+
+
+def _markdown(frame: pl.DataFrame, limit: int = 10) -> dg.MetadataValue:
+    head = frame.head(limit)
+    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in head.iter_rows()]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+@dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
+          kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
+          check_specs=[dg.AssetCheckSpec(name, asset="silver_sensor_events", description=text,
+                                         blocking=name == "files_accounted_for") for name, text in CHECKS.items()])
+def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresResource, bronze: BronzeResource,
+                         rules: CleaningRulesResource) -> dg.MaterializeResult:
+    """Sensor readings in long form (silver.sensor_events), typed and flagged for outliers.
+    Grain: one row per apartment, sensor, field and minute; partition = the local day of the file."""
+    started = time.monotonic()
+    days = [date.fromisoformat(key) for key in context.partition_keys]
+    paths = {day: bronze_sensor_paths(bronze.path, day) for day in days}
+    total_files = sum(len(p) for p in paths.values())
+    use_pool = max((len(p) for p in paths.values()), default=0) > IN_PROCESS_LIMIT or len(days) > 2
+    pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
+    stats = Counter()
+    outcomes_all: list[FileOutcome] = []
+    preview = None
+    checks_failed: dict[str, list[str]] = {name: [] for name in CHECKS}
+    try:
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            store.ensure_schema(cursor)
+        pending = {days[0]: _parse_day(pool, paths[days[0]], bronze.path, rules.sensor_timezone, days[0].isoformat())}
+        for index, day in enumerate(days):
+            if index + 1 < len(days):  # parse the next day while this one is written
+                nxt = days[index + 1]
+                pending[nxt] = _parse_day(pool, paths[nxt], bronze.path, rules.sensor_timezone, nxt.isoformat())
+            frame, outcomes = _results(pending.pop(day))
+            before = frame.height
+            frame = frame.sort("source_file").unique(subset=KEY, keep="last", maintain_order=True)
+            stats["duplicates"] += before - frame.height
+            loaded, rejected = _outcome_frames(outcomes, day)
+            with warehouse.connect() as connection, connection.cursor() as cursor:
+                store.replace_sensor_day(cursor, day, frame)
+                store.record_outcomes(cursor, "sensor", [day], loaded, rejected)
+            stats["rows"] += frame.height
+            stats["outliers"] += frame["is_outlier"].sum()
+            stats["loaded"] += loaded.height
+            stats["quarantined"] += rejected.height
+            stats["timestamp_from_filename"] += sum(o.timestamp_from_filename for o in outcomes)
+            outcomes_all += outcomes
+            preview = frame if preview is None else preview
+            if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
+                checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
+            context.log.info(f"{day}: {len(paths[day])} files, {loaded.height} loaded ({frame.height} rows), "
+                             f"{rejected.height} quarantined")
+            for row in rejected.iter_rows(named=True):
+                context.log.warning(f"quarantined {row['file']}: {row['reason']} ({row['detail']})")
+    finally:
+        if pool:
+            pool.shutdown()
+    seconds = time.monotonic() - started
+    bronze_counts = {day.isoformat(): len(paths[day]) for day in days}
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        accounted = store.accounting(cursor, "sensor", bronze_counts)
+        duplicate_keys = store.duplicate_sensor_keys(cursor, days)
+    checks_failed["files_accounted_for"] = [f"{d}: {b} in bronze, {l} loaded, {q} quarantined"
+                                            for d, (b, l, q) in accounted.items() if b != l + q]
+    checks_failed["unique_reading_key"] = duplicate_keys
+    checks_failed["rows_per_file_in_range"] = rows_per_file_outliers(outcomes_all)
+    outlier_share = stats["outliers"] / stats["rows"] if stats["rows"] else 0.0
+    if outlier_share >= OUTLIER_WARNING_SHARE:
+        checks_failed["outlier_share_below_1_percent"] = [f"{outlier_share:.2%} of the readings are outliers"]
+    reasons = Counter(o.reason for o in outcomes_all if o.reason)
+    unknown_rooms = sorted({room for o in outcomes_all for room in o.unknown_rooms})
+    return dg.MaterializeResult(
+        metadata={
+            "files_read": total_files,
+            "files_loaded": stats["loaded"],
+            "files_quarantined": stats["quarantined"],
+            "quarantine_reasons": dict(reasons),
+            "dagster/row_count": stats["rows"],
+            "outliers": int(stats["outliers"]),
+            "duplicate_readings_dropped": stats["duplicates"],
+            "timestamps_from_filename": stats["timestamp_from_filename"],
+            "unknown_rooms": ", ".join(unknown_rooms) or "none",
+            "seconds": round(seconds, 2),
+            "rows_per_second": round(stats["rows"] / seconds) if seconds else 0,
+            "files_per_second": round(total_files / seconds) if seconds else 0,
+            "preview": _markdown(preview) if preview is not None else "no rows",
+        },
+        check_results=[
+            dg.AssetCheckResult(check_name=name, passed=not failures,
+                                severity=dg.AssetCheckSeverity.WARN if name in ("rows_per_file_in_range",
+                                                                                 "outlier_share_below_1_percent")
+                                else dg.AssetCheckSeverity.ERROR,
+                                metadata={"failures": len(failures), "examples": "\n".join(failures[:20]) or "none"})
+            for name, failures in checks_failed.items()
+        ],
+    )

@@ -1,0 +1,91 @@
+"""Writing silver: schema, the atomic replacement of a day, and the file ledger / quarantine."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+from psycopg2 import sql
+
+from resources.postgres import PostgresResource
+
+SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
+SENSOR_COLUMNS = ("apartment", "room", "sensor_type", "sensor_id", "field", "value", "unit", "timestamp",
+                  "is_outlier", "source_file", "partition_date")
+
+
+def ensure_schema(cursor) -> None:
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext('domotic silver schema'))")
+    cursor.execute(SCHEMA_SQL)
+
+
+def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
+    """Swap the day's partition of silver.sensor_events for a new table holding `frame` (same transaction:
+    readers see the old day or the new one, never a mix)."""
+    suffix = f"{day:%Y%m%d}"
+    final = f"sensor_events_{suffix}"
+    staging = f"sensor_events_{suffix}_{secrets.token_hex(4)}"
+    parent = sql.Identifier("silver", "sensor_events")
+    table = sql.Identifier("silver", staging)
+    cursor.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(table, parent))
+    PostgresResource.copy_frame(cursor, frame.with_columns(partition_date=pl.lit(day)), f"silver.{staging}",
+                                SENSOR_COLUMNS)
+    cursor.execute(sql.SQL('CREATE UNIQUE INDEX ON {} (apartment, sensor_id, field, "timestamp", partition_date)')
+                   .format(table))
+    cursor.execute(sql.SQL('CREATE INDEX ON {} ("timestamp")').format(table))
+    cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (partition_date = %s)").format(
+        table, sql.Identifier(f"{staging}_day")), (day,))
+    cursor.execute("SELECT to_regclass(%s)", (f"silver.{final}",))
+    if cursor.fetchone()[0]:
+        cursor.execute(sql.SQL("ALTER TABLE {} DETACH PARTITION {}").format(parent, sql.Identifier("silver", final)))
+        cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier("silver", final)))
+    cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(table, sql.Identifier(final)))
+    cursor.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM (%s) TO (%s)").format(
+        parent, sql.Identifier("silver", final)), (day, day + timedelta(days=1)))
+
+
+def record_outcomes(cursor, source: str, days: Sequence[date], loaded: pl.DataFrame, rejected: pl.DataFrame) -> None:
+    """Replace the ledger rows of `days` and record the quarantine; a file that loads leaves the quarantine.
+
+    `loaded`: file, apartment, partition_date, rows, checksum. `rejected`: file, apartment, partition_date,
+    reason, detail, checksum.
+    """
+    cursor.execute("DELETE FROM silver.file_ledger WHERE source = %s AND partition_date = ANY(%s)",
+                   (source, list(days)))
+    if loaded.height:
+        PostgresResource.copy_frame(cursor, loaded.with_columns(source=pl.lit(source)), "silver.file_ledger",
+                                    ["file", "source", "apartment", "partition_date", "rows", "checksum"])
+        cursor.execute("DELETE FROM silver.rejected_files r USING silver.file_ledger l "
+                       "WHERE r.file = l.file AND l.source = %s AND l.partition_date = ANY(%s)", (source, list(days)))
+    cursor.execute("CREATE TEMP TABLE rejected_now (LIKE silver.rejected_files INCLUDING DEFAULTS) ON COMMIT DROP")
+    if rejected.height:
+        PostgresResource.copy_frame(cursor, rejected.with_columns(source=pl.lit(source)), "rejected_now",
+                                    ["file", "source", "apartment", "partition_date", "reason", "detail", "checksum"])
+    cursor.execute("""
+        INSERT INTO silver.rejected_files (file, source, apartment, partition_date, reason, detail, checksum)
+        SELECT file, source, apartment, partition_date, reason, detail, checksum FROM rejected_now
+        ON CONFLICT (file) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
+            checksum = EXCLUDED.checksum, partition_date = EXCLUDED.partition_date, last_seen = now()""")
+    cursor.execute("DROP TABLE rejected_now")
+
+
+def accounting(cursor, source: str, bronze_counts: dict[str, int]) -> dict[str, tuple[int, int, int]]:
+    """Per partition: (files in bronze, files loaded, files quarantined)."""
+    cursor.execute("""
+        SELECT d::date::text,
+               (SELECT count(*) FROM silver.file_ledger WHERE source = %(s)s AND partition_date = d::date),
+               (SELECT count(*) FROM silver.rejected_files WHERE source = %(s)s AND partition_date = d::date)
+        FROM unnest(%(days)s::date[]) AS d""", {"s": source, "days": list(bronze_counts)})
+    return {day: (bronze_counts[day], loaded, rejected) for day, loaded, rejected in cursor.fetchall()}
+
+
+def duplicate_sensor_keys(cursor, days: Sequence[date]) -> list[str]:
+    """Reading keys stored more than once in the given days (at most 20 examples)."""
+    cursor.execute("""
+        SELECT apartment, sensor_id, field, "timestamp", count(*) FROM silver.sensor_events
+        WHERE partition_date = ANY(%s)
+        GROUP BY apartment, sensor_id, field, "timestamp" HAVING count(*) > 1 LIMIT 20""", (list(days),))
+    return [f"{a} {s} {f} {t}: {n} rows" for a, s, f, t, n in cursor.fetchall()]

@@ -1,0 +1,12 @@
+"""Cleaning rules that come from the environment (sensor time zone, oldest forecast year)."""
+
+import dagster as dg
+from pydantic import Field
+
+
+class CleaningRulesResource(dg.ConfigurableResource):
+    """How bronze is interpreted on its way to silver."""
+
+    sensor_timezone: str = Field(default="Europe/Zurich", description="SENSOR_TIMEZONE of the wall-clock `datetime`")
+    weather_min_year: int = Field(default=2023, description="WEATHER_MIN_YEAR: older forecast rows are dropped")
+    parse_workers: int = Field(default=2, description="processes parsing sensor files in large runs")

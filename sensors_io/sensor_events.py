@@ -1,0 +1,135 @@
+"""Bronze sensor files → silver rows (contract §1.8), or a quarantine record with the reason.
+
+`parse_files` works on a list of bronze paths and returns a Polars frame of readings plus one outcome per
+file (loaded with its row count and checksum, or rejected with reason and detail). It runs in worker
+processes; nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import orjson
+import polars as pl
+
+from sensors_io.filenames import FilenameError, parse_sensor_filename
+from sensors_io.flatten import ROOM_MAP, FlattenError, Reading, flatten_payload
+from sensors_io.outliers import SENSOR_BOUNDS
+
+DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
+KNOWN_ROOMS = {*ROOM_MAP.values(), "Office", "Kitchen", "Laundry", "Outdoor", "Outside", "House",
+               "Dishwasher", "WashingMachine", "Dryer"}
+SCHEMA = {"apartment": pl.String, "room": pl.String, "sensor_type": pl.String, "sensor_id": pl.String,
+          "field": pl.String, "value": pl.Float64, "unit": pl.String, "timestamp": pl.Datetime("us", "UTC"),
+          "is_outlier": pl.Boolean, "source_file": pl.String}
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What became of one bronze file."""
+
+    file: str
+    apartment: str
+    partition: str
+    checksum: str
+    rows: int = 0
+    reason: str | None = None  # None = loaded
+    detail: str = ""
+    timestamp_from_filename: bool = False
+    unknown_rooms: tuple[str, ...] = ()
+
+
+def local_timestamp(text, zone: ZoneInfo) -> datetime | None:
+    """The payload's wall-clock `datetime` in `zone`, as UTC; None when missing or unreadable."""
+    if not isinstance(text, str):
+        return None
+    for fmt in DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), fmt).replace(tzinfo=zone).astimezone(timezone.utc)
+        except ValueError:
+            continue
+    return None
+
+
+def _apartment_of(path: Path, root: Path) -> str:
+    return path.relative_to(root).parts[0]
+
+
+def parse_files(paths: list[str], root: str, zone_name: str, partition: str) -> tuple[pl.DataFrame, list[FileOutcome]]:
+    """Parse bronze files of one partition into readings (frame) and outcomes."""
+    zone = ZoneInfo(zone_name)
+    root_path = Path(root)
+    readings: list = []
+    loaded: dict[str, list] = {"apartment": [], "timestamp": [], "source_file": []}
+    counts: list[int] = []
+    outcomes = []
+    for text_path in paths:
+        path = Path(text_path)
+        apartment = _apartment_of(path, root_path)
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            outcomes.append(FileOutcome(path.name, apartment, partition, "", reason="unreadable", detail=str(error)))
+            continue
+        checksum = hashlib.sha1(content).hexdigest()
+        outcome, file_readings, instant = _parse_one(path.name, apartment, partition, checksum, content, zone)
+        outcomes.append(outcome)
+        if outcome.reason is None:
+            readings.extend(file_readings)
+            loaded["apartment"].append(apartment)
+            loaded["timestamp"].append(instant)
+            loaded["source_file"].append(path.name)
+            counts.append(len(file_readings))
+    return _frame(readings, loaded, counts), outcomes
+
+
+def _frame(readings: list, loaded: dict[str, list], counts: list[int]) -> pl.DataFrame:
+    """Readings plus their file's apartment, timestamp and name; outliers flagged with the bounds table."""
+    columns = zip(*readings) if readings else [[] for _ in Reading._fields]
+    values = pl.DataFrame(dict(zip(Reading._fields, columns)), schema={k: SCHEMA[k] for k in Reading._fields})
+    files = pl.DataFrame(loaded, schema={k: SCHEMA[k] for k in loaded})
+    per_row = files[np.repeat(np.arange(files.height), counts)] if counts else files.clear()
+    frame = pl.concat([values, per_row], how="horizontal")
+    bounds = pl.DataFrame([(t, f, lo, hi) for (t, f), (lo, hi) in SENSOR_BOUNDS.items()],
+                          schema={"sensor_type": pl.String, "field": pl.String, "lo": pl.Float64, "hi": pl.Float64},
+                          orient="row")
+    frame = frame.join(bounds, on=["sensor_type", "field"], how="left", maintain_order="left")
+    outlier = (~pl.col("value").is_finite()) | (pl.col("value") < pl.col("lo")).fill_null(False) | (
+        pl.col("value") > pl.col("hi")).fill_null(False)
+    return frame.with_columns(is_outlier=outlier).select(list(SCHEMA))
+
+
+def _parse_one(name: str, apartment: str, partition: str, checksum: str, content: bytes, zone: ZoneInfo):
+    def reject(reason: str, detail: str):
+        return FileOutcome(name, apartment, partition, checksum, reason=reason, detail=detail), [], None
+
+    if not content.strip():
+        return reject("empty_file", "the file holds no data")
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return reject("not_utf8", f"byte {error.start}: {error.reason}")
+    try:
+        payload = orjson.loads(content)
+    except orjson.JSONDecodeError as error:
+        return reject("invalid_json", str(error))
+    try:
+        readings = flatten_payload(payload)
+    except FlattenError as error:
+        return reject(error.reason, error.detail)
+    instant = local_timestamp(payload.get("datetime"), zone)
+    from_filename = instant is None
+    if from_filename:
+        try:
+            instant = parse_sensor_filename(name).local_minute.replace(tzinfo=zone).astimezone(timezone.utc)
+        except FilenameError as error:
+            return reject("no_timestamp", f"`datetime` unreadable and {error}")
+    unknown = tuple(sorted({r.room for r in readings} - KNOWN_ROOMS))
+    outcome = FileOutcome(name, apartment, partition, checksum, rows=len(readings),
+                          timestamp_from_filename=from_filename, unknown_rooms=unknown)
+    return outcome, readings, instant

@@ -6,12 +6,18 @@ from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_fil
 from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.resources import platform_resources
+from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
+from domotic_assets.silver.weather import silver_weather_forecasts
 
 defs = dg.Definitions(
-    assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events],
+    assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
+            silver_reference_tables],
     jobs=[sensor_files_job, weather_files_job],
-    sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor],
+    sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor,
+             dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",
+                                                    target=[silver_reference_tables],
+                                                    default_status=dg.DefaultSensorStatus.RUNNING)],
     schedules=[daily_weather_schedule],
     resources=platform_resources(),
 )

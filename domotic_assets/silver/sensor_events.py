@@ -13,6 +13,7 @@ import polars as pl
 from domotic_assets.bronze.assets import bronze_sensor_files
 from domotic_assets.partitions import daily_partitions
 from domotic_assets.silver import store
+from domotic_assets.silver.metadata import check_results, check_specs, preview
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -84,17 +85,9 @@ def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
             if o.reason is None and abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
 
 
-def _markdown(frame: pl.DataFrame, limit: int = 10) -> dg.MetadataValue:
-    head = frame.head(limit)
-    lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * len(head.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in head.iter_rows()]
-    return dg.MetadataValue.md("\n".join(lines))
-
-
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
-          check_specs=[dg.AssetCheckSpec(name, asset="silver_sensor_events", description=text,
-                                         blocking=name == "files_accounted_for") for name, text in CHECKS.items()])
+          check_specs=check_specs("silver_sensor_events", CHECKS, blocking={"files_accounted_for"}))
 def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresResource, bronze: BronzeResource,
                          rules: CleaningRulesResource) -> dg.MaterializeResult:
     """Sensor readings in long form (silver.sensor_events), typed and flagged for outliers.
@@ -107,7 +100,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
     pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
     stats = Counter()
     outcomes_all: list[FileOutcome] = []
-    preview = None
+    first_frame = None
     checks_failed: dict[str, list[str]] = {name: [] for name in CHECKS}
     try:
         with warehouse.connect() as connection, connection.cursor() as cursor:
@@ -131,7 +124,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
             stats["quarantined"] += rejected.height
             stats["timestamp_from_filename"] += sum(o.timestamp_from_filename for o in outcomes)
             outcomes_all += outcomes
-            preview = frame if preview is None else preview
+            first_frame = frame if first_frame is None else first_frame
             if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
                 checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
             context.log.info(f"{day}: {len(paths[day])} files, {loaded.height} loaded ({frame.height} rows), "
@@ -144,10 +137,9 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
     seconds = time.monotonic() - started
     bronze_counts = {day.isoformat(): len(paths[day]) for day in days}
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        accounted = store.accounting(cursor, "sensor", bronze_counts)
+        unaccounted = store.unaccounted_files(cursor, "sensor", bronze_counts)
         duplicate_keys = store.duplicate_sensor_keys(cursor, days)
-    checks_failed["files_accounted_for"] = [f"{d}: {b} in bronze, {l} loaded, {q} quarantined"
-                                            for d, (b, l, q) in accounted.items() if b != l + q]
+    checks_failed["files_accounted_for"] = unaccounted
     checks_failed["unique_reading_key"] = duplicate_keys
     checks_failed["rows_per_file_in_range"] = rows_per_file_outliers(outcomes_all)
     outlier_share = stats["outliers"] / stats["rows"] if stats["rows"] else 0.0
@@ -169,14 +161,8 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
             "seconds": round(seconds, 2),
             "rows_per_second": round(stats["rows"] / seconds) if seconds else 0,
             "files_per_second": round(total_files / seconds) if seconds else 0,
-            "preview": _markdown(preview) if preview is not None else "no rows",
+            "preview": preview(first_frame),
         },
-        check_results=[
-            dg.AssetCheckResult(check_name=name, passed=not failures,
-                                severity=dg.AssetCheckSeverity.WARN if name in ("rows_per_file_in_range",
-                                                                                 "outlier_share_below_1_percent")
-                                else dg.AssetCheckSeverity.ERROR,
-                                metadata={"failures": len(failures), "examples": "\n".join(failures[:20]) or "none"})
-            for name, failures in checks_failed.items()
-        ],
+        check_results=check_results(checks_failed, warn_only={"rows_per_file_in_range",
+                                                              "outlier_share_below_1_percent"}),
     )

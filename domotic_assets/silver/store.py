@@ -72,6 +72,13 @@ def record_outcomes(cursor, source: str, days: Sequence[date], loaded: pl.DataFr
     cursor.execute("DROP TABLE rejected_now")
 
 
+def unaccounted_files(cursor, source: str, bronze_counts: dict[str, int]) -> list[str]:
+    """Partitions where files in bronze != files loaded + files quarantined, described."""
+    return [f"{day}: {files} in bronze, {loaded} loaded, {quarantined} quarantined"
+            for day, (files, loaded, quarantined) in accounting(cursor, source, bronze_counts).items()
+            if files != loaded + quarantined]
+
+
 def accounting(cursor, source: str, bronze_counts: dict[str, int]) -> dict[str, tuple[int, int, int]]:
     """Per partition: (files in bronze, files loaded, files quarantined)."""
     cursor.execute("""
@@ -89,3 +96,19 @@ def duplicate_sensor_keys(cursor, days: Sequence[date]) -> list[str]:
         WHERE partition_date = ANY(%s)
         GROUP BY apartment, sensor_id, field, "timestamp" HAVING count(*) > 1 LIMIT 20""", (list(days),))
     return [f"{a} {s} {f} {t}: {n} rows" for a, s, f, t, n in cursor.fetchall()]
+
+
+def replace_weather_day(cursor, day: date, frame: pl.DataFrame) -> None:
+    """Replace the forecasts issued on `day` (delete + COPY in the caller's transaction)."""
+    cursor.execute("DELETE FROM silver.weather_forecasts WHERE prediction_date = %s", (day,))
+    if frame.height:
+        PostgresResource.copy_frame(cursor, frame, "silver.weather_forecasts")
+
+
+def duplicate_weather_keys(cursor, days: Sequence[date]) -> list[str]:
+    cursor.execute("""
+        SELECT "timestamp", site, prediction, prediction_date, measurement, count(*) FROM silver.weather_forecasts
+        WHERE prediction_date = ANY(%s)
+        GROUP BY "timestamp", site, prediction, prediction_date, measurement HAVING count(*) > 1 LIMIT 20""",
+                   (list(days),))
+    return [" ".join(map(str, row)) for row in cursor.fetchall()]

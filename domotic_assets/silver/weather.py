@@ -1,0 +1,105 @@
+"""`silver_weather_forecasts`: the forecast CSVs cleaned into long form, or quarantined with the reason."""
+
+import hashlib
+import time
+from collections import Counter
+from datetime import date, timedelta
+
+import dagster as dg
+import polars as pl
+
+from domotic_assets.bronze.assets import bronze_weather_files
+from domotic_assets.partitions import daily_partitions
+from domotic_assets.silver import store
+from domotic_assets.silver.metadata import check_results, check_specs, preview
+from resources.bronze import BronzeResource
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from sensors_io.bronze_layout import weather_bronze_path
+from sensors_io.filenames import weather_filename
+from sensors_io.weather_clean import SCHEMA, WeatherFileError, clean_forecast
+
+CHECKS = {
+    "files_accounted_for": "bronze files = files loaded + files quarantined, per partition",
+    "unique_forecast_key": "one row per (timestamp, site, prediction, prediction_date, measurement)",
+    "no_target_beyond_horizon": "no target time later than the issue date + 3 days (8 runs x 45 h leads)",
+    "outlier_share_below_1_percent": "outliers are below 1 % of the rows",
+}
+HORIZON = timedelta(days=3)
+NO_LEDGER = pl.DataFrame(schema={"file": pl.String, "apartment": pl.String, "partition_date": pl.Date,
+                                 "rows": pl.Int64, "checksum": pl.String})
+NO_QUARANTINE = pl.DataFrame(schema={"file": pl.String, "apartment": pl.String, "partition_date": pl.Date,
+                                     "reason": pl.String, "detail": pl.String, "checksum": pl.String})
+
+
+def _ledger(file: str, day: date, rows: int, checksum: str) -> pl.DataFrame:
+    return pl.DataFrame({"file": [file], "apartment": [None], "partition_date": [day], "rows": [rows],
+                         "checksum": [checksum]}, schema=NO_LEDGER.schema)
+
+
+def _quarantine(file: str, day: date, reason: str, detail: str, checksum: str) -> pl.DataFrame:
+    return pl.DataFrame({"file": [file], "apartment": [None], "partition_date": [day], "reason": [reason],
+                         "detail": [detail[:500]], "checksum": [checksum]}, schema=NO_QUARANTINE.schema)
+
+
+@dg.asset(partitions_def=daily_partitions, deps=[bronze_weather_files], group_name="silver",
+          kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
+          check_specs=check_specs("silver_weather_forecasts", CHECKS, blocking={"files_accounted_for"}))
+def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: PostgresResource,
+                             bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
+    """Weather forecasts in long form (silver.weather_forecasts): target time (UTC), site, lead hours,
+    issue date, measurement, value. Grain: one row per target time, site, lead, issue date and measurement."""
+    started = time.monotonic()
+    days = [date.fromisoformat(key) for key in context.partition_keys]
+    dropped, stats, bronze_counts = Counter(), Counter(), {}
+    failures: dict[str, list[str]] = {name: [] for name in CHECKS}
+    first = None
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        store.ensure_schema(cursor)
+    for day in days:
+        name = weather_filename(day)
+        path = weather_bronze_path(bronze.path, day, name)
+        bronze_counts[day.isoformat()] = int(path.exists())
+        frame, loaded, rejected = pl.DataFrame(schema=SCHEMA), NO_LEDGER, NO_QUARANTINE
+        if path.exists():
+            content = path.read_bytes()
+            checksum = hashlib.sha1(content).hexdigest()
+            try:
+                frame, file_dropped, encoding = clean_forecast(content, day, rules.weather_min_year, name)
+                loaded = _ledger(name, day, frame.height, checksum)
+                dropped.update(file_dropped)
+                context.log.info(f"{name}: {frame.height} rows ({encoding}), dropped {dict(file_dropped)}")
+            except WeatherFileError as error:
+                rejected = _quarantine(name, day, error.reason, error.detail, checksum)
+                context.log.warning(f"quarantined {name}: {error}")
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            store.replace_weather_day(cursor, day, frame)
+            store.record_outcomes(cursor, "weather", [day], loaded, rejected)
+        stats["rows"] += frame.height
+        stats["outliers"] += int(frame["is_outlier"].sum())
+        stats["loaded"] += loaded.height
+        stats["quarantined"] += rejected.height
+        first = frame if first is None and frame.height else first
+        if frame.height and frame["timestamp"].max().date() > day + HORIZON:
+            failures["no_target_beyond_horizon"].append(f"{name}: target {frame['timestamp'].max()}")
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        unaccounted = store.unaccounted_files(cursor, "weather", bronze_counts)
+        failures["unique_forecast_key"] = store.duplicate_weather_keys(cursor, days)
+    failures["files_accounted_for"] = unaccounted
+    if stats["rows"] and stats["outliers"] / stats["rows"] >= 0.01:
+        failures["outlier_share_below_1_percent"] = [f"{stats['outliers'] / stats['rows']:.2%} outliers"]
+    seconds = time.monotonic() - started
+    return dg.MaterializeResult(
+        metadata={
+            "files_read": sum(bronze_counts.values()),
+            "files_loaded": stats["loaded"],
+            "files_quarantined": stats["quarantined"],
+            "dagster/row_count": stats["rows"],
+            "rows_dropped": dict(dropped),
+            "outliers": stats["outliers"],
+            "seconds": round(seconds, 2),
+            "rows_per_second": round(stats["rows"] / seconds) if seconds else 0,
+            "preview": preview(first),
+        },
+        check_results=check_results(failures, warn_only={"outlier_share_below_1_percent"}),
+    )

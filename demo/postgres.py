@@ -94,7 +94,9 @@ class EmbeddedPostgres:
         log.touch()
         procs.chown_to(log, self.account)
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.socket_dir} "
-                   "-c shared_buffers=512MB -c max_wal_size=4GB -c max_connections=100")
+                   "-c shared_buffers=512MB -c max_wal_size=4GB -c max_connections=100 "
+                   # no replicas: a table created and loaded in one transaction then skips the WAL
+                   "-c wal_level=minimal -c max_wal_senders=0")
         self._ctl("-l", str(log), "-o", options, "-w", "-t", "60", "start")
 
     def stop(self) -> bool:

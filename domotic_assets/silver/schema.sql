@@ -15,7 +15,6 @@ CREATE TABLE IF NOT EXISTS silver.sensor_events (
 ) PARTITION BY RANGE (partition_date);
 CREATE UNIQUE INDEX IF NOT EXISTS sensor_events_key
     ON silver.sensor_events (apartment, sensor_id, field, "timestamp", partition_date);
-CREATE INDEX IF NOT EXISTS sensor_events_timestamp ON silver.sensor_events ("timestamp");
 
 CREATE TABLE IF NOT EXISTS silver.weather_forecasts (
     "timestamp"     timestamptz      NOT NULL,

@@ -23,6 +23,7 @@ from sensors_io.sensor_events import FileOutcome, parse_files
 KEY = ["apartment", "sensor_id", "field", "timestamp"]
 CHUNK = 1500            # files per parse task
 IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
+LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
 OUTLIER_WARNING_SHARE = 0.01
 FUTURE_TOLERANCE = timedelta(minutes=10)
 CHECKS = {
@@ -105,11 +106,12 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
     try:
         with warehouse.connect() as connection, connection.cursor() as cursor:
             store.ensure_schema(cursor)
-        pending = {days[0]: _parse_day(pool, paths[days[0]], bronze.path, rules.sensor_timezone, days[0].isoformat())}
+        pending = {}
         for index, day in enumerate(days):
-            if index + 1 < len(days):  # parse the next day while this one is written
-                nxt = days[index + 1]
-                pending[nxt] = _parse_day(pool, paths[nxt], bronze.path, rules.sensor_timezone, nxt.isoformat())
+            for ahead in days[index:index + LOOKAHEAD_DAYS + 1]:  # parse the next days while this one is written
+                if ahead not in pending:
+                    pending[ahead] = _parse_day(pool, paths[ahead], bronze.path, rules.sensor_timezone,
+                                                ahead.isoformat())
             frame, outcomes = _results(pending.pop(day))
             before = frame.height
             frame = frame.sort("source_file").unique(subset=KEY, keep="last", maintain_order=True)

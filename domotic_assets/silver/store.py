@@ -35,7 +35,6 @@ def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
                                 SENSOR_COLUMNS)
     cursor.execute(sql.SQL('CREATE UNIQUE INDEX ON {} (apartment, sensor_id, field, "timestamp", partition_date)')
                    .format(table))
-    cursor.execute(sql.SQL('CREATE INDEX ON {} ("timestamp")').format(table))
     cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (partition_date = %s)").format(
         table, sql.Identifier(f"{staging}_day")), (day,))
     cursor.execute("SELECT to_regclass(%s)", (f"silver.{final}",))

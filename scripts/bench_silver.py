@@ -1,0 +1,123 @@
+"""Benchmark of bronze → silver at the reference's scale; prints figures, asserts nothing.
+
+    .venv/bin/python scripts/bench_silver.py [--days 85] [--apartments 2] [--workdir /tmp/domotic-bench]
+
+Generates ~245,000 sensor files with the project's generator (reused when present), copies them into
+bronze, starts a private PostgreSQL, then measures `silver_sensor_events` over the whole range (one run,
+as a backfill does) and one intraday incremental tick (10 new files into a day that already holds ~2,880).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import socket
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dagster as dg  # noqa: E402
+
+from demo.generator.generate import GenerationRequest, generate  # noqa: E402
+from demo.postgres import EmbeddedPostgres  # noqa: E402
+from demo.settings import load_settings  # noqa: E402
+from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
+from resources.bronze import BronzeResource  # noqa: E402
+from resources.cleaning import CleaningRulesResource  # noqa: E402
+from resources.postgres import PostgresResource  # noqa: E402
+from resources.smb import SMBShareResource  # noqa: E402
+from sensors_io.bronze_layout import REFERENCE_APARTMENTS  # noqa: E402
+from sensors_io.filenames import sensor_filename  # noqa: E402
+from sensors_io.sensor_copy import copy_day  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def peak_memory_mib() -> tuple[float, float]:
+    """Peak resident memory of this process and of its largest finished child (MiB)."""
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+def materialise(resources: dict, start: str, end: str) -> tuple[float, dict]:
+    started = time.perf_counter()
+    result = dg.materialize([silver_sensor_events], resources=resources, tags={
+        "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+    seconds = time.perf_counter() - started
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    return seconds, {k: v.value for k, v in metadata.items() if k != "preview"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=85)
+    parser.add_argument("--apartments", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-bench"))
+    args = parser.parse_args()
+    share, bronze = args.workdir / f"share-{args.days}d", args.workdir / f"bronze-{args.days}d"
+    request = GenerationRequest(start=date(2023, 8, 1), days=args.days, apartments=args.apartments, seed=1)
+    manifest = generate(request, share, args.workdir / "sftp", args.workdir / f"manifest-{args.days}d.json")
+    keys = [(request.start + timedelta(days=d)).isoformat() for d in range(args.days)]
+    started = time.perf_counter()
+    share_resource = SMBShareResource(path=str(share))
+    copied = sum(copy_day(share_resource, bronze, REFERENCE_APARTMENTS, key, time.time()).copied for key in keys)
+    print(f"bronze: {sum(a['files'] for a in manifest['apartments'])} files in the share, {copied} newly copied "
+          f"in {time.perf_counter() - started:.1f} s")
+
+    settings = load_settings(runtime=args.workdir / "runtime", read_environment=False,
+                             overrides={"DOMOTIC_PG_PORT": str(free_port())})
+    postgres = EmbeddedPostgres(settings)
+    postgres.start()
+    try:
+        resources = {"warehouse": PostgresResource(db_url=settings["DB_URL"]), "bronze": BronzeResource(root=str(bronze)),
+                     "rules": CleaningRulesResource()}
+        seconds, facts = materialise(resources, keys[0], keys[-1])
+        self_mib, child_mib = peak_memory_mib()
+        print(f"\nfull range, {len(keys)} partitions in one run")
+        print(f"  wall time            {seconds:8.1f} s  (asset body {facts['seconds']} s)")
+        print(f"  files                {facts['files_read']:8d}  ({facts['files_read'] / seconds:,.0f} files/s)")
+        print(f"  rows                 {facts['dagster/row_count']:8d}  ({facts['dagster/row_count'] / seconds:,.0f} rows/s)")
+        print(f"  quarantined          {facts['files_quarantined']:8d}")
+        print(f"  peak memory          {self_mib:8.0f} MiB main process, {child_mib:.0f} MiB largest parse worker")
+
+        day = date.fromisoformat(keys[-1])
+        existing = {p.name for p in share.iterdir() if p.name.startswith(f"{day:%d.%m.%Y} ")}
+        template = json.loads(next(share.glob(f"{day:%d.%m.%Y} *_JimmyLoup_received.json")).read_bytes())
+        added = 0
+        for minute in range(1440):
+            moment = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute)
+            name = sensor_filename(moment, "BenchAnna")
+            if added < 10 and name not in existing:
+                payload = {**template, "user": "BenchAnna", "datetime": moment.strftime("%d.%m.%Y %H:%M")}
+                (share / name).write_text(json.dumps(payload))
+                added += 1
+        old = time.time() - 60
+        for path in share.glob("*_BenchAnna_received.json"):
+            shutil.os.utime(path, (old, old))
+        started = time.perf_counter()
+        report = copy_day(share_resource, bronze, REFERENCE_APARTMENTS, keys[-1], time.time())
+        bronze_seconds = time.perf_counter() - started
+        print(f"\nincremental tick: {added} new files into {keys[-1]}")
+        print(f"  bronze copy          {bronze_seconds:8.2f} s  ({report.copied} copied, {report.skipped} skipped)")
+        for attempt in range(3):  # the first one runs while the server still digests the full load
+            seconds, facts = materialise(resources, keys[-1], keys[-1])
+            print(f"  silver reload of day {seconds:8.2f} s  (asset body {facts['seconds']} s, "
+                  f"{facts['files_read']} files, {facts['dagster/row_count']} rows)")
+        for path in share.glob("*_BenchAnna_received.json"):
+            path.unlink()
+        shutil.rmtree(bronze / "benchanna", ignore_errors=True)
+    finally:
+        postgres.stop()
+
+
+if __name__ == "__main__":
+    main()

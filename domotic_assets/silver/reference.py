@@ -48,8 +48,16 @@ def _replace_table(cursor, target: str, columns: list[tuple[str, str]], frame: p
         PostgresResource.copy_frame(cursor, frame, f"silver.{target}")
 
 
-@dg.asset(group_name="silver", kinds={"mysql", "postgres"},
-          automation_condition=dg.AutomationCondition.on_missing())
+# Materialised when missing (also on the very first evaluation, which `on_missing()` skips) unless the last
+# attempt failed, and refreshed every night.
+REFERENCE_AUTOMATION = (
+    (dg.AutomationCondition.missing() & ~dg.AutomationCondition.in_progress()
+     & ~dg.AutomationCondition.execution_failed())
+    | dg.AutomationCondition.on_cron("0 3 * * *", cron_timezone="Europe/Zurich")
+)
+
+
+@dg.asset(group_name="silver", kinds={"mysql", "postgres"}, automation_condition=REFERENCE_AUTOMATION)
 def silver_reference_tables(context: dg.AssetExecutionContext, reference_db: ReferenceDatabaseResource,
                             warehouse: PostgresResource) -> dg.MaterializeResult:
     """The reference tables (buildings, rooms, sensors, devices, profiles, parameters, error log) copied into

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import shutil
 from pathlib import Path
 
 import pymysql
@@ -17,12 +16,6 @@ from demo import procs
 from demo.generator.reference import ReferenceTable
 from demo.settings import MYSQL_DB, MYSQL_USER, Settings
 
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-    if not found:
-        raise RuntimeError(f"{name} not found: install MariaDB (apt-get install mariadb-server)")
-    return found
 
 
 class EmbeddedMariaDB:
@@ -50,15 +43,17 @@ class EmbeddedMariaDB:
         procs.chown_to(self.base, self.account)
         procs.chown_to(self.data_dir, self.account)
         user = [f"--user={self.account}"] if self.account else []
-        procs.run([_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.data_dir}",
-                   "--auth-root-authentication-method=socket", "--skip-test-db", *user])
+        install = procs.find_binary("mariadb-install-db", "mariadb-server")
+        procs.run([install, "--no-defaults", f"--datadir={self.data_dir}", "--auth-root-authentication-method=socket",
+                   "--skip-test-db", *user])
 
     def start(self) -> None:
         """Start the server (no-op when it already runs) and wait until it answers."""
         self.initialise()
         if not self.is_running():
             user = [f"--user={self.account}"] if self.account else []
-            procs.spawn([_binary("mariadbd"), "--no-defaults", f"--datadir={self.data_dir}",
+            server = procs.find_binary("mariadbd", "mariadb-server")
+            procs.spawn([server, "--no-defaults", f"--datadir={self.data_dir}",
                          f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
                          "--skip-name-resolve", "--character-set-server=utf8mb4", *user],
                         self.pid_file, self.log_file)

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
+
+
+def find_binary(name: str, package: str) -> str:
+    """A server binary from PATH or /usr/sbin, or an error naming the Debian package to install."""
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
+    if not found:
+        raise RuntimeError(f"{name} not found: install it with apt-get install {package}")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def service_user(account: str) -> str | None:

@@ -6,7 +6,6 @@ smbd must run as root; the share's user is the account running it, with its own 
 from __future__ import annotations
 
 import getpass
-import shutil
 import socket
 from pathlib import Path
 
@@ -40,12 +39,6 @@ CONFIG = """[global]
 """
 
 
-def _binary(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
-    if not found:
-        raise RuntimeError(f"{name} not found: install Samba (apt-get install samba)")
-    return found
-
 
 class EmbeddedSamba:
     def __init__(self, base: Path, folder: Path, port: int, password: str, share: str = "domotic"):
@@ -64,10 +57,10 @@ class EmbeddedSamba:
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         self.config.write_text(CONFIG.format(port=self.port, base=self.base, log=self.log_file, share=self.share,
                                              folder=self.folder, user=self.user))
-        procs.run([_binary("smbpasswd"), "-c", str(self.config), "-s", "-a", self.user],
+        procs.run([procs.find_binary("smbpasswd", "samba"), "-c", str(self.config), "-s", "-a", self.user],
                   input=f"{self.password}\n{self.password}\n")
-        procs.spawn([_binary("smbd"), "--foreground", "--no-process-group", "-s", str(self.config)],
-                    self.pid_file, self.log_file)
+        smbd = procs.find_binary("smbd", "samba")
+        procs.spawn([smbd, "--foreground", "--no-process-group", "-s", str(self.config)], self.pid_file, self.log_file)
         if not procs.wait_until(self._listening, 30):
             raise RuntimeError(f"smbd did not start; see {self.log_file}")
 

@@ -13,7 +13,6 @@ import argparse
 import os
 import secrets
 import shutil
-import socket
 import sys
 import time
 from datetime import date, datetime, time as clock, timedelta
@@ -22,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demo.generator.generate import GenerationRequest, generate  # noqa: E402
+from demo.procs import free_port  # noqa: E402
 from demo.samba import EmbeddedSamba  # noqa: E402
 from resources.smb import SMBShareResource  # noqa: E402
 from sensors_io.bronze_layout import REFERENCE_APARTMENTS  # noqa: E402
@@ -37,11 +37,6 @@ def timed(label: str, action):
     print(f"{label:<58} {seconds:8.3f} s")
     return result, seconds
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> None:

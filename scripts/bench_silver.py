@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
-import socket
 import sys
 import time
 from datetime import date, datetime, timedelta
@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dagster as dg  # noqa: E402
 
 from demo.generator.generate import GenerationRequest, generate  # noqa: E402
+from demo.procs import free_port  # noqa: E402
 from demo.postgres import EmbeddedPostgres  # noqa: E402
 from demo.settings import load_settings  # noqa: E402
 from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
@@ -35,11 +36,6 @@ from sensors_io.bronze_layout import REFERENCE_APARTMENTS  # noqa: E402
 from sensors_io.filenames import sensor_filename  # noqa: E402
 from sensors_io.sensor_copy import copy_day  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def peak_memory_mib() -> tuple[float, float]:
@@ -102,7 +98,7 @@ def main() -> None:
                 added += 1
         old = time.time() - 60
         for path in share.glob("*_BenchAnna_received.json"):
-            shutil.os.utime(path, (old, old))
+            os.utime(path, (old, old))
         started = time.perf_counter()
         report = copy_day(share_resource, bronze, REFERENCE_APARTMENTS, keys[-1], time.time())
         bronze_seconds = time.perf_counter() - started

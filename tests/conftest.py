@@ -7,7 +7,6 @@ that need it fail loudly (no skipping).
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from demo.generator.apartments import apartments
+from demo.procs import free_port
 from demo.generator.generate import GenerationRequest, generate
 from demo.generator.reference import reference_tables
 from demo.mariadb import EmbeddedMariaDB
@@ -26,11 +26,6 @@ from demo.sftp_server import EmbeddedSFTP
 # Three apartments (more than the two reference ones), three days, every malformed case.
 TEST_REQUEST = GenerationRequest(start=date(2023, 10, 28), days=3, apartments=3, seed=7, malformed=True)
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -14,22 +14,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sensors_io.filenames import FilenameError, parse_sensor_filename, sensor_filename
+from sensors_io.share import Share, ShareFileInfo
 
 MAX_PENDING = 10_000
 
 
-class ShareFileInfo(Protocol):
-    name: str
-    size: int
-    mtime: float
-
-
-class Share(Protocol):
-    def list_files(self, prefix: str = "") -> list[ShareFileInfo]: ...
-    def stat(self, name: str) -> ShareFileInfo | None: ...
 
 
 @dataclass

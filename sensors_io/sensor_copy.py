@@ -14,22 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO, Protocol
 
 from sensors_io.atomic_copy import SizeMismatch, copy_atomically
 from sensors_io.bronze_layout import REJECTED_FOLDER, apartment_id, partition_prefix, sensor_bronze_path
 from sensors_io.filenames import FilenameError, parse_sensor_filename
+from sensors_io.share import Share, ShareFileInfo
 
 
-class ShareFileInfo(Protocol):
-    name: str
-    size: int
-    mtime: float
-
-
-class ReadableShare(Protocol):
-    def list_files(self, prefix: str = "") -> list[ShareFileInfo]: ...
-    def open(self, name: str) -> BinaryIO: ...
 
 
 @dataclass
@@ -51,7 +42,7 @@ def _same_file(path: Path, size: int) -> bool:
         return False
 
 
-def copy_day(share: ReadableShare, root: Path, apartments: dict[str, str], partition_key: str, now: float,
+def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key: str, now: float,
              settle_seconds: float = 5.0, workers: int = 16) -> CopyReport:
     """Bring bronze up to date with the share for one local day."""
     report = CopyReport()

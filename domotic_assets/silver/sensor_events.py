@@ -61,19 +61,11 @@ def _results(parts) -> tuple[pl.DataFrame, list[FileOutcome]]:
 
 
 def _outcome_frames(outcomes: list[FileOutcome], day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    loaded = pl.DataFrame({"file": [o.file for o in outcomes if o.reason is None],
-                           "apartment": [o.apartment for o in outcomes if o.reason is None],
-                           "rows": [o.rows for o in outcomes if o.reason is None],
-                           "checksum": [o.checksum for o in outcomes if o.reason is None]},
-                          schema={"file": pl.String, "apartment": pl.String, "rows": pl.Int64, "checksum": pl.String})
-    rejected = pl.DataFrame({"file": [o.file for o in outcomes if o.reason],
-                             "apartment": [o.apartment for o in outcomes if o.reason],
-                             "reason": [o.reason for o in outcomes if o.reason],
-                             "detail": [o.detail[:500] for o in outcomes if o.reason],
-                             "checksum": [o.checksum for o in outcomes if o.reason]},
-                            schema={"file": pl.String, "apartment": pl.String, "reason": pl.String,
-                                    "detail": pl.String, "checksum": pl.String})
-    return (loaded.with_columns(partition_date=pl.lit(day)), rejected.with_columns(partition_date=pl.lit(day)))
+    """Ledger rows of the loaded files and quarantine rows of the rejected ones."""
+    loaded = [(o.file, o.apartment, day, o.rows, o.checksum) for o in outcomes if o.reason is None]
+    rejected = [(o.file, o.apartment, day, o.reason, o.detail[:500], o.checksum) for o in outcomes if o.reason]
+    return (pl.DataFrame(loaded, schema=store.LEDGER_SCHEMA, orient="row"),
+            pl.DataFrame(rejected, schema=store.QUARANTINE_SCHEMA, orient="row"))
 
 
 def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:

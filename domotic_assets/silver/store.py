@@ -13,6 +13,10 @@ from psycopg2 import sql
 from resources.postgres import PostgresResource
 
 SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
+LEDGER_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "rows": pl.Int64,
+                 "checksum": pl.String}
+QUARANTINE_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "reason": pl.String,
+                     "detail": pl.String, "checksum": pl.String}
 SENSOR_COLUMNS = ("apartment", "room", "sensor_type", "sensor_id", "field", "value", "unit", "timestamp",
                   "is_outlier", "source_file", "partition_date")
 

@@ -26,10 +26,8 @@ CHECKS = {
     "outlier_share_below_1_percent": "outliers are below 1 % of the rows",
 }
 HORIZON = timedelta(days=3)
-NO_LEDGER = pl.DataFrame(schema={"file": pl.String, "apartment": pl.String, "partition_date": pl.Date,
-                                 "rows": pl.Int64, "checksum": pl.String})
-NO_QUARANTINE = pl.DataFrame(schema={"file": pl.String, "apartment": pl.String, "partition_date": pl.Date,
-                                     "reason": pl.String, "detail": pl.String, "checksum": pl.String})
+NO_LEDGER = pl.DataFrame(schema=store.LEDGER_SCHEMA)
+NO_QUARANTINE = pl.DataFrame(schema=store.QUARANTINE_SCHEMA)
 
 
 def _ledger(file: str, day: date, rows: int, checksum: str) -> pl.DataFrame:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import os
-from pathlib import Path
 
 import pymysql
 

@@ -13,7 +13,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import dagster as dg
@@ -21,18 +21,14 @@ import smbclient
 from pydantic import Field, PrivateAttr
 from smbprotocol.exceptions import SMBOSError
 
+from sensors_io.share import Share
+
 
 @dataclass(frozen=True, order=True)
 class ShareFile:
     name: str
     size: int
     mtime: float
-
-
-class ShareBackend(Protocol):
-    def list_files(self, prefix: str = "") -> list[ShareFile]: ...
-    def stat(self, name: str) -> ShareFile | None: ...
-    def open(self, name: str) -> BinaryIO: ...
 
 
 class MountedFolder:
@@ -122,10 +118,10 @@ class SMBShareResource(dg.ConfigurableResource):
     path: str = Field(description="SMB_PATH: a mounted folder, or smb://host[:port]/share/folder")
     user: str = Field(default="", description="SMB_USER, for the smb:// backend")
     password: str = Field(default="", description="SMB_PASSWORD, for the smb:// backend")
-    _backend: ShareBackend | None = PrivateAttr(default=None)
+    _backend: Share | None = PrivateAttr(default=None)
 
     @property
-    def backend(self) -> ShareBackend:
+    def backend(self) -> Share:
         if self._backend is None:
             if self.path.startswith("smb://"):
                 self._backend = SMBProtocolFolder(self.path, self.user, self.password)

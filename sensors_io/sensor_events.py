@@ -35,7 +35,6 @@ class FileOutcome:
 
     file: str
     apartment: str
-    partition: str
     checksum: str
     rows: int = 0
     reason: str | None = None  # None = loaded
@@ -60,8 +59,8 @@ def _apartment_of(path: Path, root: Path) -> str:
     return path.relative_to(root).parts[0]
 
 
-def parse_files(paths: list[str], root: str, zone_name: str, partition: str) -> tuple[pl.DataFrame, list[FileOutcome]]:
-    """Parse bronze files of one partition into readings (frame) and outcomes."""
+def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFrame, list[FileOutcome]]:
+    """Parse bronze files into readings (frame) and one outcome per file."""
     zone = ZoneInfo(zone_name)
     root_path = Path(root)
     readings: list = []
@@ -74,10 +73,10 @@ def parse_files(paths: list[str], root: str, zone_name: str, partition: str) -> 
         try:
             content = path.read_bytes()
         except OSError as error:
-            outcomes.append(FileOutcome(path.name, apartment, partition, "", reason="unreadable", detail=str(error)))
+            outcomes.append(FileOutcome(path.name, apartment, "", reason="unreadable", detail=str(error)))
             continue
         checksum = hashlib.sha1(content).hexdigest()
-        outcome, file_readings, instant = _parse_one(path.name, apartment, partition, checksum, content, zone)
+        outcome, file_readings, instant = _parse_one(path.name, apartment, checksum, content, zone)
         outcomes.append(outcome)
         if outcome.reason is None:
             readings.extend(file_readings)
@@ -104,9 +103,9 @@ def _frame(readings: list, loaded: dict[str, list], counts: list[int]) -> pl.Dat
     return frame.with_columns(is_outlier=outlier).select(list(SCHEMA))
 
 
-def _parse_one(name: str, apartment: str, partition: str, checksum: str, content: bytes, zone: ZoneInfo):
+def _parse_one(name: str, apartment: str, checksum: str, content: bytes, zone: ZoneInfo):
     def reject(reason: str, detail: str):
-        return FileOutcome(name, apartment, partition, checksum, reason=reason, detail=detail), [], None
+        return FileOutcome(name, apartment, checksum, reason=reason, detail=detail), [], None
 
     if not content.strip():
         return reject("empty_file", "the file holds no data")
@@ -130,6 +129,6 @@ def _parse_one(name: str, apartment: str, partition: str, checksum: str, content
         except FilenameError as error:
             return reject("no_timestamp", f"`datetime` unreadable and {error}")
     unknown = tuple(sorted({r.room for r in readings} - KNOWN_ROOMS))
-    outcome = FileOutcome(name, apartment, partition, checksum, rows=len(readings),
+    outcome = FileOutcome(name, apartment, checksum, rows=len(readings),
                           timestamp_from_filename=from_filename, unknown_rooms=unknown)
     return outcome, readings, instant

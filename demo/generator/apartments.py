@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Rows each category contributes per sensor under the flattening contract (§1.8).
-PLUG_FIELDS = ("power", "total", "temperature")
+# Rows the house meter contributes per file under the flattening contract (§1.8).
 CONSUMPTION_FIELDS = 10  # total_power, power1..3, current1..3, voltage1..3
 
 

@@ -60,7 +60,6 @@ class WeatherTruth:
         self.precipitation = np.where(rain, rng.gamma(1.2, 0.9, self.hours), 0.0)
         daily_mean = seasonal + anomaly[day_index]
         self.humidity = np.clip(72 - 3.0 * (self.temperature - daily_mean) + 20 * clouds + 10 * rain, 18, 100)
-        self.seed = seed
 
     def index(self, instant: datetime) -> float:
         return (instant - self.start).total_seconds() / 3600

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import time
-
 from zoneinfo import ZoneInfo
 
 import dagster as dg

@@ -47,12 +47,12 @@ def bronze_sensor_paths(root: Path, day: date) -> list[str]:
     return paths
 
 
-def _parse_day(pool, paths: list[str], root: Path, zone: str, key: str):
+def _parse_day(pool, paths: list[str], root: Path, zone: str):
     """Futures (or done results) parsing one day's files in chunks."""
     chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)] or [[]]
     if pool is None:
-        return [parse_files(chunk, str(root), zone, key) for chunk in chunks]
-    return [pool.submit(parse_files, chunk, str(root), zone, key) for chunk in chunks]
+        return [parse_files(chunk, str(root), zone) for chunk in chunks]
+    return [pool.submit(parse_files, chunk, str(root), zone) for chunk in chunks]
 
 
 def _results(parts) -> tuple[pl.DataFrame, list[FileOutcome]]:
@@ -102,8 +102,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
         for index, day in enumerate(days):
             for ahead in days[index:index + LOOKAHEAD_DAYS + 1]:  # parse the next days while this one is written
                 if ahead not in pending:
-                    pending[ahead] = _parse_day(pool, paths[ahead], bronze.path, rules.sensor_timezone,
-                                                ahead.isoformat())
+                    pending[ahead] = _parse_day(pool, paths[ahead], bronze.path, rules.sensor_timezone)
             frame, outcomes = _results(pending.pop(day))
             before = frame.height
             frame = frame.sort("source_file").unique(subset=KEY, keep="last", maintain_order=True)

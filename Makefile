@@ -1,7 +1,8 @@
-# The platform's commands. `make up` runs it, `make test` proves it, `make down` stops it.
+# The platform's commands. `make up` runs the demo, `make test` proves it, `make down` stops it,
+# `make check` tests the configured services.
 PYTHON := .venv/bin/python
 
-.PHONY: up down test status bootstrap
+.PHONY: up down test status check lint bootstrap
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -15,5 +16,11 @@ down:
 status:
 	@$(PYTHON) -m demo status
 
-test: bootstrap
+check: bootstrap
+	@$(PYTHON) -m domotic_ops check
+
+lint: bootstrap
+	@.venv/bin/ruff check .
+
+test: lint
 	@$(PYTHON) -m pytest

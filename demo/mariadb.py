@@ -1,6 +1,6 @@
 """Embedded MariaDB holding the reference tables (stand-in for the building's MySQL database).
 
-The server listens on 127.0.0.1:<DOMOTIC_MYSQL_PORT>; the administrator connects over the private socket
+The server listens on 127.0.0.1:<DEMO_MYSQL_PORT>; the administrator connects over the private socket
 (unix_socket authentication); the platform reads with `domotic_ref`, which may only SELECT.
 """
 
@@ -11,10 +11,10 @@ import os
 
 import pymysql
 
-from demo import procs
 from demo.generator.reference import ReferenceTable
-from demo.settings import MYSQL_DB, MYSQL_USER, Settings
-
+from demo.settings import MYSQL_DB, MYSQL_USER
+from domotic_ops import procs
+from domotic_ops.config import Settings
 
 
 class EmbeddedMariaDB:
@@ -28,7 +28,7 @@ class EmbeddedMariaDB:
         self.socket = base / "mysqld.sock"
         self.pid_file = settings.runtime / "pids" / "mariadb.pid"
         self.log_file = settings.runtime / "logs" / "mariadb.log"
-        self.port = int(settings["DOMOTIC_MYSQL_PORT"])
+        self.port = int(settings["DEMO_MYSQL_PORT"])
         self.account = procs.service_user("mysql")
         self.admin = "root" if os.geteuid() == 0 else getpass.getuser()
 
@@ -36,6 +36,8 @@ class EmbeddedMariaDB:
         return procs.is_alive(procs.read_pid(self.pid_file))
 
     def initialise(self) -> None:
+        procs.require_reachable(self.base.parent, self.account, "The demo MariaDB",
+                                "clone the project in a folder it can reach, or set MYSQL_URL to a server of your own")
         if (self.data_dir / "mysql").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,7 @@ class EmbeddedMariaDB:
                          "--skip-name-resolve", "--character-set-server=utf8mb4", *user],
                         self.pid_file, self.log_file)
         if not procs.wait_until(self._answers, 60, 0.5):
-            raise RuntimeError(f"MariaDB did not start; see {self.log_file}")
+            raise procs.ServiceError(f"MariaDB did not start; see {self.log_file}")
 
     def _answers(self) -> bool:
         try:
@@ -84,9 +86,9 @@ class EmbeddedMariaDB:
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{MYSQL_DB}` CHARACTER SET utf8mb4")
             cursor.execute(f"CREATE USER IF NOT EXISTS '{MYSQL_USER}'@'127.0.0.1' IDENTIFIED BY %s",
-                           (self.settings["DOMOTIC_MYSQL_PASSWORD"],))
+                           (self.settings["DEMO_MYSQL_PASSWORD"],))
             cursor.execute(f"ALTER USER '{MYSQL_USER}'@'127.0.0.1' IDENTIFIED BY %s",
-                           (self.settings["DOMOTIC_MYSQL_PASSWORD"],))
+                           (self.settings["DEMO_MYSQL_PASSWORD"],))
             cursor.execute(f"GRANT SELECT ON `{MYSQL_DB}`.* TO '{MYSQL_USER}'@'127.0.0.1'")
             cursor.execute(f"USE `{MYSQL_DB}`")
             for table in tables:

@@ -9,7 +9,7 @@ import getpass
 import socket
 from pathlib import Path
 
-from demo import procs
+from domotic_ops import procs
 
 CONFIG = """[global]
   server role = standalone server
@@ -62,7 +62,7 @@ class EmbeddedSamba:
         smbd = procs.find_binary("smbd", "samba")
         procs.spawn([smbd, "--foreground", "--no-process-group", "-s", str(self.config)], self.pid_file, self.log_file)
         if not procs.wait_until(self._listening, 30):
-            raise RuntimeError(f"smbd did not start; see {self.log_file}")
+            raise procs.ServiceError(f"smbd did not start; see {self.log_file}")
 
     def _listening(self) -> bool:
         with socket.socket() as probe:

@@ -1,135 +1,64 @@
-"""The platform's configuration: defaults, generated demo secrets, the user's `.env` and the process environment.
+"""The demo's configuration: its own variables, and the source settings of its stand-in servers.
 
-Precedence, lowest first: built-in defaults < `.runtime/secrets.env` (generated once) < `.env` < `os.environ`.
-A `DB_URL` or `MYSQL_URL` given in `.env` or the environment means "use my own server": the embedded one
-is then not started.
+For every source the user has not configured (`SMB_PATH`, `SFTP_HOST`, `MYSQL_URL`), the demo runs a
+stand-in and writes its settings into the runtime folder's `sources.env`, which the platform's
+configuration reads below `.env` and the environment. A source the user configured is left alone.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import quote, urlsplit, unquote
+from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+from domotic_ops.config import Settings, Variable, ensure_secrets, load_settings, write_env_file
 
-DEFAULTS = {
-    "DOMOTIC_PG_PORT": "55432",
-    "DOMOTIC_MYSQL_PORT": "33306",
-    "DAGSTER_PORT": "3000",
-    "SFTP_HOST": "127.0.0.1",
-    "SFTP_PORT": "2222",
-    "SFTP_USER": "domotic",
-    "SFTP_PATH": "/Meteo2",
-    "SFTP_HOST_FINGERPRINT": "",
-    "SFTP_HOST_KEY_POLICY": "verify",
-    "SFTP_MAX_RETRIES": "3",
-    "SFTP_RETRY_DELAY": "600",
-    "SENSOR_TIMEZONE": "Europe/Zurich",
-    "WEATHER_MIN_YEAR": "2023",
-    "WEATHER_HOUR": "7",
-    "WEATHER_MIN": "30",
-    "BRONZE_RETENTION_DAYS": "30",
-    "APARTMENT_MAP": "JimmyLoup=jimmy,JeremieVianin=jeremie",
-    "SMB_USER": "",
-    "SMB_PASSWORD": "",
-    "SMB_FULL_SCAN_MINUTES": "1440",
-    "DEMO_START": "2023-10-01",
-    "DEMO_DAYS": "14",
-    "DEMO_APARTMENTS": "2",
-    "DEMO_SEED": "42",
-}
-GENERATED_SECRETS = ("DOMOTIC_PG_SUPERUSER_PASSWORD", "DOMOTIC_PG_PASSWORD", "SFTP_PASSWORD", "DOMOTIC_MYSQL_PASSWORD")
-WAREHOUSE_DB = "domotic"
-DAGSTER_DB = "domotic_dagster"
-PG_ROLE = "domotic"
 MYSQL_DB = "Appartments"
 MYSQL_USER = "domotic_ref"
+SFTP_USER = "domotic"
+DEMO_VARIABLES: tuple[Variable, ...] = (
+    Variable("DEMO_SFTP_PORT", "port of the demo sFTP server (127.0.0.1)", "2222", group="demo"),
+    Variable("DEMO_SFTP_PASSWORD", "password of the demo sFTP server", secret=True,
+             fallback="generated into `.runtime/secrets.env`", group="demo"),
+    Variable("DEMO_MYSQL_PORT", "port of the demo MariaDB (127.0.0.1)", "33306", group="demo"),
+    Variable("DEMO_MYSQL_PASSWORD", "password of the demo MariaDB's read-only account", secret=True,
+             fallback="generated into `.runtime/secrets.env`", group="demo"),
+    Variable("DEMO_START", "first day of the demo data set", "2023-10-01", group="demo"),
+    Variable("DEMO_DAYS", "days of the demo data set", "14", group="demo"),
+    Variable("DEMO_APARTMENTS", "apartments of the demo data set", "2", group="demo"),
+    Variable("DEMO_SEED", "seed of the demo data set", "42", group="demo"),
+)
+DEMO_SECRETS = ("DEMO_SFTP_PASSWORD", "DEMO_MYSQL_PASSWORD")
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse a `KEY=value` file (comments and blank lines ignored, optional quotes stripped)."""
-    if not path.exists():
-        return {}
-    values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        value = value.split(" #", 1)[0].strip()
-        values[key.strip().removeprefix("export ").strip()] = value.strip("'\"")
-    return values
+def runs_share(settings: Settings) -> bool:
+    return "SMB_PATH" not in settings.user
 
 
-def ensure_secrets(runtime: Path) -> dict[str, str]:
-    """Generate the demo's passwords once and keep them in a private file of the runtime folder."""
-    path = runtime / "secrets.env"
-    existing = read_env_file(path)
-    missing = [name for name in GENERATED_SECRETS if name not in existing]
-    if missing:
-        runtime.mkdir(parents=True, exist_ok=True)
-        existing.update({name: secrets.token_urlsafe(24) for name in missing})
-        path.touch(mode=0o600)
-        path.write_text("".join(f"{k}={v}\n" for k, v in existing.items()), encoding="utf-8")
-    return existing
+def runs_sftp(settings: Settings) -> bool:
+    return "SFTP_HOST" not in settings.user
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The merged configuration plus what it implies (paths, embedded or external servers)."""
-
-    env: dict[str, str]
-    embedded_postgres: bool
-    embedded_mysql: bool
-    embedded_sftp: bool
-    demo_share: bool
-
-    @property
-    def runtime(self) -> Path:
-        return Path(self.env["DOMOTIC_RUNTIME_DIR"])
-
-    def __getitem__(self, key: str) -> str:
-        return self.env[key]
+def runs_mysql(settings: Settings) -> bool:
+    return "MYSQL_URL" not in settings.user
 
 
-def load_settings(runtime: Path | None = None, overrides: dict[str, str] | None = None,
-                  read_environment: bool = True) -> Settings:
-    """Merge the configuration sources and derive every variable the platform reads.
-
-    `read_environment=False` ignores `.env` and `os.environ` (tests run their own isolated platform).
-    """
-    user = {**read_env_file(ROOT / ".env"), **os.environ} if read_environment else {}
-    user.update(overrides or {})
-    runtime = Path(runtime or user.get("DOMOTIC_RUNTIME_DIR") or ROOT / ".runtime").resolve()
-    env = {**DEFAULTS, **ensure_secrets(runtime), **user, "DOMOTIC_RUNTIME_DIR": str(runtime)}
-    env.setdefault("DAGSTER_HOME", str(runtime / "dagster_home"))
-    env.setdefault("SMB_PATH", str(runtime / "demo" / "share"))
-    env.setdefault("BRONZE_ROOT", str(runtime / "bronze"))
-    env.setdefault("SFTP_KNOWN_HOSTS", str(runtime / "sftp" / "known_hosts"))
-    embedded_postgres = "DB_URL" not in user
-    if embedded_postgres:
-        password = quote(env["DOMOTIC_PG_PASSWORD"], safe="")
-        env["DB_URL"] = f"postgresql+psycopg2://{PG_ROLE}:{password}@127.0.0.1:{env['DOMOTIC_PG_PORT']}/{WAREHOUSE_DB}"
-    embedded_mysql = "MYSQL_URL" not in user
-    if embedded_mysql:
-        password = quote(env["DOMOTIC_MYSQL_PASSWORD"], safe="")
-        env["MYSQL_URL"] = f"mysql+pymysql://{MYSQL_USER}:{password}@127.0.0.1:{env['DOMOTIC_MYSQL_PORT']}/{MYSQL_DB}"
-    for key, value in dagster_storage_from(env["DB_URL"]).items():
-        env.setdefault(key, value)
-    return Settings(env=env, embedded_postgres=embedded_postgres, embedded_mysql=embedded_mysql,
-                    embedded_sftp="SFTP_HOST" not in user, demo_share="SMB_PATH" not in user)
-
-
-def dagster_storage_from(db_url: str) -> dict[str, str]:
-    """Dagster's storage sits beside the warehouse on the same server, in its own database."""
-    url = urlsplit(db_url)
-    return {
-        "DAGSTER_PG_HOST": url.hostname or "127.0.0.1",
-        "DAGSTER_PG_PORT": str(url.port or 5432),
-        "DAGSTER_PG_USERNAME": unquote(url.username or ""),
-        "DAGSTER_PG_PASSWORD": unquote(url.password or ""),
-        "DAGSTER_PG_DB": DAGSTER_DB,
-    }
+def load_demo_settings(runtime: Path | None = None, overrides: Mapping[str, str] | None = None,
+                       read_environment: bool = True) -> Settings:
+    """The platform's settings with the demo's variables and the settings of its stand-in servers."""
+    base = load_settings(runtime, overrides, read_environment)
+    defaults = {v.name: v.default for v in DEMO_VARIABLES if v.default is not None}
+    demo = {**defaults, **ensure_secrets(base.runtime, DEMO_SECRETS), **base.env}
+    sources = {}
+    if runs_share(base):
+        sources["SMB_PATH"] = str(base.runtime / "demo" / "share")
+    if runs_sftp(base):
+        sources.update(SFTP_HOST="127.0.0.1", SFTP_PORT=demo["DEMO_SFTP_PORT"], SFTP_USER=SFTP_USER,
+                       SFTP_PASSWORD=demo["DEMO_SFTP_PASSWORD"],
+                       SFTP_KNOWN_HOSTS=str(base.runtime / "sftp" / "known_hosts"))
+    if runs_mysql(base):
+        password = quote(demo["DEMO_MYSQL_PASSWORD"], safe="")
+        sources["MYSQL_URL"] = f"mysql+pymysql://{MYSQL_USER}:{password}@127.0.0.1:{demo['DEMO_MYSQL_PORT']}/{MYSQL_DB}"
+    write_env_file(base.runtime / "sources.env", sources)
+    platform = load_settings(runtime, overrides, read_environment)
+    return Settings(env={**demo, **platform.env}, user=platform.user)

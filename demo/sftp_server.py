@@ -17,8 +17,8 @@ from pathlib import Path
 
 import asyncssh
 
-from demo import procs
-from demo.settings import Settings
+from domotic_ops import procs
+from domotic_ops.config import Settings
 
 
 class _PasswordServer(asyncssh.SSHServer):
@@ -94,7 +94,7 @@ class EmbeddedSFTP:
                          "--port", str(self.port), "--host-key", str(self.host_key)],
                         self.pid_file, self.log_file, env=env, cwd=Path(__file__).resolve().parent.parent)
         if not procs.wait_until(self._listening, 30):
-            raise RuntimeError(f"the sFTP server did not start; see {self.log_file}")
+            raise procs.ServiceError(f"the sFTP server did not start; see {self.log_file}")
 
     def _listening(self) -> bool:
         if not self.is_running():

@@ -5,10 +5,10 @@ import dagster as dg
 from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
 from domotic_assets.jobs import sensor_files_job, weather_files_job
-from domotic_assets.resources import platform_resources
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
+from resources.configured import platform_resources
 
 defs = dg.Definitions(
     assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,

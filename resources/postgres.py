@@ -1,4 +1,4 @@
-"""The warehouse: PostgreSQL reached through `DB_URL`, with a COPY path for Polars frames."""
+"""The warehouse: PostgreSQL reached through `DB_URL`, and COPY of Polars frames into it."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 
 class PostgresResource(dg.ConfigurableResource):
-    """Connections to the warehouse database; `copy_frame` bulk-loads a Polars frame with COPY."""
+    """Connections to the warehouse database (`DB_URL`)."""
 
     db_url: str = Field(description="SQLAlchemy URL of the warehouse, postgresql+psycopg2://user:password@host:port/db")
 
@@ -34,14 +34,15 @@ class PostgresResource(dg.ConfigurableResource):
         finally:
             connection.close()
 
-    @staticmethod
-    def copy_frame(cursor, frame: pl.DataFrame, table: str, columns: Sequence[str] | None = None) -> int:
-        """COPY a frame into `schema.table` (CSV through memory); returns the number of rows sent."""
-        columns = list(columns or frame.columns)
-        schema, _, name = table.rpartition(".")
-        target = sql.Identifier(schema, name) if schema else sql.Identifier(name)
-        statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '')").format(
-            target, sql.SQL(", ").join(map(sql.Identifier, columns)))
-        buffer = io.BytesIO(frame.select(columns).write_csv(include_header=False, null_value="").encode("utf-8"))
-        cursor.copy_expert(statement.as_string(cursor), buffer)
-        return frame.height
+
+
+def copy_frame(cursor, frame: pl.DataFrame, table: str, columns: Sequence[str] | None = None) -> int:
+    """COPY a frame into `schema.table` (CSV through memory, identifiers quoted); returns the rows sent."""
+    columns = list(columns or frame.columns)
+    schema, _, name = table.rpartition(".")
+    target = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL '')").format(
+        target, sql.SQL(", ").join(map(sql.Identifier, columns)))
+    buffer = io.BytesIO(frame.select(columns).write_csv(include_header=False, null_value="").encode("utf-8"))
+    cursor.copy_expert(statement.as_string(cursor), buffer)
+    return frame.height

@@ -15,7 +15,10 @@ import dagster as dg
 import paramiko
 from pydantic import Field
 
+from domotic_ops import config
 from sensors_io.atomic_copy import copy_atomically
+
+HOST_KEY_POLICIES = ("verify", "accept-unknown")
 
 
 @dataclass(frozen=True)
@@ -29,52 +32,94 @@ class DownloadFailed(IOError):
     """Every attempt to download a file failed; the message names the file and the last error."""
 
 
-class HostKeyMismatch(paramiko.SSHException):
-    """The server presented a key that is neither in known_hosts nor the pinned fingerprint."""
+class SFTPConfigurationError(Exception):
+    """A setting is wrong (host key, known_hosts, password): retrying cannot help. The message, one sentence,
+    says what to change. Deliberately not an `OSError`, so downloads never retry it."""
+
+
+class UnknownHostKey(SFTPConfigurationError):
+    """The server's key is neither in known_hosts nor pinned, and unknown keys are not accepted."""
+
+
+class HostKeyMismatch(SFTPConfigurationError):
+    """The server presented a key that is not the pinned fingerprint."""
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """`SHA256:…` as OpenSSH prints it."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
 
 class _PinnedFingerprintPolicy(paramiko.MissingHostKeyPolicy):
-    def __init__(self, fingerprint: str):
-        self.fingerprint = fingerprint.removeprefix("SHA256:").rstrip("=")
+    def __init__(self, pinned: str):
+        self.pinned = "SHA256:" + pinned.removeprefix("SHA256:").rstrip("=")
 
     def missing_host_key(self, client, hostname, key):
-        actual = base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
-        if actual != self.fingerprint:
-            raise HostKeyMismatch(f"host key of {hostname} has fingerprint SHA256:{actual}, "
-                                  "which is not the pinned SFTP_HOST_FINGERPRINT")
+        if fingerprint(key) != self.pinned:
+            raise HostKeyMismatch(f"the host key of {hostname} has fingerprint {fingerprint(key)}, not the pinned "
+                                  f"SFTP_HOST_FINGERPRINT {self.pinned}: check the server's key out of band")
+
+
+class _RejectUnknownPolicy(paramiko.MissingHostKeyPolicy):
+    def __init__(self, known_hosts: Path):
+        self.known_hosts = known_hosts
+
+    def missing_host_key(self, client, hostname, key):
+        raise UnknownHostKey(f"the host key of {hostname} ({key.get_name()} {fingerprint(key)}) is not in "
+                             f"SFTP_KNOWN_HOSTS {self.known_hosts}: verify it out of band, then add it there or set "
+                             f"SFTP_HOST_FINGERPRINT={fingerprint(key)}")
 
 
 class SFTPResource(dg.ConfigurableResource):
     """Lists and downloads the forecast files in `SFTP_PATH`.
 
-    The server's key must be in `known_hosts` or match `host_fingerprint` (SHA256:…); unknown keys are
-    accepted only with `host_key_policy="accept-unknown"` (an explicit opt-in, logged as a warning).
+    The server's key must be in `known_hosts` (used when the file exists) or match `host_fingerprint`
+    (SHA256:…); unknown keys are accepted only with `host_key_policy="accept-unknown"` (an explicit opt-in,
+    logged as a warning). Configuration errors raise `SFTPConfigurationError` at once, without retries.
     """
 
-    host: str
-    port: int = 22
-    user: str
-    password: str
-    path: str = "/Meteo2"
-    known_hosts: str = Field(default="", description="known_hosts file holding the server's key")
-    host_fingerprint: str = Field(default="", description="pinned SHA256 fingerprint of the server's key")
-    host_key_policy: str = Field(default="verify", description='"verify" (default) or "accept-unknown"')
-    max_retries: int = 3
-    retry_delay: int = 600
+    host: str = Field(description="SFTP_HOST")
+    port: int = Field(default=int(config.default("SFTP_PORT")), description="SFTP_PORT")
+    user: str = Field(description="SFTP_USER")
+    password: str = Field(description="SFTP_PASSWORD")
+    path: str = Field(default=config.default("SFTP_PATH"), description="SFTP_PATH")
+    known_hosts: str = Field(default=config.default("SFTP_KNOWN_HOSTS"),
+                             description="SFTP_KNOWN_HOSTS: known_hosts file holding the server's key")
+    host_fingerprint: str = Field(default=config.default("SFTP_HOST_FINGERPRINT"),
+                                  description="SFTP_HOST_FINGERPRINT: pinned SHA256 fingerprint of the server's key")
+    host_key_policy: str = Field(default=config.default("SFTP_HOST_KEY_POLICY"),
+                                 description='SFTP_HOST_KEY_POLICY: "verify" or "accept-unknown"')
+    max_retries: int = Field(default=int(config.default("SFTP_MAX_RETRIES")), description="SFTP_MAX_RETRIES")
+    retry_delay: int = Field(default=int(config.default("SFTP_RETRY_DELAY")), description="SFTP_RETRY_DELAY")
     timeout: float = 30.0
 
+    @property
+    def known_hosts_path(self) -> Path | None:
+        return Path(self.known_hosts).expanduser() if self.known_hosts else None
+
     def _ssh_client(self) -> paramiko.SSHClient:
+        if self.host_key_policy not in HOST_KEY_POLICIES:
+            raise SFTPConfigurationError(f"SFTP_HOST_KEY_POLICY is {self.host_key_policy!r}: use "
+                                         f"{' or '.join(HOST_KEY_POLICIES)}")
         client = paramiko.SSHClient()
-        if self.known_hosts:
-            client.load_host_keys(self.known_hosts)
-        if self.host_key_policy not in ("verify", "accept-unknown"):
-            raise ValueError(f"SFTP_HOST_KEY_POLICY is {self.host_key_policy!r}; use 'verify' or 'accept-unknown'")
+        known_hosts = self.known_hosts_path
+        if known_hosts and known_hosts.exists():
+            try:
+                client.load_host_keys(str(known_hosts))
+            except (OSError, paramiko.SSHException, ValueError) as error:
+                raise SFTPConfigurationError(f"SFTP_KNOWN_HOSTS {known_hosts} cannot be read ({error}): fix the file "
+                                             "or point SFTP_KNOWN_HOSTS at a readable one") from error
+        elif not self.host_fingerprint and self.host_key_policy == "verify":
+            raise SFTPConfigurationError(
+                f"SFTP_KNOWN_HOSTS {known_hosts or '(empty)'} does not exist, so the key of {self.host}:{self.port} "
+                f"cannot be verified: add the key there (ssh-keyscan -p {self.port} {self.host}, checked out of "
+                "band), or set SFTP_HOST_FINGERPRINT, or SFTP_HOST_KEY_POLICY=accept-unknown")
         if self.host_fingerprint:
             client.set_missing_host_key_policy(_PinnedFingerprintPolicy(self.host_fingerprint))
         elif self.host_key_policy == "accept-unknown":
             client.set_missing_host_key_policy(paramiko.WarningPolicy())
         else:
-            client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            client.set_missing_host_key_policy(_RejectUnknownPolicy(known_hosts))
         return client
 
     @contextmanager
@@ -82,9 +127,18 @@ class SFTPResource(dg.ConfigurableResource):
         """An authenticated sFTP session (password only: no agent, no local keys)."""
         client = self._ssh_client()
         try:
-            client.connect(self.host, port=self.port, username=self.user, password=self.password,
-                           allow_agent=False, look_for_keys=False, timeout=self.timeout,
-                           banner_timeout=self.timeout, auth_timeout=self.timeout)
+            try:
+                client.connect(self.host, port=self.port, username=self.user, password=self.password,
+                               allow_agent=False, look_for_keys=False, timeout=self.timeout,
+                               banner_timeout=self.timeout, auth_timeout=self.timeout)
+            except paramiko.BadHostKeyException as error:
+                raise SFTPConfigurationError(
+                    f"the host key of {self.host}:{self.port} ({fingerprint(error.key)}) differs from the one in "
+                    f"SFTP_KNOWN_HOSTS {self.known_hosts_path}: if the server's key really changed, replace that "
+                    "entry after checking the new key out of band") from error
+            except paramiko.AuthenticationException as error:
+                raise SFTPConfigurationError(f"{self.host}:{self.port} refused the password of user {self.user!r}: "
+                                             "check SFTP_USER and SFTP_PASSWORD") from error
             sftp = client.open_sftp()
             sftp.get_channel().settimeout(self.timeout)
             yield sftp
@@ -108,15 +162,13 @@ class SFTPResource(dg.ConfigurableResource):
                 with self.session() as sftp:
                     info = sftp.stat(remote)
 
-                    def open_remote():
+                    def open_remote(sftp=sftp, size=info.st_size):
                         handle = sftp.open(remote, "rb")
-                        handle.prefetch(info.st_size)
+                        handle.prefetch(size)
                         return handle
 
                     return copy_atomically(open_remote, target, info.st_size or 0, info.st_mtime)
-            except (paramiko.AuthenticationException, paramiko.BadHostKeyException, HostKeyMismatch):
-                raise  # configuration errors: retrying cannot help
-            except (OSError, EOFError, paramiko.SSHException) as error:
+            except (OSError, EOFError, paramiko.SSHException) as error:  # SFTPConfigurationError is none of these
                 if attempt == attempts:
                     raise DownloadFailed(f"{remote}: all {attempts} attempts failed; last error: {error!r}") from error
                 delay = self.retry_delay * 2 ** (attempt - 1)

@@ -35,7 +35,7 @@ class MountedFolder:
     """The share mounted (or copied) as a local folder."""
 
     def __init__(self, folder: str):
-        self.folder = Path(folder)
+        self.folder = Path(folder).expanduser()
 
     def list_files(self, prefix: str = "") -> list[ShareFile]:
         files = []

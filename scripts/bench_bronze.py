@@ -15,16 +15,17 @@ import secrets
 import shutil
 import sys
 import time
-from datetime import date, datetime, time as clock, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from demo.generator.generate import GenerationRequest, generate  # noqa: E402
-from demo.procs import free_port  # noqa: E402
 from demo.samba import EmbeddedSamba  # noqa: E402
+from domotic_ops.procs import free_port  # noqa: E402
+from resources.bronze import DEFAULT_APARTMENTS  # noqa: E402
 from resources.smb import SMBShareResource  # noqa: E402
-from sensors_io.bronze_layout import REFERENCE_APARTMENTS  # noqa: E402
 from sensors_io.discovery import Cursor, discover  # noqa: E402
 from sensors_io.filenames import sensor_filename  # noqa: E402
 from sensors_io.sensor_copy import copy_day  # noqa: E402
@@ -79,7 +80,7 @@ def main() -> None:
     def copy_mounted():
         nonlocal copied
         for key in days:
-            copied += copy_day(mounted, bronze, REFERENCE_APARTMENTS, key, time.time()).copied
+            copied += copy_day(mounted, bronze, DEFAULT_APARTMENTS, key, time.time()).copied
 
     _, seconds = timed(f"copy {len(days)} days into bronze, mounted folder", copy_mounted)
     print(f"{'':<58} {copied} files, {copied / seconds:,.0f} files/s")
@@ -96,7 +97,7 @@ def main() -> None:
                            lambda: protocol.list_files(f"{date.fromisoformat(day):%d.%m.%Y} "))
         shutil.rmtree(bronze, ignore_errors=True)
         report, seconds = timed("SMB protocol: copy one day into bronze",
-                                lambda: copy_day(protocol, bronze, REFERENCE_APARTMENTS, day, time.time()))
+                                lambda: copy_day(protocol, bronze, DEFAULT_APARTMENTS, day, time.time()))
         print(f"{'':<58} {report.copied} files, {report.copied / seconds:,.0f} files/s")
         _, seconds = timed("SMB protocol: full listing", lambda: protocol.list_files())
     finally:

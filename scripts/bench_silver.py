@@ -24,18 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dagster as dg  # noqa: E402
 
 from demo.generator.generate import GenerationRequest, generate  # noqa: E402
-from demo.procs import free_port  # noqa: E402
-from demo.postgres import EmbeddedPostgres  # noqa: E402
-from demo.settings import load_settings  # noqa: E402
 from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
-from resources.bronze import BronzeResource  # noqa: E402
+from domotic_ops.config import load_settings  # noqa: E402
+from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
+from domotic_ops.procs import free_port  # noqa: E402
+from resources.bronze import (
+    DEFAULT_APARTMENTS,  # noqa: E402
+    BronzeResource,  # noqa: E402
+)
 from resources.cleaning import CleaningRulesResource  # noqa: E402
 from resources.postgres import PostgresResource  # noqa: E402
 from resources.smb import SMBShareResource  # noqa: E402
-from sensors_io.bronze_layout import REFERENCE_APARTMENTS  # noqa: E402
 from sensors_io.filenames import sensor_filename  # noqa: E402
 from sensors_io.sensor_copy import copy_day  # noqa: E402
-
 
 
 def peak_memory_mib() -> tuple[float, float]:
@@ -65,7 +66,7 @@ def main() -> None:
     keys = [(request.start + timedelta(days=d)).isoformat() for d in range(args.days)]
     started = time.perf_counter()
     share_resource = SMBShareResource(path=str(share))
-    copied = sum(copy_day(share_resource, bronze, REFERENCE_APARTMENTS, key, time.time()).copied for key in keys)
+    copied = sum(copy_day(share_resource, bronze, DEFAULT_APARTMENTS, key, time.time()).copied for key in keys)
     print(f"bronze: {sum(a['files'] for a in manifest['apartments'])} files in the share, {copied} newly copied "
           f"in {time.perf_counter() - started:.1f} s")
 
@@ -100,11 +101,11 @@ def main() -> None:
         for path in share.glob("*_BenchAnna_received.json"):
             os.utime(path, (old, old))
         started = time.perf_counter()
-        report = copy_day(share_resource, bronze, REFERENCE_APARTMENTS, keys[-1], time.time())
+        report = copy_day(share_resource, bronze, DEFAULT_APARTMENTS, keys[-1], time.time())
         bronze_seconds = time.perf_counter() - started
         print(f"\nincremental tick: {added} new files into {keys[-1]}")
         print(f"  bronze copy          {bronze_seconds:8.2f} s  ({report.copied} copied, {report.skipped} skipped)")
-        for attempt in range(3):  # the first one runs while the server still digests the full load
+        for _attempt in range(3):  # the first one runs while the server still digests the full load
             seconds, facts = materialise(resources, keys[-1], keys[-1])
             print(f"  silver reload of day {seconds:8.2f} s  (asset body {facts['seconds']} s, "
                   f"{facts['files_read']} files, {facts['dagster/row_count']} rows)")

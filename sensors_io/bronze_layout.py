@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-REFERENCE_APARTMENTS = {"JimmyLoup": "jimmy", "JeremieVianin": "jeremie"}
 REJECTED_FOLDER = "_rejected"
+WEATHER_FOLDER = "weather"
 
 
 def parse_apartment_map(text: str) -> dict[str, str]:
@@ -25,12 +25,29 @@ def apartment_id(user: str, mapping: dict[str, str]) -> str:
     return mapping.get(user, user.lower())
 
 
+def day_folder(day: date) -> Path:
+    """`YYYY/MM/DD`, the folder of a local day under an apartment or under `weather`."""
+    return Path(f"{day:%Y}", f"{day:%m}", f"{day:%d}")
+
+
 def sensor_bronze_path(root: Path, apartment: str, local_minute: datetime, name: str) -> Path:
-    return root / apartment / f"{local_minute:%Y}" / f"{local_minute:%m}" / f"{local_minute:%d}" / f"{local_minute:%H}" / name
+    return root / apartment / day_folder(local_minute) / f"{local_minute:%H}" / name
+
+
+def sensor_files_of_day(root: Path, day: date) -> list[str]:
+    """Bronze sensor files of a local day, all apartments, temporary (dot) files excluded, sorted."""
+    if not root.exists():
+        return []
+    paths = []
+    for apartment in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (WEATHER_FOLDER, REJECTED_FOLDER)):
+        folder = apartment / day_folder(day)
+        if folder.is_dir():
+            paths += sorted(str(p) for p in folder.glob("*/*.json") if not p.name.startswith("."))
+    return paths
 
 
 def weather_bronze_path(root: Path, prediction_date: date, name: str) -> Path:
-    return root / "weather" / f"{prediction_date:%Y}" / f"{prediction_date:%m}" / f"{prediction_date:%d}" / name
+    return root / WEATHER_FOLDER / day_folder(prediction_date) / name
 
 
 def partition_prefix(partition_key: str) -> str:

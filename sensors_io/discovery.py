@@ -32,7 +32,7 @@ class Cursor:
     last_full_scan: float = 0.0
 
     @classmethod
-    def from_json(cls, text: str | None) -> "Cursor":
+    def from_json(cls, text: str | None) -> Cursor:
         return cls(**json.loads(text)) if text else cls()
 
     def to_json(self) -> str:

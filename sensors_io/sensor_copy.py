@@ -21,8 +21,6 @@ from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.share import Share, ShareFileInfo
 
 
-
-
 @dataclass
 class CopyReport:
     listed: int = 0
@@ -77,7 +75,7 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
             return "failed", 0, f"{type(error).__name__}: {error}"
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for (info, target), (outcome, size, error) in zip(jobs, pool.map(copy, jobs)):
+        for (info, _target), (outcome, size, error) in zip(jobs, pool.map(copy, jobs)):
             if outcome == "copied":
                 report.copied += 1
                 report.bytes += size

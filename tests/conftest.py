@@ -1,11 +1,13 @@
 """Test session platform: its own runtime folder, free ports, and the real services started on loopback.
 
 Services are started once per session and stopped at the end. A missing server binary makes the tests
-that need it fail loudly (no skipping).
+that need it fail loudly (no skipping). The caller's configuration variables are removed before any test
+module is imported, so that no test depends on the environment it runs in.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from datetime import date
@@ -14,17 +16,23 @@ from pathlib import Path
 import pytest
 
 from demo.generator.apartments import apartments
-from demo.procs import free_port
 from demo.generator.generate import GenerationRequest, generate
 from demo.generator.reference import reference_tables
 from demo.mariadb import EmbeddedMariaDB
-from demo.postgres import EmbeddedPostgres
 from demo.samba import EmbeddedSamba
-from demo.settings import Settings, load_settings
+from demo.settings import DEMO_VARIABLES, load_demo_settings
 from demo.sftp_server import EmbeddedSFTP
+from domotic_ops.config import VARIABLES, Settings
+from domotic_ops.postgres import EmbeddedPostgres
+from domotic_ops.procs import free_port
 
 # Three apartments (more than the two reference ones), three days, every malformed case.
 TEST_REQUEST = GenerationRequest(start=date(2023, 10, 28), days=3, apartments=3, seed=7, malformed=True)
+
+
+def pytest_configure(config):
+    for variable in (*VARIABLES, *DEMO_VARIABLES):
+        os.environ.pop(variable.name, None)
 
 
 
@@ -33,9 +41,9 @@ def settings() -> Settings:
     # A short path: unix socket paths are limited to 107 bytes.
     runtime = Path(tempfile.mkdtemp(prefix="dmt-"))
     runtime.chmod(0o755)
-    overrides = {"DOMOTIC_PG_PORT": str(free_port()), "DOMOTIC_MYSQL_PORT": str(free_port()),
-                 "SFTP_PORT": str(free_port()), "DAGSTER_PORT": str(free_port())}
-    yield load_settings(runtime=runtime, overrides=overrides, read_environment=False)
+    overrides = {"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port()),
+                 "DEMO_SFTP_PORT": str(free_port()), "DAGSTER_PORT": str(free_port())}
+    yield load_demo_settings(runtime=runtime, overrides=overrides, read_environment=False)
     shutil.rmtree(runtime, ignore_errors=True)
 
 
@@ -76,7 +84,7 @@ def mariadb(settings: Settings):
 def samba(settings: Settings, generated: dict):
     """Samba on a free loopback port sharing the generated share folder (SMB protocol backend)."""
     server = EmbeddedSamba(settings.runtime / "samba", Path(settings["SMB_PATH"]), free_port(),
-                           settings["SFTP_PASSWORD"])
+                           settings["DEMO_SFTP_PASSWORD"])
     server.start()
     yield server
     server.stop()

@@ -1,19 +1,28 @@
-"""`dagster dev` started by the project answers on 127.0.0.1 and stops completely by PID."""
+"""Dagster started by the project (`dagster dev`, or webserver + daemon) answers on 127.0.0.1 and stops
+completely by PID."""
 
 from __future__ import annotations
 
-from demo import procs
-from demo.dagster_dev import DagsterDev
+import dataclasses
+
+import pytest
+
+from domotic_ops import procs
+from domotic_ops.dagster_service import DagsterService
+
+pytestmark = pytest.mark.integration
 
 
-def test_ui_answers_then_stops_without_leftovers(settings, postgres):
-    dagster = DagsterDev(settings)
+@pytest.mark.parametrize("mode", ["dev", "service"])
+def test_ui_answers_then_stops_without_leftovers(settings, postgres, mode):
+    dagster = DagsterService(dataclasses.replace(settings, env={**settings.env, "DAGSTER_MODE": mode}))
     dagster.start()
     try:
         assert dagster.answers()
-        pid = procs.read_pid(dagster.pid_file)
-        assert procs.group_alive(pid)
+        pids = dagster.running()
+        assert set(pids) == ({"dagster"} if mode == "dev" else {"dagster-webserver", "dagster-daemon"})
+        assert all(procs.group_alive(pid) for pid in pids.values())
     finally:
         assert dagster.stop() is True
     assert not dagster.answers()
-    assert not procs.group_alive(pid)
+    assert not any(procs.group_alive(pid) for pid in pids.values())

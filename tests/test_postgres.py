@@ -9,8 +9,8 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
-from demo.settings import DAGSTER_DB
-from resources.postgres import PostgresResource
+from domotic_ops.config import DAGSTER_DB
+from resources.postgres import PostgresResource, copy_frame
 
 
 def port_open(port: int) -> bool:
@@ -42,7 +42,7 @@ def test_copy_frame_loads_rows_with_quoted_identifiers(postgres, settings):
     frame = pl.DataFrame({"room": ["Living Room", "Bathroom", None], "value": [1.5, None, 3.0]})
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute('CREATE TEMP TABLE "copy test" (room text, value float)')
-        assert warehouse.copy_frame(cursor, frame, "copy test") == 3
+        assert copy_frame(cursor, frame, "copy test") == 3
         cursor.execute('SELECT room, value FROM "copy test" ORDER BY value NULLS FIRST')
         assert cursor.fetchall() == [("Bathroom", None), ("Living Room", 1.5), (None, 3.0)]
 

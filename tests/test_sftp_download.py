@@ -11,7 +11,7 @@ import asyncssh
 import paramiko
 import pytest
 
-from demo import procs
+from domotic_ops import procs
 from resources.sftp import DownloadFailed, SFTPResource
 
 

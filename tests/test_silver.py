@@ -12,16 +12,16 @@ import dagster as dg
 import psycopg2
 import pytest
 
-from domotic_assets.silver import store
 from domotic_assets.silver.reference import silver_reference_tables
-from domotic_assets.silver.sensor_events import bronze_sensor_paths, silver_sensor_events
+from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
-from resources.bronze import BronzeResource
+from resources import silver_tables
+from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
 from resources.smb import SMBShareResource
-from sensors_io.bronze_layout import REFERENCE_APARTMENTS, weather_bronze_path
+from sensors_io.bronze_layout import sensor_files_of_day, weather_bronze_path
 from sensors_io.filenames import parse_weather_filename
 from sensors_io.sensor_copy import copy_day
 from sensors_io.weather_clean import clean_forecast
@@ -36,7 +36,7 @@ def bronze(settings, generated, sftp_server, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("silver") / "bronze"
     share = SMBShareResource(path=settings["SMB_PATH"])
     for key in DAYS:
-        copy_day(share, root, REFERENCE_APARTMENTS, key, time.time())
+        copy_day(share, root, DEFAULT_APARTMENTS, key, time.time())
     for example in FIXTURES.glob("*.json"):
         apartment = "jimmy" if "Jimmy" in example.name else "jeremie"
         target = root / apartment / "2023/10/03/14" / example.name
@@ -110,7 +110,7 @@ def test_generated_days_load_with_malformed_files_quarantined(settings, generate
     cases = {f: c for f, c in expected.items()}
     for file, apartment, rows in ledger:
         assert rows == per_apartment[users[apartment]] + extra.get(cases.get(file), 0), file
-    files_in_bronze = sum(len(bronze_sensor_paths(bronze, date.fromisoformat(d))) for d in DAYS)
+    files_in_bronze = sum(len(sensor_files_of_day(bronze, date.fromisoformat(d))) for d in DAYS)
     assert len(ledger) + len(quarantined) == files_in_bronze
     outliers = query(settings, "SELECT source_file, field FROM silver.sensor_events WHERE is_outlier")
     outlier_files = {f for f, _ in outliers}
@@ -163,14 +163,14 @@ def test_accounting_check_fails_for_a_file_neither_loaded_nor_quarantined(settin
     stray = bronze / "jimmy/2023/10/30/12/30.10.2023 1259_Stray_received.json"
     stray.write_bytes(b"{}")
     try:
-        counts = {DAYS[2]: len(bronze_sensor_paths(bronze, date.fromisoformat(DAYS[2])))}
+        counts = {DAYS[2]: len(sensor_files_of_day(bronze, date.fromisoformat(DAYS[2])))}
         with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
-            assert store.unaccounted_files(cursor, "sensor", counts) != []
+            assert silver_tables.unaccounted_files(cursor, "sensor", counts) != []
     finally:
         stray.unlink()
     with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
-        counts = {DAYS[2]: len(bronze_sensor_paths(bronze, date.fromisoformat(DAYS[2])))}
-        assert store.unaccounted_files(cursor, "sensor", counts) == []
+        counts = {DAYS[2]: len(sensor_files_of_day(bronze, date.fromisoformat(DAYS[2])))}
+        assert silver_tables.unaccounted_files(cursor, "sensor", counts) == []
 
 
 def test_weather_rules(settings, generated, resources, bronze):

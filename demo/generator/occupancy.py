@@ -7,9 +7,9 @@ These routines drive motion, light, CO2, noise and plug power, so an occupancy m
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import date
-import random
 
 from demo.generator.apartments import Apartment
 

@@ -7,7 +7,6 @@ because the demo's sFTP server only holds historical files: turn it on in the UI
 from __future__ import annotations
 
 import json
-import os
 import time
 from zoneinfo import ZoneInfo
 
@@ -15,15 +14,16 @@ import dagster as dg
 
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.partitions import TIMEZONE, daily_partitions
+from domotic_ops.config import integer
 from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
 from sensors_io.discovery import Cursor, discover
 from sensors_io.filenames import FilenameError, parse_weather_filename
 
-FULL_SCAN_SECONDS = 60 * float(os.environ.get("SMB_FULL_SCAN_MINUTES", "1440"))
-SENSOR_INTERVAL_SECONDS = int(os.environ.get("SENSOR_INTERVAL_SECONDS", "30"))
-WEATHER_HOUR = int(os.environ.get("WEATHER_HOUR", "7"))
-WEATHER_MIN = int(os.environ.get("WEATHER_MIN", "30"))
+FULL_SCAN_SECONDS = 60 * integer("SMB_FULL_SCAN_MINUTES")
+SENSOR_INTERVAL_SECONDS = integer("SENSOR_INTERVAL_SECONDS")
+WEATHER_HOUR = integer("WEATHER_HOUR")
+WEATHER_MIN = integer("WEATHER_MIN")
 
 
 @dg.sensor(job=sensor_files_job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
@@ -35,7 +35,7 @@ def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShare
     mode = "full listing" if found.full_scan else f"predictive ({found.probes} names probed)"
     context.log.info(f"{mode}: {found.new_files} new files in {len(found.changed)} partitions, "
                      f"{found.pending} still being written")
-    for name, reason in found.rejected:
+    for _name, reason in found.rejected:
         context.log.warning(f"not a sensor file name, left out: {reason}")
     valid = set(daily_partitions.get_partition_keys())
     requests = [dg.RunRequest(partition_key=key, run_key=f"sensor_files:{key}:{found.cursor.version(key)}")
@@ -73,7 +73,7 @@ def sftp_weather_files_sensor(context: dg.SensorEvaluationContext, sftp: SFTPRes
 @dg.schedule(job=weather_files_job, cron_schedule=f"{WEATHER_MIN} {WEATHER_HOUR} * * *",
              execution_timezone=TIMEZONE)
 def daily_weather_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Download the day's forecast file at WEATHER_HOUR:WEATHER_MIN (Europe/Zurich)."""
+    """Download the day's forecast file at WEATHER_HOUR:WEATHER_MIN (the platform's time zone)."""
     local_day = context.scheduled_execution_time.astimezone(ZoneInfo(TIMEZONE)).date()
     return dg.RunRequest(partition_key=local_day.isoformat())
 

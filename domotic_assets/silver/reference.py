@@ -5,9 +5,9 @@ import time
 import dagster as dg
 import polars as pl
 import sqlalchemy as sa
-from psycopg2 import sql
 
-from domotic_assets.silver import store
+from domotic_assets.partitions import TIMEZONE
+from resources import silver_tables
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
 
@@ -24,36 +24,12 @@ PERSONAL_COLUMNS = {"buildings": {"iduser", "firstname", "lastname", "latitude",
                                   "phonenumber"}}
 
 
-def postgres_type(column_type: sa.types.TypeEngine) -> tuple[str, pl.DataType]:
-    """The silver column type for a reflected MySQL type (text when unknown)."""
-    if isinstance(column_type, sa.Integer):
-        return "bigint", pl.Int64
-    if isinstance(column_type, (sa.Float, sa.Numeric)):
-        return "double precision", pl.Float64
-    if isinstance(column_type, sa.DateTime):
-        return "timestamp", pl.Datetime("us")
-    if isinstance(column_type, sa.Date):
-        return "date", pl.Date
-    return "text", pl.String
-
-
-def _replace_table(cursor, target: str, columns: list[tuple[str, str]], frame: pl.DataFrame) -> None:
-    """Recreate silver.<target> with the columns and rows (in the caller's transaction)."""
-    table = sql.Identifier("silver", target)
-    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-    definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                                    for name, kind in columns)
-    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, definition))
-    if frame.height:
-        PostgresResource.copy_frame(cursor, frame, f"silver.{target}")
-
-
 # Materialised when missing (also on the very first evaluation, which `on_missing()` skips) unless the last
 # attempt failed, and refreshed every night.
 REFERENCE_AUTOMATION = (
     (dg.AutomationCondition.missing() & ~dg.AutomationCondition.in_progress()
      & ~dg.AutomationCondition.execution_failed())
-    | dg.AutomationCondition.on_cron("0 3 * * *", cron_timezone="Europe/Zurich")
+    | dg.AutomationCondition.on_cron("0 3 * * *", cron_timezone=TIMEZONE)
 )
 
 
@@ -70,7 +46,7 @@ def silver_reference_tables(context: dg.AssetExecutionContext, reference_db: Ref
         inspector = sa.inspect(engine)
         available = {name.lower(): name for name in inspector.get_table_names()}
         with engine.connect() as source, warehouse.connect() as connection, connection.cursor() as cursor:
-            store.ensure_schema(cursor)
+            silver_tables.ensure_schema(cursor)
             for name, target in REFERENCE_TABLES.items():
                 if name not in available:
                     missing.append(name)
@@ -80,12 +56,12 @@ def silver_reference_tables(context: dg.AssetExecutionContext, reference_db: Ref
                 reflected = inspector.get_columns(available[name])
                 kept = [c for c in reflected if c["name"].lower() not in personal]
                 left_out += [f"{name}.{c['name']}" for c in reflected if c["name"].lower() in personal]
-                types = {c["name"]: postgres_type(c["type"]) for c in kept}
+                types = {c["name"]: silver_tables.postgres_type(c["type"]) for c in kept}
                 query = sa.select(*(sa.column(c["name"]) for c in kept)).select_from(sa.table(available[name]))
                 rows = source.execute(query).fetchall()
                 frame = pl.DataFrame([tuple(r) for r in rows], orient="row",
                                      schema={c: t[1] for c, t in types.items()}, strict=False)
-                _replace_table(cursor, target, [(c, t[0]) for c, t in types.items()], frame)
+                silver_tables.replace_reference_table(cursor, target, [(c, t[0]) for c, t in types.items()], frame)
                 counts[target] = frame.height
                 context.log.info(f"{name} -> silver.{target}: {frame.height} rows, {len(kept)} columns")
     finally:

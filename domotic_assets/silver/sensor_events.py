@@ -12,12 +12,12 @@ import polars as pl
 
 from domotic_assets.bronze.assets import bronze_sensor_files
 from domotic_assets.partitions import daily_partitions
-from domotic_assets.silver import store
 from domotic_assets.silver.metadata import check_results, check_specs, preview
+from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
-from sensors_io.bronze_layout import REJECTED_FOLDER
+from sensors_io.bronze_layout import sensor_files_of_day
 from sensors_io.sensor_events import FileOutcome, parse_files
 
 KEY = ["apartment", "sensor_id", "field", "timestamp"]
@@ -33,18 +33,6 @@ CHECKS = {
     "rows_per_file_in_range": "every loaded file has its apartment's usual number of readings (±20 %)",
     "outlier_share_below_1_percent": "outliers are below 1 % of the readings",
 }
-
-
-def bronze_sensor_paths(root: Path, day: date) -> list[str]:
-    """Bronze files of a day, all apartments (`<apartment>/YYYY/MM/DD/HH/<name>`), temporary files excluded."""
-    paths = []
-    if not root.exists():
-        return paths
-    for apartment in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in ("weather", REJECTED_FOLDER)):
-        folder = apartment / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
-        if folder.is_dir():
-            paths += sorted(str(p) for p in folder.glob("*/*.json") if not p.name.startswith("."))
-    return paths
 
 
 def _parse_day(pool, paths: list[str], root: Path, zone: str):
@@ -64,8 +52,8 @@ def _outcome_frames(outcomes: list[FileOutcome], day: date) -> tuple[pl.DataFram
     """Ledger rows of the loaded files and quarantine rows of the rejected ones."""
     loaded = [(o.file, o.apartment, day, o.rows, o.checksum) for o in outcomes if o.reason is None]
     rejected = [(o.file, o.apartment, day, o.reason, o.detail[:500], o.checksum) for o in outcomes if o.reason]
-    return (pl.DataFrame(loaded, schema=store.LEDGER_SCHEMA, orient="row"),
-            pl.DataFrame(rejected, schema=store.QUARANTINE_SCHEMA, orient="row"))
+    return (pl.DataFrame(loaded, schema=silver_tables.LEDGER_SCHEMA, orient="row"),
+            pl.DataFrame(rejected, schema=silver_tables.QUARANTINE_SCHEMA, orient="row"))
 
 
 def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
@@ -87,7 +75,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
     Grain: one row per apartment, sensor, field and minute; partition = the local day of the file."""
     started = time.monotonic()
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    paths = {day: bronze_sensor_paths(bronze.path, day) for day in days}
+    paths = {day: sensor_files_of_day(bronze.path, day) for day in days}
     total_files = sum(len(p) for p in paths.values())
     use_pool = max((len(p) for p in paths.values()), default=0) > IN_PROCESS_LIMIT or len(days) > 2
     pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
@@ -97,7 +85,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
     checks_failed: dict[str, list[str]] = {name: [] for name in CHECKS}
     try:
         with warehouse.connect() as connection, connection.cursor() as cursor:
-            store.ensure_schema(cursor)
+            silver_tables.ensure_schema(cursor)
         pending = {}
         for index, day in enumerate(days):
             for ahead in days[index:index + LOOKAHEAD_DAYS + 1]:  # parse the next days while this one is written
@@ -109,8 +97,8 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
             stats["duplicates"] += before - frame.height
             loaded, rejected = _outcome_frames(outcomes, day)
             with warehouse.connect() as connection, connection.cursor() as cursor:
-                store.replace_sensor_day(cursor, day, frame)
-                store.record_outcomes(cursor, "sensor", [day], loaded, rejected)
+                silver_tables.replace_sensor_day(cursor, day, frame)
+                silver_tables.record_outcomes(cursor, "sensor", [day], loaded, rejected)
             stats["rows"] += frame.height
             stats["outliers"] += frame["is_outlier"].sum()
             stats["loaded"] += loaded.height
@@ -130,8 +118,8 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
     seconds = time.monotonic() - started
     bronze_counts = {day.isoformat(): len(paths[day]) for day in days}
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        unaccounted = store.unaccounted_files(cursor, "sensor", bronze_counts)
-        duplicate_keys = store.duplicate_sensor_keys(cursor, days)
+        unaccounted = silver_tables.unaccounted_files(cursor, "sensor", bronze_counts)
+        duplicate_keys = silver_tables.duplicate_sensor_keys(cursor, days)
     checks_failed["files_accounted_for"] = unaccounted
     checks_failed["unique_reading_key"] = duplicate_keys
     checks_failed["rows_per_file_in_range"] = rows_per_file_outliers(outcomes_all)

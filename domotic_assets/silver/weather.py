@@ -10,8 +10,8 @@ import polars as pl
 
 from domotic_assets.bronze.assets import bronze_weather_files
 from domotic_assets.partitions import daily_partitions
-from domotic_assets.silver import store
 from domotic_assets.silver.metadata import check_results, check_specs, preview
+from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -26,8 +26,8 @@ CHECKS = {
     "outlier_share_below_1_percent": "outliers are below 1 % of the rows",
 }
 HORIZON = timedelta(days=3)
-NO_LEDGER = pl.DataFrame(schema=store.LEDGER_SCHEMA)
-NO_QUARANTINE = pl.DataFrame(schema=store.QUARANTINE_SCHEMA)
+NO_LEDGER = pl.DataFrame(schema=silver_tables.LEDGER_SCHEMA)
+NO_QUARANTINE = pl.DataFrame(schema=silver_tables.QUARANTINE_SCHEMA)
 
 
 def _ledger(file: str, day: date, rows: int, checksum: str) -> pl.DataFrame:
@@ -53,7 +53,7 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: Postg
     failures: dict[str, list[str]] = {name: [] for name in CHECKS}
     first = None
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        store.ensure_schema(cursor)
+        silver_tables.ensure_schema(cursor)
     for day in days:
         name = weather_filename(day)
         path = weather_bronze_path(bronze.path, day, name)
@@ -71,8 +71,8 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: Postg
                 rejected = _quarantine(name, day, error.reason, error.detail, checksum)
                 context.log.warning(f"quarantined {name}: {error}")
         with warehouse.connect() as connection, connection.cursor() as cursor:
-            store.replace_weather_day(cursor, day, frame)
-            store.record_outcomes(cursor, "weather", [day], loaded, rejected)
+            silver_tables.replace_weather_day(cursor, day, frame)
+            silver_tables.record_outcomes(cursor, "weather", [day], loaded, rejected)
         stats["rows"] += frame.height
         stats["outliers"] += int(frame["is_outlier"].sum())
         stats["loaded"] += loaded.height
@@ -81,8 +81,8 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: Postg
         if frame.height and frame["timestamp"].max().date() > day + HORIZON:
             failures["no_target_beyond_horizon"].append(f"{name}: target {frame['timestamp'].max()}")
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        unaccounted = store.unaccounted_files(cursor, "weather", bronze_counts)
-        failures["unique_forecast_key"] = store.duplicate_weather_keys(cursor, days)
+        unaccounted = silver_tables.unaccounted_files(cursor, "weather", bronze_counts)
+        failures["unique_forecast_key"] = silver_tables.duplicate_weather_keys(cursor, days)
     failures["files_accounted_for"] = unaccounted
     if stats["rows"] and stats["outliers"] / stats["rows"] >= 0.01:
         failures["outlier_share_below_1_percent"] = [f"{stats['outliers'] / stats['rows']:.2%} outliers"]

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from pathlib import Path
+
+
+class ServiceError(RuntimeError):
+    """A service cannot start; the message says why and what to do (the CLI prints it without a traceback)."""
 
 
 def find_binary(name: str, package: str) -> str:
     """A server binary from PATH or /usr/sbin, or an error naming the Debian package to install."""
     found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin")
     if not found:
-        raise RuntimeError(f"{name} not found: install it with apt-get install {package}")
+        raise ServiceError(f"{name} not found: install it with apt-get install {package}")
     return found
 
 
@@ -39,6 +45,33 @@ def chown_to(path: Path, account: str | None) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def blocked_folder(path: Path, account: str) -> Path | None:
+    """The first folder on the way to `path` that `account` may not enter (no execute permission), if any."""
+    entry = pwd.getpwnam(account)
+    groups = {entry.pw_gid} | {g.gr_gid for g in grp.getgrall() if account in g.gr_mem}
+    path = path.resolve()
+    for folder in [*reversed(path.parents), path]:
+        if not folder.exists():
+            return None
+        info = folder.stat()
+        if info.st_uid == entry.pw_uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid in groups:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return folder
+    return None
+
+
+def require_reachable(path: Path, account: str | None, service: str, remedy: str) -> None:
+    """Stop, before anything is created, when the service account cannot reach `path` (one sentence why)."""
+    blocked = blocked_folder(path, account) if account else None
+    if blocked:
+        raise ServiceError(f"{service} runs as the {account!r} account, which may not enter {blocked}: {remedy}.")
+
+
 def as_user(command: list[str], account: str | None) -> list[str]:
     return ["runuser", "-u", account, "--", *command] if account else command
 
@@ -47,7 +80,7 @@ def run(command: list[str], account: str | None = None, **kwargs) -> subprocess.
     """Run a command to completion, raising with its output if it fails."""
     result = subprocess.run(as_user(command, account), capture_output=True, text=True, **kwargs)
     if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+        raise ServiceError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
     return result
 
 

@@ -14,20 +14,19 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from demo import procs
-from demo.settings import DAGSTER_DB, PG_ROLE, WAREHOUSE_DB, Settings
+from domotic_ops import procs
+from domotic_ops.config import DAGSTER_DB, PG_ROLE, WAREHOUSE_DB, Settings
 
 WAREHOUSE_SCHEMAS = ("silver", "gold")
 
 
-def server_bindir() -> Path:
+def server_bindir(configured: str = "") -> Path:
     """The PostgreSQL server binaries: `DOMOTIC_PG_BINDIR`, else Debian's newest `/usr/lib/postgresql/*/bin`."""
-    configured = os.environ.get("DOMOTIC_PG_BINDIR")
     candidates = [configured] if configured else sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version)
     for candidate in reversed(candidates):
         if candidate and (Path(candidate) / "initdb").exists():
             return Path(candidate)
-    raise RuntimeError("PostgreSQL server binaries not found: install postgresql (apt-get install postgresql) "
+    raise procs.ServiceError("PostgreSQL server binaries not found: install postgresql (apt-get install postgresql) "
                        "or set DOMOTIC_PG_BINDIR to the folder holding initdb and pg_ctl")
 
 
@@ -41,13 +40,13 @@ class EmbeddedPostgres:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        base = settings.runtime / "postgres"
-        self.data_dir = base / "data"
-        self.socket_dir = base / "socket"
-        self.log_file = settings.runtime / "logs" / "postgres.log"
+        self.base = Path(settings["DOMOTIC_PG_DIR"]).expanduser()
+        self.data_dir = self.base / "data"
+        self.socket_dir = self.base / "socket"
+        self.log_file = self.base / "postgres.log"
         self.port = int(settings["DOMOTIC_PG_PORT"])
         self.account = procs.service_user("postgres")
-        self.bindir = server_bindir()
+        self.bindir = server_bindir(settings.get("DOMOTIC_PG_BINDIR"))
 
     def _ctl(self, *args: str, check: bool = True):
         command = [str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), *args]
@@ -64,11 +63,13 @@ class EmbeddedPostgres:
 
     def initialise(self) -> None:
         """Create the cluster once (superuser password from the generated secrets)."""
+        procs.require_reachable(self.base.parent, self.account, "PostgreSQL",
+                                "set DOMOTIC_PG_DIR to a folder it can reach (for example /var/lib/domotic/postgres), "
+                                "clone the project elsewhere, or set DB_URL to a server of your own")
         if (self.data_dir / "PG_VERSION").exists():
             return
-        for folder in (self.data_dir.parent, self.data_dir, self.socket_dir, self.log_file.parent):
+        for folder in (self.base, self.data_dir, self.socket_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        for folder in (self.data_dir.parent, self.data_dir, self.socket_dir):
             procs.chown_to(folder, self.account)
         os.chmod(self.data_dir, 0o700)
         with tempfile.NamedTemporaryFile("w", dir=self.data_dir.parent, delete=False) as pwfile:
@@ -90,7 +91,6 @@ class EmbeddedPostgres:
 
     def _start_server(self) -> None:
         log = self.log_file
-        log.parent.mkdir(parents=True, exist_ok=True)
         log.touch()
         procs.chown_to(log, self.account)
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.socket_dir} "

@@ -1,4 +1,5 @@
-"""Writing silver: schema, the atomic replacement of a day, and the file ledger / quarantine."""
+"""The silver tables in the warehouse: schema, the atomic replacement of a day, the file ledger and quarantine,
+and the reference tables typed from their source."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
+import sqlalchemy as sa
 from psycopg2 import sql
 
-from resources.postgres import PostgresResource
+from resources.postgres import copy_frame
 
-SCHEMA_SQL = (Path(__file__).parent / "schema.sql").read_text()
+SCHEMA_SQL = (Path(__file__).parent / "silver_tables.sql").read_text()
 LEDGER_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "rows": pl.Int64,
                  "checksum": pl.String}
 QUARANTINE_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "reason": pl.String,
@@ -35,7 +37,7 @@ def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
     parent = sql.Identifier("silver", "sensor_events")
     table = sql.Identifier("silver", staging)
     cursor.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(table, parent))
-    PostgresResource.copy_frame(cursor, frame.with_columns(partition_date=pl.lit(day)), f"silver.{staging}",
+    copy_frame(cursor, frame.with_columns(partition_date=pl.lit(day)), f"silver.{staging}",
                                 SENSOR_COLUMNS)
     cursor.execute(sql.SQL('CREATE UNIQUE INDEX ON {} (apartment, sensor_id, field, "timestamp", partition_date)')
                    .format(table))
@@ -59,13 +61,13 @@ def record_outcomes(cursor, source: str, days: Sequence[date], loaded: pl.DataFr
     cursor.execute("DELETE FROM silver.file_ledger WHERE source = %s AND partition_date = ANY(%s)",
                    (source, list(days)))
     if loaded.height:
-        PostgresResource.copy_frame(cursor, loaded.with_columns(source=pl.lit(source)), "silver.file_ledger",
+        copy_frame(cursor, loaded.with_columns(source=pl.lit(source)), "silver.file_ledger",
                                     ["file", "source", "apartment", "partition_date", "rows", "checksum"])
         cursor.execute("DELETE FROM silver.rejected_files r USING silver.file_ledger l "
                        "WHERE r.file = l.file AND l.source = %s AND l.partition_date = ANY(%s)", (source, list(days)))
     cursor.execute("CREATE TEMP TABLE rejected_now (LIKE silver.rejected_files INCLUDING DEFAULTS) ON COMMIT DROP")
     if rejected.height:
-        PostgresResource.copy_frame(cursor, rejected.with_columns(source=pl.lit(source)), "rejected_now",
+        copy_frame(cursor, rejected.with_columns(source=pl.lit(source)), "rejected_now",
                                     ["file", "source", "apartment", "partition_date", "reason", "detail", "checksum"])
     cursor.execute("""
         INSERT INTO silver.rejected_files (file, source, apartment, partition_date, reason, detail, checksum)
@@ -105,7 +107,7 @@ def replace_weather_day(cursor, day: date, frame: pl.DataFrame) -> None:
     """Replace the forecasts issued on `day` (delete + COPY in the caller's transaction)."""
     cursor.execute("DELETE FROM silver.weather_forecasts WHERE prediction_date = %s", (day,))
     if frame.height:
-        PostgresResource.copy_frame(cursor, frame, "silver.weather_forecasts")
+        copy_frame(cursor, frame, "silver.weather_forecasts")
 
 
 def duplicate_weather_keys(cursor, days: Sequence[date]) -> list[str]:
@@ -115,3 +117,27 @@ def duplicate_weather_keys(cursor, days: Sequence[date]) -> list[str]:
         GROUP BY "timestamp", site, prediction, prediction_date, measurement HAVING count(*) > 1 LIMIT 20""",
                    (list(days),))
     return [" ".join(map(str, row)) for row in cursor.fetchall()]
+
+
+def postgres_type(column_type: sa.types.TypeEngine) -> tuple[str, pl.DataType]:
+    """The silver column type for a reflected MySQL type (text when unknown)."""
+    if isinstance(column_type, sa.Integer):
+        return "bigint", pl.Int64
+    if isinstance(column_type, (sa.Float, sa.Numeric)):
+        return "double precision", pl.Float64
+    if isinstance(column_type, sa.DateTime):
+        return "timestamp", pl.Datetime("us")
+    if isinstance(column_type, sa.Date):
+        return "date", pl.Date
+    return "text", pl.String
+
+
+def replace_reference_table(cursor, target: str, columns: list[tuple[str, str]], frame: pl.DataFrame) -> None:
+    """Recreate silver.<target> with the columns and rows (in the caller's transaction)."""
+    table = sql.Identifier("silver", target)
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+                                    for name, kind in columns)
+    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, definition))
+    if frame.height:
+        copy_frame(cursor, frame, f"silver.{target}")

@@ -1,0 +1,1 @@
+"""The platform's own operations: configuration, embedded PostgreSQL, Dagster launcher, checks and CLI."""

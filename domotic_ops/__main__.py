@@ -1,0 +1,3 @@
+from domotic_ops.cli import main
+
+main()

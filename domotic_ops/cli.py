@@ -1,0 +1,100 @@
+"""Operate the platform: `python -m domotic_ops up|down|status|check|pg|dagster`.
+
+`up` starts what this configuration runs itself (the embedded PostgreSQL unless `DB_URL` is set) and then
+Dagster; a server of the user's own is never started or stopped. The demo's CLI (`python -m demo`) adds the
+stand-ins for the outside world to the same commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+
+from domotic_ops import procs
+from domotic_ops.check import run_checks
+from domotic_ops.config import Settings, load_settings
+from domotic_ops.dagster_service import DagsterService
+from domotic_ops.postgres import EmbeddedPostgres
+
+
+def platform_services(settings: Settings) -> dict:
+    """The services this configuration runs itself, in start order (Dagster last)."""
+    found = {"pg": EmbeddedPostgres(settings)} if settings.embedded_postgres else {}
+    return {**found, "dagster": DagsterService(settings)}
+
+
+def up(services: dict, prepare: Callable[[], None] | None = None) -> None:
+    """Start every service, run `prepare` (e.g. load demo data) before Dagster, then start Dagster."""
+    started = time.monotonic()
+    for name, service in services.items():
+        if name != "dagster":
+            service.start()
+            print(f"{name:8} {service.status()}")
+    if prepare:
+        prepare()
+    dagster = services["dagster"]
+    dagster.start()
+    print(f"dagster  {dagster.status()}")
+    print(f"\nDagster UI: {dagster.url}   (ready in {time.monotonic() - started:.0f} s; stop with `make down`)")
+
+
+def down(services: dict) -> None:
+    for name, service in reversed(services.items()):
+        print(f"{name:8} {'stopped' if service.stop() else 'was not running'}")
+
+
+def status(services: dict) -> None:
+    for name, service in services.items():
+        print(f"{name:8} {service.status()}")
+
+
+def control(services: dict, name: str, action: str) -> None:
+    if name not in services:
+        sys.exit(f"{name} is not run by this platform here (a server of your own is configured)")
+    service = services[name]
+    if action == "start":
+        service.start()
+    elif action == "stop":
+        service.stop()
+    print(f"{name:8} {service.status()}")
+
+
+def add_common_commands(commands, service_names: tuple[str, ...]) -> None:
+    commands.add_parser("up", help="start every service run here, then Dagster")
+    commands.add_parser("down", help="stop every process the project started (by PID)")
+    commands.add_parser("status", help="show what runs where")
+    for name in service_names:
+        commands.add_parser(name, help=f"control the {name} service").add_argument(
+            "action", choices=("start", "stop", "status"))
+
+
+def run_common(args, settings: Settings, services: dict, prepare: Callable[[], None] | None = None) -> bool:
+    """Run the commands shared by the platform's and the demo's CLI; False if `args` is none of them."""
+    if args.command == "up":
+        up(services, prepare)
+    elif args.command == "down":
+        down(services)
+    elif args.command == "status":
+        status(services)
+    elif args.command in services or args.command in ("pg", "dagster"):
+        control(services, args.command, args.action)
+    else:
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m domotic_ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_common_commands(commands, ("pg", "dagster"))
+    commands.add_parser("check", help="show the effective configuration and test every configured service")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+        if args.command == "check":
+            sys.exit(0 if run_checks(settings) else 1)
+        run_common(args, settings, platform_services(settings))
+    except procs.ServiceError as error:
+        sys.exit(f"error: {error}")

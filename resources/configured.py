@@ -1,0 +1,49 @@
+"""The resources of the code location, configured from the environment.
+
+Required values and secrets are `dg.EnvVar`s, resolved by Dagster when a run needs the resource (so a run
+that uses only the share needs only its variables, and secrets never enter the run config); optional
+settings take their value from the environment or their declared default (`domotic_ops.config`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from domotic_ops.config import integer, value
+from resources.bronze import BronzeResource
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from resources.reference_db import ReferenceDatabaseResource
+from resources.sftp import SFTPResource
+from resources.smb import SMBShareResource
+
+
+def optional_secret(name: str) -> dg.EnvVar | str:
+    """A secret that may be absent: read by Dagster from the environment when set, else empty."""
+    return dg.EnvVar(name) if os.environ.get(name) else ""
+
+
+def platform_resources() -> dict:
+    return {
+        "warehouse": PostgresResource(db_url=dg.EnvVar("DB_URL")),
+        "share": SMBShareResource(path=dg.EnvVar("SMB_PATH"), user=value("SMB_USER"),
+                                  password=optional_secret("SMB_PASSWORD")),
+        "bronze": BronzeResource(root=dg.EnvVar("BRONZE_ROOT"), apartment_map=value("APARTMENT_MAP")),
+        "sftp": SFTPResource(
+            host=dg.EnvVar("SFTP_HOST"),
+            port=integer("SFTP_PORT"),
+            user=dg.EnvVar("SFTP_USER"),
+            password=dg.EnvVar("SFTP_PASSWORD"),
+            path=value("SFTP_PATH"),
+            known_hosts=value("SFTP_KNOWN_HOSTS"),
+            host_fingerprint=value("SFTP_HOST_FINGERPRINT"),
+            host_key_policy=value("SFTP_HOST_KEY_POLICY"),
+            max_retries=integer("SFTP_MAX_RETRIES"),
+            retry_delay=integer("SFTP_RETRY_DELAY"),
+        ),
+        "reference_db": ReferenceDatabaseResource(url=dg.EnvVar("MYSQL_URL")),
+        "rules": CleaningRulesResource(sensor_timezone=value("SENSOR_TIMEZONE"),
+                                       weather_min_year=integer("WEATHER_MIN_YEAR")),
+    }

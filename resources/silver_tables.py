@@ -19,8 +19,32 @@ LEDGER_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl
                  "checksum": pl.String}
 QUARANTINE_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "reason": pl.String,
                      "detail": pl.String, "checksum": pl.String}
-SENSOR_COLUMNS = ("apartment", "room", "sensor_type", "sensor_id", "field", "value", "unit", "timestamp",
-                  "is_outlier", "source_file", "partition_date")
+# Columns of the silver tables (as in silver_tables.sql), with their meaning; shown in the Dagster UI.
+SENSOR_EVENT_COLUMNS = {
+    "apartment": ("text", "apartment id (SMB user through APARTMENT_MAP)"),
+    "room": ("text", "room, normalised (Bhroom -> Bathroom); unknown rooms kept"),
+    "sensor_type": ("text", "plug, door, window, motion, meteo, humidity or consumption"),
+    "sensor_id": ("text", "one physical sensor (two windows of one room are two sensors)"),
+    "field": ("text", "measured quantity (power, temperature_c, open, ...)"),
+    "value": ("double precision", "reading"),
+    "unit": ("text", "unit of the reading"),
+    "timestamp": ("timestamptz", "minute of the reading (file datetime read in SENSOR_TIMEZONE)"),
+    "is_outlier": ("boolean", "outside the plausible bounds of its sensor type and field, or NaN"),
+    "source_file": ("text", "bronze file the reading comes from"),
+    "partition_date": ("date", "local day of the file name (the Dagster partition)"),
+}
+WEATHER_FORECAST_COLUMNS = {
+    "timestamp": ("timestamptz", "target time (UTC)"),
+    "site": ("text", "forecast site"),
+    "prediction": ("smallint", "lead time in hours"),
+    "prediction_date": ("date", "issue date, from the file name (the Dagster partition)"),
+    "measurement": ("text", "measurement code (PRED_T_2M_ctrl, ...)"),
+    "value": ("double precision", "forecast value"),
+    "unit": ("text", "unit of the value"),
+    "is_outlier": ("boolean", "outside the plausible bounds of its measurement"),
+    "source_file": ("text", "bronze file the row comes from"),
+}
+SENSOR_COLUMNS = tuple(SENSOR_EVENT_COLUMNS)
 
 
 def ensure_schema(cursor) -> None:

@@ -88,3 +88,22 @@ def samba(settings: Settings, generated: dict):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def sftp_config(settings: Settings) -> dict:
+    """SFTPResource settings for the test sFTP server (short timeout, one-second retries)."""
+    return dict(host=settings["SFTP_HOST"], port=int(settings["SFTP_PORT"]), user=settings["SFTP_USER"],
+                password=settings["SFTP_PASSWORD"], path=settings["SFTP_PATH"],
+                known_hosts=settings["SFTP_KNOWN_HOSTS"], retry_delay=1, timeout=10)
+
+
+LAYERS = ("unit", "component", "integration")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test belongs to exactly one layer (`-m unit` runs in seconds without any service)."""
+    unmarked = [item.nodeid for item in items if sum(item.get_closest_marker(m) is not None for m in LAYERS) != 1]
+    if unmarked:
+        raise pytest.UsageError("tests without exactly one of the markers unit/component/integration: "
+                                + ", ".join(unmarked))

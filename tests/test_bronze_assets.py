@@ -18,12 +18,6 @@ from resources.smb import SMBShareResource
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 
 
-def sftp_resource(settings) -> SFTPResource:
-    return SFTPResource(host=settings["SFTP_HOST"], port=int(settings["SFTP_PORT"]), user=settings["SFTP_USER"],
-                        password=settings["SFTP_PASSWORD"], path=settings["SFTP_PATH"],
-                        known_hosts=settings["SFTP_KNOWN_HOSTS"], retry_delay=1, timeout=10)
-
-
 @pytest.fixture
 def share_copy(settings, generated, tmp_path) -> Path:
     """A private copy of the generated share, so that tests may add files to it."""
@@ -41,6 +35,7 @@ def metadata(result: dg.ExecuteInProcessResult) -> dict:
     return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
+@pytest.mark.component
 def test_sensor_files_land_in_bronze_byte_for_byte_and_reruns_skip(share_copy, tmp_path):
     bronze = tmp_path / "bronze"
     resources = dict(share=SMBShareResource(path=str(share_copy)), bronze=BronzeResource(root=str(bronze)))
@@ -65,6 +60,7 @@ def test_sensor_files_land_in_bronze_byte_for_byte_and_reruns_skip(share_copy, t
     assert (again["files_copied"], again["files_skipped"]) == (0, len(valid))
 
 
+@pytest.mark.component
 def test_bad_names_are_kept_aside_with_their_reason(generated, share_copy, tmp_path):
     bad = next(c["file"] for c in generated["cases"] if c["case"] == "bad_filename")
     key = f"{bad[6:10]}-{bad[3:5]}-{bad[0:2]}"
@@ -77,6 +73,7 @@ def test_bad_names_are_kept_aside_with_their_reason(generated, share_copy, tmp_p
     assert bad in metadata(result)["rejected"]
 
 
+@pytest.mark.component
 def test_a_file_still_being_written_is_deferred(share_copy, tmp_path):
     bronze = tmp_path / "bronze"
     name = "28.10.2023 2359_JimmyLoup_received.json"
@@ -91,9 +88,10 @@ def test_a_file_still_being_written_is_deferred(share_copy, tmp_path):
     assert (bronze / "jimmy/2023/10/28/23" / name).exists()
 
 
-def test_weather_file_downloads_into_bronze(settings, sftp_server, tmp_path):
+@pytest.mark.integration
+def test_weather_file_downloads_into_bronze(sftp_config, sftp_server, tmp_path):
     bronze = tmp_path / "bronze"
-    resources = dict(sftp=sftp_resource(settings), bronze=BronzeResource(root=str(bronze)))
+    resources = dict(sftp=SFTPResource(**sftp_config), bronze=BronzeResource(root=str(bronze)))
     result = materialise(bronze_weather_files, "2023-10-29", **resources)
     assert result.success
     target = bronze / "weather/2023/10/29/Pred_2023-10-29.csv"
@@ -101,8 +99,9 @@ def test_weather_file_downloads_into_bronze(settings, sftp_server, tmp_path):
     assert metadata(materialise(bronze_weather_files, "2023-10-29", **resources))["files_skipped"] == 1
 
 
-def test_missing_weather_file_fails_with_its_name(settings, sftp_server, tmp_path):
-    resources = dict(sftp=sftp_resource(settings).model_copy(update={"max_retries": 1}),
+@pytest.mark.integration
+def test_missing_weather_file_fails_with_its_name(sftp_config, sftp_server, tmp_path):
+    resources = dict(sftp=SFTPResource(**{**sftp_config, "max_retries": 1}),
                      bronze=BronzeResource(root=str(tmp_path / "bronze")))
     result = materialise(bronze_weather_files, "2024-02-01", **resources)
     assert not result.success

@@ -1,4 +1,5 @@
-"""The code location loads, in process and through the `dagster` CLI with the project's dagster.yaml."""
+"""The code location: its shape (the stable names of design.md §7), and that it loads and runs with only the
+documented required variables — in process, and through the `dagster` CLI with the project's dagster.yaml."""
 
 from __future__ import annotations
 
@@ -8,21 +9,103 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
+
+from domotic_ops.config import VARIABLES
+from resources.silver_tables import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+
+ASSETS = {  # asset key: (group, kinds)
+    "bronze_sensor_files": ("bronze", {"smb", "json"}),
+    "bronze_weather_files": ("bronze", {"sftp", "csv"}),
+    "silver_sensor_events": ("silver", {"polars", "postgres"}),
+    "silver_weather_forecasts": ("silver", {"polars", "postgres"}),
+    "silver_reference_tables": ("silver", {"mysql", "postgres"}),
+}
+CHECKS = {
+    "silver_sensor_events": {"files_accounted_for", "unique_reading_key", "no_future_timestamps",
+                             "rows_per_file_in_range", "outlier_share_below_1_percent"},
+    "silver_weather_forecasts": {"files_accounted_for", "unique_forecast_key", "no_target_beyond_horizon",
+                                 "outlier_share_below_1_percent"},
+}
+TABLES = {"silver_sensor_events": ("silver.sensor_events", SENSOR_EVENT_COLUMNS),
+          "silver_weather_forecasts": ("silver.weather_forecasts", WEATHER_FORECAST_COLUMNS)}
 
 
-def test_definitions_load():
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
     from domotic_assets.definitions import defs
 
+    return defs
+
+
+@pytest.mark.component
+def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
-    assert {"warehouse", "share", "sftp", "reference_db"} <= set(defs.resources)
+    assert set(defs.resources) == {"warehouse", "share", "bronze", "sftp", "reference_db", "rules"}
 
 
+@pytest.mark.component
+def test_stable_names_groups_kinds_and_checks(defs):
+    graph = defs.resolve_asset_graph()
+    assert {key.to_user_string() for key in graph.get_all_asset_keys()} == set(ASSETS)
+    for name, (group, kinds) in ASSETS.items():
+        spec = graph.get(dg.AssetKey(name))
+        assert spec.group_name == group, name
+        assert spec.kinds == kinds, name
+    for name, checks in CHECKS.items():
+        assert {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey(name)})} == checks, name
+    assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job"}
+    assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
+                                                        "reference_tables_automation_sensor"}
+    assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule"}
+
+
+@pytest.mark.component
+def test_silver_assets_name_their_table_and_columns(defs):
+    graph = defs.resolve_asset_graph()
+    for name, (table, columns) in TABLES.items():
+        metadata = graph.get(dg.AssetKey(name)).metadata
+        assert metadata["dagster/table_name"] == table
+        shown = {c.name: (c.type, c.description) for c in metadata["dagster/column_schema"].columns}
+        assert shown == columns
+
+
+@pytest.mark.component
+def test_every_variable_is_declared_once():
+    names = [variable.name for variable in VARIABLES]
+    assert len(names) == len(set(names))
+    for variable in VARIABLES:
+        assert variable.meaning and variable.group
+        assert variable.default is not None or variable.fallback or variable.required, variable.name
+
+
+def minimal_environment(**variables: str) -> dict[str, str]:
+    """Only what a shell has plus the given variables: no platform variable leaks in from the caller."""
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE") if k in os.environ}
+    return {**keep, "PYTHONPATH": str(ROOT), **variables}
+
+
+@pytest.mark.integration
+def test_bronze_and_silver_run_with_only_the_required_variables(settings, generated, postgres, tmp_path):
+    env = minimal_environment(SMB_PATH=settings["SMB_PATH"], BRONZE_ROOT=str(tmp_path / "bronze"),
+                              DB_URL=settings["DB_URL"])
+    for asset in ("bronze_sensor_files", "silver_sensor_events"):
+        result = subprocess.run([DAGSTER, "asset", "materialize", "-m", "domotic_assets.definitions",
+                                 "--select", asset, "--partition", "2023-10-28"],
+                                cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert "RUN_SUCCESS" in result.stdout + result.stderr, asset
+    assert list((tmp_path / "bronze").rglob("*.json"))
+
+
+@pytest.mark.integration
 def test_dagster_cli_validates_the_workspace(settings, postgres):
     env = {**os.environ, **settings.env}
     env.pop("DAGSTER_HOME")  # the CLI then uses ./dagster.yaml with a temporary home
-    result = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate",
-                             "-w", "workspace.yaml"], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = subprocess.run([DAGSTER, "definitions", "validate", "-w", "workspace.yaml"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All code locations passed validation" in result.stdout + result.stderr

@@ -17,6 +17,8 @@ from demo.generator.generate import GenerationRequest, generate_apartment
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.flatten import FlattenError, flatten_payload
 
+pytestmark = pytest.mark.unit
+
 EXAMPLES = Path(__file__).resolve().parent / "fixtures"  # copies of the contract's example files (§1.7)
 
 

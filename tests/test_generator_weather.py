@@ -13,6 +13,8 @@ import pytest
 from demo.sftp_server import EmbeddedSFTP
 from sensors_io.filenames import FilenameError, parse_weather_filename
 
+pytestmark = pytest.mark.unit
+
 HEADER = ["Time", "Value", "Prediction", "Site", "Measurement", "Unit"]
 UNITS = {"PRED_T_2M_ctrl": "°C", "PRED_RELHUM_2M_ctrl": "Percent", "PRED_TOT_PREC_ctrl": "Kg/m2",
          "PRED_GLOB_ctrl": "Watt/m2"}

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from domotic_ops.config import DAGSTER_DB
 from resources.postgres import PostgresResource, copy_frame
 
+pytestmark = pytest.mark.integration
+
 
 def port_open(port: int) -> bool:
     with socket.socket() as probe:

@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from demo.generator.reference import BUILDING_PII_COLUMNS, IMPORTED_TABLES, PERSONAL_TABLES
 from resources.reference_db import ReferenceDatabaseResource
 
+pytestmark = pytest.mark.integration
+
 
 def test_reference_tables_answer(settings, mariadb):
     reference = ReferenceDatabaseResource(url=settings["MYSQL_URL"])

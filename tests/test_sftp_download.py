@@ -1,4 +1,4 @@
-"""Downloads survive a server that dies mid-transfer; a wrong host key is refused, not retried."""
+"""Downloads survive a server that dies mid-transfer; configuration errors fail at once, never retried."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ import threading
 import time
 
 import asyncssh
-import paramiko
 import pytest
 
 from domotic_ops import procs
-from resources.sftp import DownloadFailed, SFTPResource
+from resources.sftp import DownloadFailed, SFTPConfigurationError, SFTPResource
+
+pytestmark = pytest.mark.integration
 
 
-def sftp_resource(settings, **changes) -> SFTPResource:
-    config = dict(host=settings["SFTP_HOST"], port=int(settings["SFTP_PORT"]), user=settings["SFTP_USER"],
-                  password=settings["SFTP_PASSWORD"], path=settings["SFTP_PATH"],
-                  known_hosts=settings["SFTP_KNOWN_HOSTS"], retry_delay=1, max_retries=3, timeout=10)
-    return SFTPResource(**{**config, **changes})
+@pytest.fixture
+def sftp_resource(sftp_config, sftp_server):
+    def make(**changes) -> SFTPResource:
+        return SFTPResource(**{**sftp_config, "max_retries": 3, **changes})
+    return make
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def big_file(sftp_server):
     path.unlink()
 
 
-def test_server_dies_mid_transfer_then_retry_succeeds(settings, sftp_server, big_file, tmp_path):
+def test_server_dies_mid_transfer_then_retry_succeeds(sftp_resource, sftp_server, big_file, tmp_path):
     target = tmp_path / "bronze" / "big-transfer.bin"
     killed = threading.Event()
     attempts: list[str] = []
@@ -49,7 +50,7 @@ def test_server_dies_mid_transfer_then_retry_succeeds(settings, sftp_server, big
 
     watcher = threading.Thread(target=kill_during_transfer)
     watcher.start()
-    written = sftp_resource(settings).download(big_file.name, target, log=attempts.append)
+    written = sftp_resource().download(big_file.name, target, log=attempts.append)
     watcher.join()
     assert killed.is_set()
     assert len(attempts) >= 1 and "attempt 1/4 failed" in attempts[0]
@@ -58,21 +59,33 @@ def test_server_dies_mid_transfer_then_retry_succeeds(settings, sftp_server, big
     assert [p.name for p in target.parent.iterdir()] == ["big-transfer.bin"]  # no partial file left
 
 
-def test_every_attempt_failing_leaves_nothing(settings, sftp_server, tmp_path):
+def test_every_attempt_failing_leaves_nothing(sftp_resource, tmp_path):
     target = tmp_path / "bronze" / "Pred_2030-01-01.csv"
     sleeps: list[float] = []
     with pytest.raises(DownloadFailed, match="Pred_2030-01-01.csv: all 3 attempts failed"):
-        sftp_resource(settings, max_retries=2).download(target.name, target, log=lambda _: None, sleep=sleeps.append)
+        sftp_resource(max_retries=2).download(target.name, target, log=lambda _: None, sleep=sleeps.append)
     assert sleeps == [1, 2]  # doubling back-off
     assert not target.exists() and not list(tmp_path.rglob("*.part-*"))
 
 
-def test_wrong_host_key_is_refused_without_retry(settings, sftp_server, tmp_path):
+def _impostor_known_hosts(settings, folder) -> str:
     impostor = asyncssh.generate_private_key("ssh-ed25519").export_public_key("openssh").decode().split()
-    known_hosts = tmp_path / "known_hosts"
-    known_hosts.write_text(f"[{settings['SFTP_HOST']}]:{settings['SFTP_PORT']} {impostor[0]} {impostor[1]}\n")
+    path = folder / "impostor_known_hosts"
+    path.write_text(f"[{settings['SFTP_HOST']}]:{settings['SFTP_PORT']} {impostor[0]} {impostor[1]}\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("case", ["impostor key", "unknown key", "no known_hosts", "wrong password"])
+def test_configuration_errors_fail_at_once_without_retry(settings, sftp_resource, tmp_path, case):
+    empty = tmp_path / "empty_known_hosts"
+    empty.write_text("")
+    changes = {"impostor key": {"known_hosts": _impostor_known_hosts(settings, tmp_path)},
+               "unknown key": {"known_hosts": str(empty)},
+               "no known_hosts": {"known_hosts": str(tmp_path / "absent")},
+               "wrong password": {"password": "wrong"}}[case]
     sleeps: list[float] = []
-    with pytest.raises(paramiko.BadHostKeyException):
-        sftp_resource(settings, known_hosts=str(known_hosts)).download(
-            "Pred_2023-10-28.csv", tmp_path / "x.csv", sleep=sleeps.append)
+    with pytest.raises(SFTPConfigurationError) as raised:
+        sftp_resource(**changes).download("Pred_2023-10-28.csv", tmp_path / "x.csv", sleep=sleeps.append)
     assert sleeps == []
+    assert "\n" not in str(raised.value)
+    assert not (tmp_path / "x.csv").exists()

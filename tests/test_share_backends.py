@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from domotic_assets.bronze.assets import bronze_sensor_files
 from resources.bronze import BronzeResource
 from resources.smb import SMBShareResource
+
+pytestmark = pytest.mark.integration
 
 
 def backends(settings, samba):

@@ -26,6 +26,8 @@ from sensors_io.filenames import parse_weather_filename
 from sensors_io.sensor_copy import copy_day
 from sensors_io.weather_clean import clean_forecast
 
+pytestmark = pytest.mark.integration
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DAYS = ["2023-10-28", "2023-10-29", "2023-10-30"]
 
@@ -216,3 +218,16 @@ def test_reference_import_has_no_personal_column(settings, postgres, mariadb):
                            "AND table_name = 'dim_rooms' AND column_name = 'surface'") == [("double precision",)]
     with pytest.raises(psycopg2.Error):
         query(settings, 'SELECT "firstName" FROM silver.dim_buildings')
+
+
+@pytest.mark.parametrize("table, columns", [("sensor_events", silver_tables.SENSOR_EVENT_COLUMNS),
+                                            ("weather_forecasts", silver_tables.WEATHER_FORECAST_COLUMNS)])
+def test_declared_columns_are_the_tables_columns(settings, resources, table, columns):
+    with PostgresResource(db_url=settings["DB_URL"]).connect() as connection, connection.cursor() as cursor:
+        silver_tables.ensure_schema(cursor)
+        cursor.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                       "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                       (f"silver.{table}",))
+        actual = cursor.fetchall()
+    aliases = {"timestamp with time zone": "timestamptz"}
+    assert [(name, aliases.get(kind, kind)) for name, kind in actual] == [(n, k) for n, (k, _) in columns.items()]

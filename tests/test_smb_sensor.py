@@ -14,6 +14,8 @@ from resources.smb import SMBShareResource
 from sensors_io.discovery import Cursor
 from sensors_io.filenames import sensor_filename
 
+pytestmark = pytest.mark.component
+
 START = datetime(2023, 10, 3, 8, 0)
 
 

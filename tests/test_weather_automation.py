@@ -22,6 +22,7 @@ def evaluate(moment: datetime) -> dg.ScheduleExecutionData:
 
 
 @pytest.mark.parametrize("day", ["2023-10-03", "2023-03-26", "2023-10-29", "2024-03-31", "2023-12-31"])
+@pytest.mark.component
 def test_schedule_requests_the_local_day(day):
     assert daily_weather_schedule.cron_schedule == "30 7 * * *"
     assert daily_weather_schedule.execution_timezone == "Europe/Zurich"
@@ -30,16 +31,16 @@ def test_schedule_requests_the_local_day(day):
     assert [r.partition_key for r in request.run_requests] == [day]
 
 
+@pytest.mark.component
 def test_schedule_just_after_midnight_local_time_is_that_local_day():
     moment = datetime(2023, 10, 29, 0, 30, tzinfo=ZURICH)  # 22:30 UTC the day before
     request = evaluate(moment)
     assert request.run_requests[0].partition_key == "2023-10-29"
 
 
-def test_weather_sensor_requests_new_and_changed_files(settings, sftp_server, generated):
-    resource = SFTPResource(host=settings["SFTP_HOST"], port=int(settings["SFTP_PORT"]), user=settings["SFTP_USER"],
-                            password=settings["SFTP_PASSWORD"], path=settings["SFTP_PATH"],
-                            known_hosts=settings["SFTP_KNOWN_HOSTS"], timeout=10)
+@pytest.mark.integration
+def test_weather_sensor_requests_new_and_changed_files(sftp_config, sftp_server, generated):
+    resource = SFTPResource(**sftp_config)
 
     def tick(cursor):
         return sftp_weather_files_sensor(dg.build_sensor_context(cursor=cursor, resources={"sftp": resource}))

@@ -14,6 +14,29 @@ def preview(frame: pl.DataFrame | None, limit: int = 10) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
+# Checks both silver file loaders evaluate with every materialisation.
+FILES_ACCOUNTED_FOR = "files_accounted_for"
+OUTLIER_SHARE = "outlier_share_below_1_percent"
+OUTLIER_WARNING_SHARE = 0.01
+SHARED_CHECKS = {
+    FILES_ACCOUNTED_FOR: "bronze files = files loaded + files quarantined, per partition",
+    OUTLIER_SHARE: f"outliers are below {OUTLIER_WARNING_SHARE:.0%} of the rows",
+}
+
+
+def outlier_share_failures(outliers: int, rows: int) -> list[str]:
+    """The outlier check's failure, if the share of outliers reaches the warning share."""
+    share = outliers / rows if rows else 0.0
+    return [f"{share:.2%} of the rows are outliers"] if share >= OUTLIER_WARNING_SHARE else []
+
+
+def table_metadata(table: str, columns: dict[str, tuple[str, str]]) -> dict:
+    """Definition metadata naming the table and its columns (what dbt sources and the catalog show)."""
+    return {"dagster/table_name": table,
+            "dagster/column_schema": dg.TableSchema(columns=[dg.TableColumn(name, kind, description=text)
+                                                             for name, (kind, text) in columns.items()])}
+
+
 def check_results(failures: dict[str, list[str]], warn_only: set[str]) -> list[dg.AssetCheckResult]:
     """One result per check: passed when it has no failures; the first examples in the metadata."""
     return [dg.AssetCheckResult(check_name=name, passed=not found,

@@ -12,7 +12,16 @@ import polars as pl
 
 from domotic_assets.bronze.assets import bronze_sensor_files
 from domotic_assets.partitions import daily_partitions
-from domotic_assets.silver.metadata import check_results, check_specs, preview
+from domotic_assets.silver.metadata import (
+    FILES_ACCOUNTED_FOR,
+    OUTLIER_SHARE,
+    SHARED_CHECKS,
+    check_results,
+    check_specs,
+    outlier_share_failures,
+    preview,
+    table_metadata,
+)
 from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
@@ -24,14 +33,12 @@ KEY = ["apartment", "sensor_id", "field", "timestamp"]
 CHUNK = 1500            # files per parse task
 IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
 LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
-OUTLIER_WARNING_SHARE = 0.01
 FUTURE_TOLERANCE = timedelta(minutes=10)
 CHECKS = {
-    "files_accounted_for": "bronze files = files loaded + files quarantined, per partition",
+    **SHARED_CHECKS,
     "unique_reading_key": "one reading per (apartment, sensor_id, field, timestamp) in the loaded days",
     "no_future_timestamps": "no reading later than now + 10 minutes",
     "rows_per_file_in_range": "every loaded file has its apartment's usual number of readings (±20 %)",
-    "outlier_share_below_1_percent": "outliers are below 1 % of the readings",
 }
 
 
@@ -68,7 +75,8 @@ def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
 
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
-          check_specs=check_specs("silver_sensor_events", CHECKS, blocking={"files_accounted_for"}))
+          metadata=table_metadata("silver.sensor_events", silver_tables.SENSOR_EVENT_COLUMNS),
+          check_specs=check_specs("silver_sensor_events", CHECKS, blocking={FILES_ACCOUNTED_FOR}))
 def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresResource, bronze: BronzeResource,
                          rules: CleaningRulesResource) -> dg.MaterializeResult:
     """Sensor readings in long form (silver.sensor_events), typed and flagged for outliers.
@@ -120,12 +128,10 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
     with warehouse.connect() as connection, connection.cursor() as cursor:
         unaccounted = silver_tables.unaccounted_files(cursor, "sensor", bronze_counts)
         duplicate_keys = silver_tables.duplicate_sensor_keys(cursor, days)
-    checks_failed["files_accounted_for"] = unaccounted
+    checks_failed[FILES_ACCOUNTED_FOR] = unaccounted
     checks_failed["unique_reading_key"] = duplicate_keys
     checks_failed["rows_per_file_in_range"] = rows_per_file_outliers(outcomes_all)
-    outlier_share = stats["outliers"] / stats["rows"] if stats["rows"] else 0.0
-    if outlier_share >= OUTLIER_WARNING_SHARE:
-        checks_failed["outlier_share_below_1_percent"] = [f"{outlier_share:.2%} of the readings are outliers"]
+    checks_failed[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
     reasons = Counter(o.reason for o in outcomes_all if o.reason)
     unknown_rooms = sorted({room for o in outcomes_all for room in o.unknown_rooms})
     return dg.MaterializeResult(
@@ -145,5 +151,5 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
             "preview": preview(first_frame),
         },
         check_results=check_results(checks_failed, warn_only={"rows_per_file_in_range",
-                                                              "outlier_share_below_1_percent"}),
+                                                              OUTLIER_SHARE}),
     )

@@ -10,7 +10,16 @@ import polars as pl
 
 from domotic_assets.bronze.assets import bronze_weather_files
 from domotic_assets.partitions import daily_partitions
-from domotic_assets.silver.metadata import check_results, check_specs, preview
+from domotic_assets.silver.metadata import (
+    FILES_ACCOUNTED_FOR,
+    OUTLIER_SHARE,
+    SHARED_CHECKS,
+    check_results,
+    check_specs,
+    outlier_share_failures,
+    preview,
+    table_metadata,
+)
 from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
@@ -20,10 +29,9 @@ from sensors_io.filenames import weather_filename
 from sensors_io.weather_clean import SCHEMA, WeatherFileError, clean_forecast
 
 CHECKS = {
-    "files_accounted_for": "bronze files = files loaded + files quarantined, per partition",
+    **SHARED_CHECKS,
     "unique_forecast_key": "one row per (timestamp, site, prediction, prediction_date, measurement)",
     "no_target_beyond_horizon": "no target time later than the issue date + 3 days (8 runs x 45 h leads)",
-    "outlier_share_below_1_percent": "outliers are below 1 % of the rows",
 }
 HORIZON = timedelta(days=3)
 NO_LEDGER = pl.DataFrame(schema=silver_tables.LEDGER_SCHEMA)
@@ -42,7 +50,8 @@ def _quarantine(file: str, day: date, reason: str, detail: str, checksum: str) -
 
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_weather_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
-          check_specs=check_specs("silver_weather_forecasts", CHECKS, blocking={"files_accounted_for"}))
+          metadata=table_metadata("silver.weather_forecasts", silver_tables.WEATHER_FORECAST_COLUMNS),
+          check_specs=check_specs("silver_weather_forecasts", CHECKS, blocking={FILES_ACCOUNTED_FOR}))
 def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: PostgresResource,
                              bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
     """Weather forecasts in long form (silver.weather_forecasts): target time (UTC), site, lead hours,
@@ -83,9 +92,8 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: Postg
     with warehouse.connect() as connection, connection.cursor() as cursor:
         unaccounted = silver_tables.unaccounted_files(cursor, "weather", bronze_counts)
         failures["unique_forecast_key"] = silver_tables.duplicate_weather_keys(cursor, days)
-    failures["files_accounted_for"] = unaccounted
-    if stats["rows"] and stats["outliers"] / stats["rows"] >= 0.01:
-        failures["outlier_share_below_1_percent"] = [f"{stats['outliers'] / stats['rows']:.2%} outliers"]
+    failures[FILES_ACCOUNTED_FOR] = unaccounted
+    failures[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
     seconds = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
@@ -99,5 +107,5 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: Postg
             "rows_per_second": round(stats["rows"] / seconds) if seconds else 0,
             "preview": preview(first),
         },
-        check_results=check_results(failures, warn_only={"outlier_share_below_1_percent"}),
+        check_results=check_results(failures, warn_only={OUTLIER_SHARE}),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from pathlib import Path
 
 import pymysql
 
@@ -22,7 +23,7 @@ class EmbeddedMariaDB:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        base = settings.runtime / "mariadb"
+        base = Path(settings["DEMO_MYSQL_DIR"]).expanduser()
         self.base = base
         self.data_dir = base / "data"
         self.socket = base / "mysqld.sock"
@@ -35,9 +36,14 @@ class EmbeddedMariaDB:
     def is_running(self) -> bool:
         return procs.is_alive(procs.read_pid(self.pid_file))
 
-    def initialise(self) -> None:
+    def preflight(self) -> None:
+        """Stop before anything is created when the `mysql` account cannot reach the server's folder."""
         procs.require_reachable(self.base.parent, self.account, "The demo MariaDB",
-                                "clone the project in a folder it can reach, or set MYSQL_URL to a server of your own")
+                                "set DEMO_MYSQL_DIR to a folder it can reach (for example /var/lib/domotic/mariadb), "
+                                "clone the project elsewhere, or set MYSQL_URL to a server of your own")
+
+    def initialise(self) -> None:
+        self.preflight()
         if (self.data_dir / "mysql").exists():
             return
         self.data_dir.mkdir(parents=True, exist_ok=True)

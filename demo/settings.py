@@ -23,6 +23,8 @@ DEMO_VARIABLES: tuple[Variable, ...] = (
     Variable("DEMO_MYSQL_PORT", "port of the demo MariaDB (127.0.0.1)", "33306", group="demo"),
     Variable("DEMO_MYSQL_PASSWORD", "password of the demo MariaDB's read-only account", secret=True,
              fallback="generated into `.runtime/secrets.env`", group="demo"),
+    Variable("DEMO_MYSQL_DIR", "folder of the demo MariaDB (data, socket); must be reachable by `mysql`",
+             fallback="`$DOMOTIC_RUNTIME_DIR/mariadb`", group="demo"),
     Variable("DEMO_START", "first day of the demo data set", "2023-10-01", group="demo"),
     Variable("DEMO_DAYS", "days of the demo data set", "14", group="demo"),
     Variable("DEMO_APARTMENTS", "apartments of the demo data set", "2", group="demo"),
@@ -48,7 +50,8 @@ def load_demo_settings(runtime: Path | None = None, overrides: Mapping[str, str]
     """The platform's settings with the demo's variables and the settings of its stand-in servers."""
     base = load_settings(runtime, overrides, read_environment)
     defaults = {v.name: v.default for v in DEMO_VARIABLES if v.default is not None}
-    demo = {**defaults, **ensure_secrets(base.runtime, DEMO_SECRETS), **base.env}
+    demo = {**defaults, "DEMO_MYSQL_DIR": str(base.runtime / "mariadb"), **ensure_secrets(base.runtime, DEMO_SECRETS),
+            **base.env}
     sources = {}
     if runs_share(base):
         sources["SMB_PATH"] = str(base.runtime / "demo" / "share")

@@ -28,6 +28,14 @@ def platform_services(settings: Settings) -> dict:
 def up(services: dict, prepare: Callable[[], None] | None = None) -> None:
     """Start every service, run `prepare` (e.g. load demo data) before Dagster, then start Dagster."""
     started = time.monotonic()
+    problems = []
+    for service in services.values():
+        try:
+            getattr(service, "preflight", lambda: None)()
+        except procs.ServiceError as error:
+            problems.append(str(error))
+    if problems:
+        raise procs.ServiceError("\n       ".join(problems))
     for name, service in services.items():
         if name != "dagster":
             service.start()

@@ -87,6 +87,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("MYSQL_URL", "reference database, `mysql+pymysql://user:password@host:port/db`", secret=True,
              required=True, fallback="`make up`: the demo MariaDB", group="reference"),
     # the operations CLI (`python -m domotic_ops`)
+    Variable("DOMOTIC_ENV_FILE", "the `.env` file the operations CLI reads", ".env", group="operations"),
     Variable("DOMOTIC_RUNTIME_DIR", "git-ignored folder with clusters, logs, PIDs and generated secrets", ".runtime",
              group="operations"),
     Variable("DOMOTIC_PG_PORT", "port of the embedded PostgreSQL (127.0.0.1)", "55432", group="operations"),
@@ -214,7 +215,8 @@ def load_settings(runtime: Path | None = None, overrides: Mapping[str, str] | No
 
     `read_environment=False` ignores `.env` and `os.environ` (tests run their own isolated platform).
     """
-    user = {**read_env_file(ROOT / ".env"), **os.environ} if read_environment else {}
+    env_file = ROOT / Path(os.environ.get("DOMOTIC_ENV_FILE") or default("DOMOTIC_ENV_FILE")).expanduser()
+    user = {**read_env_file(env_file), **os.environ} if read_environment else {}
     user = {k: v for k, v in {**user, **(overrides or {})}.items() if v != ""}
     runtime = Path(runtime or user.get("DOMOTIC_RUNTIME_DIR") or ROOT / default("DOMOTIC_RUNTIME_DIR"))
     runtime = runtime.expanduser().resolve()

@@ -61,11 +61,15 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         return procs.is_alive(procs.read_pid(self.pid_file))
 
-    def initialise(self) -> None:
-        """Create the cluster once (superuser password from the generated secrets)."""
+    def preflight(self) -> None:
+        """Stop before initdb when the `postgres` account cannot reach the cluster's folder."""
         procs.require_reachable(self.base.parent, self.account, "PostgreSQL",
                                 "set DOMOTIC_PG_DIR to a folder it can reach (for example /var/lib/domotic/postgres), "
                                 "clone the project elsewhere, or set DB_URL to a server of your own")
+
+    def initialise(self) -> None:
+        """Create the cluster once (superuser password from the generated secrets)."""
+        self.preflight()
         if (self.data_dir / "PG_VERSION").exists():
             return
         for folder in (self.base, self.data_dir, self.socket_dir):

@@ -21,8 +21,6 @@ from sensors_io.share import Share, ShareFileInfo
 MAX_PENDING = 10_000
 
 
-
-
 @dataclass
 class Cursor:
     last_minute: dict[str, str] = field(default_factory=dict)  # user -> ISO local minute

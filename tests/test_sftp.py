@@ -5,6 +5,8 @@ at once in one sentence and never retried."""
 
 from __future__ import annotations
 
+import re
+
 import paramiko
 import pytest
 
@@ -47,7 +49,7 @@ def test_wrong_password_is_a_configuration_error(resource):
 def test_unknown_host_key_is_refused_unless_opted_in(resource, tmp_path, server_fingerprint):
     empty = tmp_path / "known_hosts"
     empty.write_text("")
-    with pytest.raises(UnknownHostKey, match=f"is not in SFTP_KNOWN_HOSTS.*{server_fingerprint}"):
+    with pytest.raises(UnknownHostKey, match=f"is not in SFTP_KNOWN_HOSTS.*{re.escape(server_fingerprint)}"):
         with resource(known_hosts=str(empty)).session():
             pass
     with resource(known_hosts=str(empty), host_key_policy="accept-unknown").session() as session:

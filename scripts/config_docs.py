@@ -1,0 +1,26 @@
+"""Regenerate the README's configuration table and `.env.example` from the variable declarations
+(`domotic_ops.config.VARIABLES` and the demo's `DEMO_VARIABLES`): `.venv/bin/python scripts/config_docs.py`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from demo.settings import DEMO_VARIABLES  # noqa: E402
+from domotic_ops.config import VARIABLES  # noqa: E402
+from domotic_ops.docs import render_env_example, render_table, replace_table  # noqa: E402
+
+
+def main() -> None:
+    variables = (*VARIABLES, *DEMO_VARIABLES)
+    readme = ROOT / "README.md"
+    readme.write_text(replace_table(readme.read_text(encoding="utf-8"), render_table(variables)), encoding="utf-8")
+    (ROOT / ".env.example").write_text(render_env_example(variables), encoding="utf-8")
+    print(f"README.md and .env.example: {len(variables)} variables")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Unit tests of the pure helpers (`sensors_io`): filenames, the flattening contract, weather cleaning,
+the bronze layout, timestamps and the discovery cursor. No service, no Dagster instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from sensors_io.bronze_layout import (
+    apartment_id,
+    parse_apartment_map,
+    partition_prefix,
+    sensor_bronze_path,
+    sensor_files_of_day,
+    weather_bronze_path,
+)
+from sensors_io.discovery import Cursor, discover
+from sensors_io.filenames import (
+    FilenameError,
+    parse_sensor_filename,
+    parse_weather_filename,
+    sensor_filename,
+    weather_filename,
+)
+from sensors_io.flatten import FlattenError, flatten_payload
+from sensors_io.outliers import is_outlier
+from sensors_io.sensor_events import local_timestamp
+from sensors_io.weather_clean import WeatherFileError, clean_forecast
+
+pytestmark = pytest.mark.unit
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ZURICH = ZoneInfo("Europe/Zurich")
+
+
+# --- filenames -------------------------------------------------------------------------------------------
+
+def test_sensor_filename_round_trip():
+    name = "03.10.2023 1437_JimmyLoup_received.json"
+    parsed = parse_sensor_filename(name)
+    assert parsed.local_minute == datetime(2023, 10, 3, 14, 37) and parsed.user == "JimmyLoup"
+    assert sensor_filename(parsed.local_minute, parsed.user) == name
+
+
+@pytest.mark.parametrize("name, why", [
+    ("03.10.2023 1437_JimmyLoup_received.txt", "does not match"),
+    ("3.10.2023 1437_JimmyLoup_received.json", "does not match"),
+    ("31.02.2023 1437_JimmyLoup_received.json", "impossible time"),
+    ("03.10.2023 2460_JimmyLoup_received.json", "impossible time"),
+])
+def test_bad_sensor_filenames_say_why(name, why):
+    with pytest.raises(FilenameError, match=why):
+        parse_sensor_filename(name)
+
+
+def test_weather_filename_round_trip_and_errors():
+    assert parse_weather_filename(weather_filename(date(2023, 10, 3))) == date(2023, 10, 3)
+    with pytest.raises(FilenameError, match="impossible date"):
+        parse_weather_filename("Pred_2023-02-30.csv")
+    with pytest.raises(FilenameError, match="does not match"):
+        parse_weather_filename("Pred_2023-10-03.csv.bak")
+
+
+# --- flattening (contract §1.8) -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("user, rows", [("JimmyLoup", 50), ("JeremieVianin", 61)])
+def test_contract_examples_flatten_to_their_row_counts(user, rows):
+    payload = orjson.loads((FIXTURES / f"03.10.2023 1437_{user}_received.json").read_bytes())
+    readings = flatten_payload(payload)
+    assert len(readings) == rows
+    assert len({(r.sensor_id, r.field) for r in readings}) == rows
+
+
+def test_two_windows_of_one_room_are_two_sensors_and_switches_are_read():
+    payload = {"doorsWindows": {"Bdroom": [{"type": "window", "switch": "ON", "battery": 90},
+                                           {"type": "Window", "switch": False, "battery": "80"}]}}
+    readings = flatten_payload(payload)
+    opens = [(r.sensor_id, r.value) for r in readings if r.field == "open"]
+    assert opens == [("window:Bdroom", 1.0), ("window:Bdroom:2", 0.0)]
+    assert {r.room for r in readings} == {"Bedroom"}
+    assert [r.value for r in readings if r.field == "battery"] == [90.0, 80.0]
+
+
+@pytest.mark.parametrize("payload, reason", [
+    ([], "bad_payload"),
+    ({"plugs": []}, "bad_category"),
+    ({"plugs": {"Kitchen": {"power": "lots"}}}, "non_numeric_value"),
+    ({"doorsWindows": {"Hall": [{"type": "door", "switch": "ajar"}]}}, "bad_switch"),
+])
+def test_unreadable_payloads_raise_with_a_reason(payload, reason):
+    with pytest.raises(FlattenError) as raised:
+        flatten_payload(payload)
+    assert raised.value.reason == reason
+
+
+def test_flat_meteos_and_numbers_as_strings_are_accepted():
+    readings = flatten_payload({"meteos": {"Outdoor": {"Temperature": "12.5", "CO2": 410}}})
+    assert [(r.field, r.value) for r in readings] == [("temperature_c", 12.5), ("co2_ppm", 410.0)]
+
+
+def test_outliers_are_flagged_per_sensor_type_and_field():
+    assert is_outlier("plug", "power", -1.0)
+    assert not is_outlier("plug", "power", 100.0)
+    assert is_outlier("meteo", "co2_ppm", 100.0)
+    assert is_outlier("unknown", "x", float("nan"))
+    assert not is_outlier("unknown", "x", 1e12)
+
+
+# --- time ----------------------------------------------------------------------------------------------
+
+def test_local_datetime_is_read_in_the_sensor_zone_across_dst():
+    assert local_timestamp("29.10.2023 01:30", ZURICH) == datetime(2023, 10, 28, 23, 30, tzinfo=timezone.utc)
+    assert local_timestamp("29.10.2023 04:30", ZURICH) == datetime(2023, 10, 29, 3, 30, tzinfo=timezone.utc)
+    assert local_timestamp("03.10.2023 14:37", ZoneInfo("UTC")) == datetime(2023, 10, 3, 14, 37, tzinfo=timezone.utc)
+    assert local_timestamp(None, ZURICH) is None
+    assert local_timestamp("yesterday", ZURICH) is None
+
+
+# --- weather cleaning (contract §2.6) --------------------------------------------------------------------
+
+def test_forecast_example_is_cleaned_with_dropped_rows_counted():
+    content = (FIXTURES / "Pred_2023-10-03.csv").read_bytes()
+    frame, dropped, encoding = clean_forecast(content, date(2023, 10, 3), 2023, "Pred_2023-10-03.csv")
+    assert frame.height > 0 and encoding == "utf-8"
+    assert frame["prediction_date"].unique().to_list() == [date(2023, 10, 3)]
+    assert frame.select("timestamp", "site", "prediction", "measurement").is_duplicated().sum() == 0
+    assert (frame["value"] != -99999.0).all()
+
+
+def test_forecast_rules_latin1_sentinels_bad_times_and_old_years():
+    header = "Time,Value,Prediction,Site,Measurement,Unit\n"
+    rows = ["2023-10-03 00:00:00+00:00,12.5,0,Aadorf / Tänikon,PRED_T_2M_ctrl,°C",
+            "2023-10-03 00:00:00+00:00,-99999.0,0,Sion,PRED_GLOB_ctrl,W/m2",
+            "not a time,1.0,1,Sion,PRED_T_2M_ctrl,°C",
+            "2022-12-31 23:00:00+00:00,1.0,1,Sion,PRED_T_2M_ctrl,°C",
+            "2023-10-03 01:00:00+00:00,5.0,1,Sion,PRED_DURSUN_ctrl,min",
+            "2023-10-03 01:00:00+00:00,75.0,1,Sion,PRED_T_2M_ctrl,°C"]
+    content = (header + "\n".join(rows) + "\n").encode("latin-1")
+    frame, dropped, encoding = clean_forecast(content, date(2023, 10, 3), 2023, "Pred_2023-10-03.csv")
+    assert encoding == "latin-1"
+    assert frame["site"].to_list() == ["Aadorf / Tänikon", "Sion"]
+    assert frame["is_outlier"].to_list() == [False, True]
+    assert dropped == {"sentinel": 1, "bad_time": 1, "before_min_year": 1, "other_measurement": 1}
+
+
+def test_forecast_without_its_columns_is_rejected_and_an_empty_one_is_empty():
+    with pytest.raises(WeatherFileError) as raised:
+        clean_forecast(b"Time,Value\n2023-10-03 00:00:00+00:00,1\n", date(2023, 10, 3), 2023, "x.csv")
+    assert raised.value.reason == "missing_columns"
+    frame, dropped, encoding = clean_forecast(b"", date(2023, 10, 3), 2023, "x.csv")
+    assert frame.height == 0 and encoding == "empty"
+
+
+# --- bronze layout ---------------------------------------------------------------------------------------
+
+def test_bronze_layout_and_apartment_map(tmp_path):
+    mapping = parse_apartment_map(" JimmyLoup=jimmy , JeremieVianin=jeremie ")
+    assert apartment_id("JimmyLoup", mapping) == "jimmy" and apartment_id("NewFlat", mapping) == "newflat"
+    with pytest.raises(ValueError, match="not of the form"):
+        parse_apartment_map("JimmyLoup")
+    minute = datetime(2023, 10, 3, 14, 37)
+    path = sensor_bronze_path(tmp_path, "jimmy", minute, "a.json")
+    assert path == tmp_path / "jimmy/2023/10/03/14/a.json"
+    assert weather_bronze_path(tmp_path, date(2023, 10, 3), "p.csv") == tmp_path / "weather/2023/10/03/p.csv"
+    assert partition_prefix("2023-10-03") == "03.10.2023 "
+    for target in (path, tmp_path / "jimmy/2023/10/03/14/.a.json.part-1", tmp_path / "weather/2023/10/03/x.json",
+                   tmp_path / "jeremie/2023/10/04/00/b.json"):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("{}")
+    assert sensor_files_of_day(tmp_path, date(2023, 10, 3)) == [str(path)]
+    assert sensor_files_of_day(tmp_path / "absent", date(2023, 10, 3)) == []
+
+
+# --- discovery ---------------------------------------------------------------------------------------------
+
+T0 = 100_000.0  # the tests' clock: the first tick always lists (no full listing yet)
+
+@dataclass(frozen=True)
+class FakeFile:
+    name: str
+    size: int
+    mtime: float
+
+
+class FakeShare:
+    """An in-memory share (the `Share` protocol): list, stat, and a count of the calls."""
+
+    def __init__(self, files: dict[str, FakeFile]):
+        self.files, self.listings, self.stats = files, 0, 0
+
+    def list_files(self, prefix: str = "") -> list[FakeFile]:
+        self.listings += 1
+        return [f for f in self.files.values() if f.name.startswith(prefix)]
+
+    def stat(self, name: str) -> FakeFile | None:
+        self.stats += 1
+        return self.files.get(name)
+
+    def open(self, name: str):
+        raise NotImplementedError
+
+
+def add(share: FakeShare, minute: datetime, user: str = "JimmyLoup", mtime: float = 0.0, size: int = 100) -> str:
+    name = sensor_filename(minute, user)
+    share.files[name] = FakeFile(name, size, mtime)
+    return name
+
+
+def test_discovery_lists_once_then_probes_only_the_next_minutes():
+    share = FakeShare({})
+    for minute in range(10):
+        add(share, datetime(2023, 10, 3, 14, minute))
+    share.files["notes.txt"] = FakeFile("notes.txt", 1, 0.0)
+    first = discover(share, Cursor(), now=T0, full_scan_interval=3600)
+    assert first.full_scan and first.changed == ["2023-10-03"] and first.new_files == 10
+    assert [name for name, _ in first.rejected] == ["notes.txt"]
+    add(share, datetime(2023, 10, 3, 14, 10), mtime=T0 - 10)
+    listings = share.listings
+    second = discover(share, first.cursor, now=T0, full_scan_interval=3600)
+    assert not second.full_scan and share.listings == listings
+    assert second.changed == ["2023-10-03"] and second.new_files == 1
+    assert second.cursor.version("2023-10-03") != first.cursor.version("2023-10-03")
+
+
+def test_discovery_waits_for_files_still_being_written_and_counts_them_once():
+    share = FakeShare({})
+    add(share, datetime(2023, 10, 3, 14, 0))
+    cursor = discover(share, Cursor(), now=T0, full_scan_interval=3600).cursor
+    add(share, datetime(2023, 10, 3, 14, 1), mtime=T0 - 1)
+    busy = discover(share, cursor, now=T0, full_scan_interval=3600)
+    assert busy.changed == [] and busy.pending == 1
+    settled = discover(share, busy.cursor, now=T0 + 10, full_scan_interval=3600)
+    assert settled.changed == ["2023-10-03"] and settled.new_files == 1
+    again = discover(share, settled.cursor, now=T0 + 20, full_scan_interval=3600)
+    assert again.changed == [] and again.new_files == 0
+
+
+def test_a_long_gap_is_found_by_the_next_full_listing():
+    share = FakeShare({})
+    add(share, datetime(2023, 10, 3, 14, 0))
+    cursor = discover(share, Cursor(), now=T0, full_scan_interval=3600).cursor
+    add(share, datetime(2023, 10, 3, 18, 0))  # four hours later: beyond the predictive lookahead
+    assert discover(share, cursor, now=T0 + 100, full_scan_interval=3600).changed == []
+    full = discover(share, cursor, now=T0 + 3600, full_scan_interval=3600)
+    assert full.full_scan and full.changed == ["2023-10-03"]
+    assert Cursor.from_json(full.cursor.to_json()) == full.cursor

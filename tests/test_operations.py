@@ -3,6 +3,7 @@ embedded PostgreSQL refusing (in one sentence) a folder its service account cann
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import subprocess
@@ -134,3 +135,15 @@ def test_check_says_what_to_change_and_goes_on(settings, postgres, sftp_server, 
     assert verdicts["reference DB"].startswith("FAIL") and "MYSQL_URL not set" in verdicts["reference DB"]
     assert verdicts["SMB share"].startswith("ok") and verdicts["dagster storage"].startswith("ok")
     assert "not-the-password-7x" not in "\n".join(lines)
+
+
+@pytest.mark.unit
+def test_platform_code_never_imports_the_demo():
+    offenders = []
+    for package in ("domotic_assets", "domotic_ops", "resources", "sensors_io"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "demo"]
+    assert offenders == []

@@ -39,7 +39,7 @@ class EmbeddedMariaDB:
     def preflight(self) -> None:
         """Stop before anything is created when the `mysql` account cannot reach the server's folder."""
         procs.require_reachable(self.base.parent, self.account, "The demo MariaDB",
-                                "set DEMO_MYSQL_DIR to a folder it can reach (for example /var/lib/domotic/mariadb), "
+                                "set DEMO_MYSQL_DIR in .env to a folder it can reach (for example /var/lib/domotic/mariadb), "
                                 "clone the project elsewhere, or set MYSQL_URL to a server of your own")
 
     def initialise(self) -> None:

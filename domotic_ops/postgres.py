@@ -64,7 +64,7 @@ class EmbeddedPostgres:
     def preflight(self) -> None:
         """Stop before initdb when the `postgres` account cannot reach the cluster's folder."""
         procs.require_reachable(self.base.parent, self.account, "PostgreSQL",
-                                "set DOMOTIC_PG_DIR to a folder it can reach (for example /var/lib/domotic/postgres), "
+                                "set DOMOTIC_PG_DIR in .env to a folder it can reach (for example /var/lib/domotic/postgres), "
                                 "clone the project elsewhere, or set DB_URL to a server of your own")
 
     def initialise(self) -> None:

@@ -91,7 +91,7 @@ def test_up_in_a_folder_postgres_cannot_reach_stops_before_initdb_with_one_sente
     assert result.returncode == 1
     message = result.stderr.strip()
     assert message.count("\n") == 0 and message.count(". ") == 0, message
-    assert f"may not enter {locked_runtime.parent.parent}: set DOMOTIC_PG_DIR" in message
+    assert f"may not enter {locked_runtime.parent.parent}: set DOMOTIC_PG_DIR in .env" in message
     assert not (locked_runtime / "postgres").exists()
 
 

@@ -48,7 +48,12 @@ SENSOR_COLUMNS = tuple(SENSOR_EVENT_COLUMNS)
 
 
 def ensure_schema(cursor) -> None:
+    """Create the `silver` schema (when missing: a role owning it needs no CREATE on the database) and its
+    tables, idempotently and one session at a time."""
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext('domotic silver schema'))")
+    cursor.execute("SELECT to_regnamespace('silver')")
+    if cursor.fetchone()[0] is None:
+        cursor.execute("CREATE SCHEMA silver")
     cursor.execute(SCHEMA_SQL)
 
 

@@ -231,3 +231,22 @@ def test_declared_columns_are_the_tables_columns(settings, resources, table, col
         actual = cursor.fetchall()
     aliases = {"timestamp with time zone": "timestamptz"}
     assert [(name, aliases.get(kind, kind)) for name, kind in actual] == [(n, k) for n, (k, _) in columns.items()]
+
+
+def test_silver_schema_is_created_on_a_server_of_ones_own(settings, postgres):
+    """A fresh database where the role may CREATE but nothing exists yet: the first run creates silver."""
+    admin = postgres.connect()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS own_warehouse")
+        cursor.execute("CREATE DATABASE own_warehouse OWNER postgres")
+        cursor.execute("GRANT CREATE ON DATABASE own_warehouse TO domotic")
+    admin.close()
+    own = PostgresResource(db_url=settings["DB_URL"].rsplit("/", 1)[0] + "/own_warehouse")
+    for _ in range(2):  # idempotent
+        with own.connect() as connection, connection.cursor() as cursor:
+            silver_tables.ensure_schema(cursor)
+            cursor.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'silver'")
+            assert cursor.fetchone() == ("domotic",)
+            cursor.execute("SELECT count(*) FROM silver.sensor_events")
+            assert cursor.fetchone() == (0,)

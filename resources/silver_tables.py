@@ -47,6 +47,16 @@ WEATHER_FORECAST_COLUMNS = {
 SENSOR_COLUMNS = tuple(SENSOR_EVENT_COLUMNS)
 
 
+def ledger_frame(rows: list[tuple]) -> pl.DataFrame:
+    """Ledger rows of loaded files: (file, apartment, partition_date, rows, checksum)."""
+    return pl.DataFrame(rows, schema=LEDGER_SCHEMA, orient="row")
+
+
+def quarantine_frame(rows: list[tuple]) -> pl.DataFrame:
+    """Quarantine rows: (file, apartment, partition_date, reason, detail, checksum); detail cut to 500 chars."""
+    return pl.DataFrame([(*row[:4], row[4][:500], row[5]) for row in rows], schema=QUARANTINE_SCHEMA, orient="row")
+
+
 def ensure_schema(cursor) -> None:
     """Create the `silver` schema (when missing: a role owning it needs no CREATE on the database) and its
     tables, idempotently and one session at a time."""

@@ -2,12 +2,14 @@
 
 `parse_files` works on a list of bronze paths and returns a Polars frame of readings plus one outcome per
 file (loaded with its row count and checksum, or rejected with reason and detail). It runs in worker
-processes; nothing here touches the database.
+processes (`submit_files` and `collect` split a day into chunks for a pool); nothing here touches the
+database.
 """
 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +23,7 @@ from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.flatten import ROOM_MAP, FlattenError, Reading, flatten_payload
 from sensors_io.outliers import SENSOR_BOUNDS
 
+CHUNK = 1500  # files per parse task
 DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
 KNOWN_ROOMS = {*ROOM_MAP.values(), "Office", "Kitchen", "Laundry", "Outdoor", "Outside", "House",
                "Dishwasher", "WashingMachine", "Dryer"}
@@ -85,6 +88,20 @@ def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFra
             loaded["source_file"].append(path.name)
             counts.append(len(file_readings))
     return _frame(readings, loaded, counts), outcomes
+
+
+def submit_files(pool: Executor | None, paths: list[str], root: Path, zone_name: str, chunk: int = CHUNK) -> list:
+    """Parse files in chunks: futures on the pool, or the done results when there is no pool."""
+    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)] or [[]]
+    if pool is None:
+        return [parse_files(part, str(root), zone_name) for part in chunks]
+    return [pool.submit(parse_files, part, str(root), zone_name) for part in chunks]
+
+
+def collect(parts: list) -> tuple[pl.DataFrame, list[FileOutcome]]:
+    """The readings and outcomes of `submit_files`' parts, in order (waiting for futures)."""
+    done = [part.result() if isinstance(part, Future) else part for part in parts]
+    return pl.concat([frame for frame, _ in done]), [o for _, outcomes in done for o in outcomes]
 
 
 def _frame(readings: list, loaded: dict[str, list], counts: list[int]) -> pl.DataFrame:

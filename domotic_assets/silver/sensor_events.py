@@ -5,10 +5,8 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from multiprocessing import get_context
-from pathlib import Path
 
 import dagster as dg
-import polars as pl
 
 from domotic_assets.bronze.assets import bronze_sensor_files
 from domotic_assets.partitions import daily_partitions
@@ -27,10 +25,9 @@ from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import sensor_files_of_day
-from sensors_io.sensor_events import FileOutcome, parse_files
+from sensors_io.sensor_events import FileOutcome, collect, submit_files
 
 KEY = ["apartment", "sensor_id", "field", "timestamp"]
-CHUNK = 1500            # files per parse task
 IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
 LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
 FUTURE_TOLERANCE = timedelta(minutes=10)
@@ -40,27 +37,6 @@ CHECKS = {
     "no_future_timestamps": "no reading later than now + 10 minutes",
     "rows_per_file_in_range": "every loaded file has its apartment's usual number of readings (±20 %)",
 }
-
-
-def _parse_day(pool, paths: list[str], root: Path, zone: str):
-    """Futures (or done results) parsing one day's files in chunks."""
-    chunks = [paths[i:i + CHUNK] for i in range(0, len(paths), CHUNK)] or [[]]
-    if pool is None:
-        return [parse_files(chunk, str(root), zone) for chunk in chunks]
-    return [pool.submit(parse_files, chunk, str(root), zone) for chunk in chunks]
-
-
-def _results(parts) -> tuple[pl.DataFrame, list[FileOutcome]]:
-    done = [p.result() if hasattr(p, "result") else p for p in parts]
-    return pl.concat([frame for frame, _ in done]), [o for _, outcomes in done for o in outcomes]
-
-
-def _outcome_frames(outcomes: list[FileOutcome], day: date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Ledger rows of the loaded files and quarantine rows of the rejected ones."""
-    loaded = [(o.file, o.apartment, day, o.rows, o.checksum) for o in outcomes if o.reason is None]
-    rejected = [(o.file, o.apartment, day, o.reason, o.detail[:500], o.checksum) for o in outcomes if o.reason]
-    return (pl.DataFrame(loaded, schema=silver_tables.LEDGER_SCHEMA, orient="row"),
-            pl.DataFrame(rejected, schema=silver_tables.QUARANTINE_SCHEMA, orient="row"))
 
 
 def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
@@ -98,12 +74,15 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
         for index, day in enumerate(days):
             for ahead in days[index:index + LOOKAHEAD_DAYS + 1]:  # parse the next days while this one is written
                 if ahead not in pending:
-                    pending[ahead] = _parse_day(pool, paths[ahead], bronze.path, rules.sensor_timezone)
-            frame, outcomes = _results(pending.pop(day))
+                    pending[ahead] = submit_files(pool, paths[ahead], bronze.path, rules.sensor_timezone)
+            frame, outcomes = collect(pending.pop(day))
             before = frame.height
             frame = frame.sort("source_file").unique(subset=KEY, keep="last", maintain_order=True)
             stats["duplicates"] += before - frame.height
-            loaded, rejected = _outcome_frames(outcomes, day)
+            loaded = silver_tables.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
+                                                 for o in outcomes if o.reason is None])
+            rejected = silver_tables.quarantine_frame([(o.file, o.apartment, day, o.reason, o.detail, o.checksum)
+                                                       for o in outcomes if o.reason])
             with warehouse.connect() as connection, connection.cursor() as cursor:
                 silver_tables.replace_sensor_day(cursor, day, frame)
                 silver_tables.record_outcomes(cursor, "sensor", [day], loaded, rejected)

@@ -34,20 +34,6 @@ CHECKS = {
     "no_target_beyond_horizon": "no target time later than the issue date + 3 days (8 runs x 45 h leads)",
 }
 HORIZON = timedelta(days=3)
-NO_LEDGER = pl.DataFrame(schema=silver_tables.LEDGER_SCHEMA)
-NO_QUARANTINE = pl.DataFrame(schema=silver_tables.QUARANTINE_SCHEMA)
-
-
-def _ledger(file: str, day: date, rows: int, checksum: str) -> pl.DataFrame:
-    return pl.DataFrame({"file": [file], "apartment": [None], "partition_date": [day], "rows": [rows],
-                         "checksum": [checksum]}, schema=NO_LEDGER.schema)
-
-
-def _quarantine(file: str, day: date, reason: str, detail: str, checksum: str) -> pl.DataFrame:
-    return pl.DataFrame({"file": [file], "apartment": [None], "partition_date": [day], "reason": [reason],
-                         "detail": [detail[:500]], "checksum": [checksum]}, schema=NO_QUARANTINE.schema)
-
-
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_weather_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
           metadata=table_metadata("silver.weather_forecasts", silver_tables.WEATHER_FORECAST_COLUMNS),
@@ -67,25 +53,26 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: Postg
         name = weather_filename(day)
         path = weather_bronze_path(bronze.path, day, name)
         bronze_counts[day.isoformat()] = int(path.exists())
-        frame, loaded, rejected = pl.DataFrame(schema=SCHEMA), NO_LEDGER, NO_QUARANTINE
+        frame, loaded, rejected = pl.DataFrame(schema=SCHEMA), [], []
         if path.exists():
             content = path.read_bytes()
             checksum = hashlib.sha1(content).hexdigest()
             try:
                 frame, file_dropped, encoding = clean_forecast(content, day, rules.weather_min_year, name)
-                loaded = _ledger(name, day, frame.height, checksum)
+                loaded = [(name, None, day, frame.height, checksum)]
                 dropped.update(file_dropped)
                 context.log.info(f"{name}: {frame.height} rows ({encoding}), dropped {dict(file_dropped)}")
             except WeatherFileError as error:
-                rejected = _quarantine(name, day, error.reason, error.detail, checksum)
+                rejected = [(name, None, day, error.reason, error.detail, checksum)]
                 context.log.warning(f"quarantined {name}: {error}")
         with warehouse.connect() as connection, connection.cursor() as cursor:
             silver_tables.replace_weather_day(cursor, day, frame)
-            silver_tables.record_outcomes(cursor, "weather", [day], loaded, rejected)
+            silver_tables.record_outcomes(cursor, "weather", [day], silver_tables.ledger_frame(loaded),
+                                          silver_tables.quarantine_frame(rejected))
         stats["rows"] += frame.height
         stats["outliers"] += int(frame["is_outlier"].sum())
-        stats["loaded"] += loaded.height
-        stats["quarantined"] += rejected.height
+        stats["loaded"] += len(loaded)
+        stats["quarantined"] += len(rejected)
         first = frame if first is None and frame.height else first
         if frame.height and frame["timestamp"].max().date() > day + HORIZON:
             failures["no_target_beyond_horizon"].append(f"{name}: target {frame['timestamp'].max()}")

@@ -86,7 +86,7 @@ def run_common(args, settings: Settings, services: dict, prepare: Callable[[], N
         down(services)
     elif args.command == "status":
         status(services)
-    elif args.command in services or args.command in ("pg", "dagster"):
+    elif hasattr(args, "action"):  # a per-service command
         control(services, args.command, args.action)
     else:
         return False

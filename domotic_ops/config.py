@@ -109,10 +109,6 @@ GENERATED_SECRETS = ("DOMOTIC_PG_SUPERUSER_PASSWORD", "DOMOTIC_PG_PASSWORD")
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
 
 
-def declared(name: str) -> Variable:
-    return _BY_NAME[name]
-
-
 def default(name: str) -> str:
     """The declared default of an optional variable (KeyError for an unknown name, ValueError if none)."""
     value = _BY_NAME[name].default

@@ -20,6 +20,7 @@ from demo.generator import malformed
 from demo.generator.apartments import Apartment, apartments
 from demo.generator.sensors import ApartmentSimulator
 from demo.generator.weather import WeatherTruth, forecast_csv
+from domotic_ops.config import TIMEZONE
 from sensors_io.filenames import weather_filename
 
 
@@ -30,7 +31,7 @@ class GenerationRequest:
     apartments: int
     seed: int = 42
     malformed: bool = False
-    timezone: str = "Europe/Zurich"
+    timezone: str = TIMEZONE
 
     def key(self) -> dict:
         return {**asdict(self), "start": self.start.isoformat()}

@@ -100,6 +100,10 @@ CHECKS: tuple[tuple[str, tuple[str, ...], Callable[[dict, Settings], str], str],
 )
 
 
+EMBEDDED_ADVICE = ("DB_URL is not set, so this is the embedded PostgreSQL: start it (make up, or python -m "
+                   "domotic_ops pg start) or set DB_URL to a server of your own")
+
+
 def run_service_checks(settings: Settings) -> list[Verdict]:
     """Try every service; a service whose required variables are missing fails with their names."""
     previous = dict(os.environ)
@@ -110,12 +114,15 @@ def run_service_checks(settings: Settings) -> list[Verdict]:
         for name, needs, check, advice in CHECKS:
             missing = _missing(settings, *needs)
             if missing:
-                verdicts.append(Verdict(name, False, f"{', '.join(missing)} not set: set it in .env or the "
+                them = "it" if len(missing) == 1 else "them"
+                verdicts.append(Verdict(name, False, f"{', '.join(missing)} not set: set {them} in .env or the "
                                                      "environment"))
                 continue
             try:
                 verdicts.append(Verdict(name, True, check(resources, settings)))
             except Exception as error:  # every failure becomes a verdict; the next service is still tried
+                if needs[0] in ("DB_URL", "DAGSTER_PG_HOST") and settings.embedded_postgres:
+                    advice = EMBEDDED_ADVICE
                 verdicts.append(Verdict(name, False, f"{_one_line(error)} — {advice}"))
         return verdicts
     finally:

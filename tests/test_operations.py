@@ -126,7 +126,8 @@ def test_check_passes_against_the_test_services_and_masks_secrets(settings, post
 def test_check_says_what_to_change_and_goes_on(settings, postgres, sftp_server, mariadb, tmp_path):
     broken = dataclasses.replace(settings, env={
         **settings.env, "SFTP_HOST_FINGERPRINT": "SHA256:" + "A" * 43, "SFTP_KNOWN_HOSTS": str(tmp_path / "absent"),
-        "MYSQL_URL": "", "DB_URL": settings["DB_URL"].replace(settings["DOMOTIC_PG_PASSWORD"], "not-the-password-7x")})
+        "MYSQL_URL": "", "DB_URL": settings["DB_URL"].replace(settings["DOMOTIC_PG_PASSWORD"], "not-the-password-7x")},
+        user=settings.user | {"DB_URL"})  # a server of one's own, with a wrong password
     lines: list[str] = []
     assert not run_checks(broken, out=lines.append)
     verdicts = {line[5:21].strip(): line for line in lines if line[:4] in ("ok  ", "FAIL")}

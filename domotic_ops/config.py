@@ -39,71 +39,120 @@ class Variable:
 
 VARIABLES: tuple[Variable, ...] = (
     # warehouse
-    Variable("DB_URL", "warehouse, `postgresql+psycopg2://user:password@host:port/db`", secret=True, required=True,
-             fallback="`make up`: the embedded cluster", group="warehouse"),
-    Variable("DAGSTER_PG_HOST", "Dagster's storage server (`dagster.yaml`)", fallback="host of `DB_URL`",
-             group="warehouse"),
+    Variable(
+        "DB_URL",
+        "warehouse, `postgresql+psycopg2://user:password@host:port/db`",
+        secret=True,
+        required=True,
+        fallback="`make up`: the embedded cluster",
+        group="warehouse",
+    ),
+    Variable("DAGSTER_PG_HOST", "Dagster's storage server (`dagster.yaml`)", fallback="host of `DB_URL`", group="warehouse"),
     Variable("DAGSTER_PG_PORT", "port of Dagster's storage server", fallback="port of `DB_URL`", group="warehouse"),
     Variable("DAGSTER_PG_USERNAME", "user of Dagster's storage", fallback="user of `DB_URL`", group="warehouse"),
-    Variable("DAGSTER_PG_PASSWORD", "password of Dagster's storage", secret=True, fallback="password of `DB_URL`",
-             group="warehouse"),
-    Variable("DAGSTER_PG_DB", "database of Dagster's storage (same server as the warehouse)", DAGSTER_DB,
-             group="warehouse"),
+    Variable(
+        "DAGSTER_PG_PASSWORD", "password of Dagster's storage", secret=True, fallback="password of `DB_URL`", group="warehouse"
+    ),
+    Variable("DAGSTER_PG_DB", "database of Dagster's storage (same server as the warehouse)", DAGSTER_DB, group="warehouse"),
     # sensor files
-    Variable("SMB_PATH", "the sensor share: a mounted folder, or `smb://host[:port]/share/folder`", required=True,
-             fallback="`make up`: the demo share `.runtime/demo/share`", group="sensors"),
+    Variable(
+        "SMB_PATH",
+        "the sensor share: a mounted folder, or `smb://host[:port]/share/folder`",
+        required=True,
+        fallback="`make up`: the demo share `.runtime/demo/share`",
+        group="sensors",
+    ),
     Variable("SMB_USER", "user for `SMB_PATH=smb://…`", "", group="sensors"),
     Variable("SMB_PASSWORD", "password for `SMB_PATH=smb://…`", "", secret=True, group="sensors"),
-    Variable("BRONZE_ROOT", "folder of the bronze files", required=True, fallback="`make up`: `.runtime/bronze`",
-             group="sensors"),
-    Variable("APARTMENT_MAP", "SMB user → apartment id; other users become their lower-case name",
-             "JimmyLoup=jimmy,JeremieVianin=jeremie", group="sensors"),
-    Variable("SENSOR_TIMEZONE", "zone of the sensors' wall-clock `datetime` (`UTC` reproduces the reference)", TIMEZONE,
-             group="sensors"),
-    Variable("SMB_FULL_SCAN_MINUTES", "interval of the SMB sensor's full listing (gaps, new apartments, corrections)",
-             "1440", group="sensors"),
+    Variable(
+        "BRONZE_ROOT", "folder of the bronze files", required=True, fallback="`make up`: `.runtime/bronze`", group="sensors"
+    ),
+    Variable(
+        "APARTMENT_MAP",
+        "SMB user → apartment id; other users become their lower-case name",
+        "JimmyLoup=jimmy,JeremieVianin=jeremie",
+        group="sensors",
+    ),
+    Variable(
+        "SENSOR_TIMEZONE",
+        "zone of the sensors' wall-clock `datetime` (`UTC` reproduces the reference)",
+        TIMEZONE,
+        group="sensors",
+    ),
+    Variable(
+        "SMB_FULL_SCAN_MINUTES",
+        "interval of the SMB sensor's full listing (gaps, new apartments, corrections)",
+        "1440",
+        group="sensors",
+    ),
     Variable("SENSOR_INTERVAL_SECONDS", "tick interval of the SMB sensor", "30", group="sensors"),
     Variable("DOMOTIC_PARTITIONS_START", "first daily partition", "2022-01-01", group="sensors"),
     # weather forecasts
-    Variable("SFTP_HOST", "weather sFTP server", required=True, fallback="`make up`: the demo server 127.0.0.1",
-             group="weather"),
+    Variable("SFTP_HOST", "weather sFTP server", required=True, fallback="`make up`: the demo server 127.0.0.1", group="weather"),
     Variable("SFTP_PORT", "its SSH port", "22", group="weather"),
     Variable("SFTP_USER", "its user", required=True, fallback="`make up`: `domotic`", group="weather"),
-    Variable("SFTP_PASSWORD", "its password", secret=True, required=True, fallback="`make up`: generated",
-             group="weather"),
+    Variable("SFTP_PASSWORD", "its password", secret=True, required=True, fallback="`make up`: generated", group="weather"),
     Variable("SFTP_PATH", "remote folder of the forecast files", "/Meteo2", group="weather"),
-    Variable("SFTP_KNOWN_HOSTS", "known_hosts file with the server's key (used when it exists)", "~/.ssh/known_hosts",
-             group="weather"),
-    Variable("SFTP_HOST_FINGERPRINT", "pinned `SHA256:…` fingerprint of the server's key (no known_hosts needed)", "",
-             group="weather"),
-    Variable("SFTP_HOST_KEY_POLICY", "`verify`, or `accept-unknown` to accept a key that cannot be verified", "verify",
-             group="weather"),
+    Variable(
+        "SFTP_KNOWN_HOSTS", "known_hosts file with the server's key (used when it exists)", "~/.ssh/known_hosts", group="weather"
+    ),
+    Variable(
+        "SFTP_HOST_FINGERPRINT", "pinned `SHA256:…` fingerprint of the server's key (no known_hosts needed)", "", group="weather"
+    ),
+    Variable(
+        "SFTP_HOST_KEY_POLICY", "`verify`, or `accept-unknown` to accept a key that cannot be verified", "verify", group="weather"
+    ),
     Variable("SFTP_MAX_RETRIES", "download retries after a network error", "3", group="weather"),
     Variable("SFTP_RETRY_DELAY", "seconds before the first retry (doubling)", "600", group="weather"),
     Variable("WEATHER_MIN_YEAR", "forecast rows of older years are dropped", "2023", group="weather"),
     Variable("WEATHER_HOUR", f"hour of the daily weather schedule ({TIMEZONE})", "7", group="weather"),
     Variable("WEATHER_MIN", "minute of the daily weather schedule", "30", group="weather"),
     # reference database
-    Variable("MYSQL_URL", "reference database, `mysql+pymysql://user:password@host:port/db`", secret=True,
-             required=True, fallback="`make up`: the demo MariaDB", group="reference"),
+    Variable(
+        "MYSQL_URL",
+        "reference database, `mysql+pymysql://user:password@host:port/db`",
+        secret=True,
+        required=True,
+        fallback="`make up`: the demo MariaDB",
+        group="reference",
+    ),
     # the operations CLI (`python -m domotic_ops`)
     Variable("DOMOTIC_ENV_FILE", "the `.env` file the operations CLI reads", ".env", group="operations"),
-    Variable("DOMOTIC_RUNTIME_DIR", "git-ignored folder with clusters, logs, PIDs and generated secrets", ".runtime",
-             group="operations"),
+    Variable(
+        "DOMOTIC_RUNTIME_DIR",
+        "git-ignored folder with clusters, logs, PIDs and generated secrets",
+        ".runtime",
+        group="operations",
+    ),
     Variable("DOMOTIC_PG_PORT", "port of the embedded PostgreSQL (127.0.0.1)", "55432", group="operations"),
-    Variable("DOMOTIC_PG_DIR", "folder of the embedded cluster (data, socket, log); must be reachable by `postgres`",
-             fallback="`$DOMOTIC_RUNTIME_DIR/postgres`", group="operations"),
-    Variable("DOMOTIC_PG_BINDIR", "PostgreSQL server binaries", fallback="newest `/usr/lib/postgresql/*/bin`",
-             group="operations"),
-    Variable("DOMOTIC_PG_SUPERUSER_PASSWORD", "superuser password of the embedded cluster", secret=True,
-             fallback="generated into `.runtime/secrets.env`", group="operations"),
-    Variable("DOMOTIC_PG_PASSWORD", "password of the `domotic` role of the embedded cluster", secret=True,
-             fallback="generated into `.runtime/secrets.env`", group="operations"),
-    Variable("DAGSTER_HOME", "Dagster's instance folder", fallback="`$DOMOTIC_RUNTIME_DIR/dagster_home`",
-             group="operations"),
+    Variable(
+        "DOMOTIC_PG_DIR",
+        "folder of the embedded cluster (data, socket, log); must be reachable by `postgres`",
+        fallback="`$DOMOTIC_RUNTIME_DIR/postgres`",
+        group="operations",
+    ),
+    Variable(
+        "DOMOTIC_PG_BINDIR", "PostgreSQL server binaries", fallback="newest `/usr/lib/postgresql/*/bin`", group="operations"
+    ),
+    Variable(
+        "DOMOTIC_PG_SUPERUSER_PASSWORD",
+        "superuser password of the embedded cluster",
+        secret=True,
+        fallback="generated into `.runtime/secrets.env`",
+        group="operations",
+    ),
+    Variable(
+        "DOMOTIC_PG_PASSWORD",
+        "password of the `domotic` role of the embedded cluster",
+        secret=True,
+        fallback="generated into `.runtime/secrets.env`",
+        group="operations",
+    ),
+    Variable("DAGSTER_HOME", "Dagster's instance folder", fallback="`$DOMOTIC_RUNTIME_DIR/dagster_home`", group="operations"),
     Variable("DAGSTER_PORT", "port of the Dagster UI (127.0.0.1)", "3000", group="operations"),
-    Variable("DAGSTER_MODE", "`dev` (`dagster dev`) or `service` (`dagster-webserver` + `dagster-daemon`)", "dev",
-             group="operations"),
+    Variable(
+        "DAGSTER_MODE", "`dev` (`dagster dev`) or `service` (`dagster-webserver` + `dagster-daemon`)", "dev", group="operations"
+    ),
 )
 GENERATED_SECRETS = ("DOMOTIC_PG_SUPERUSER_PASSWORD", "DOMOTIC_PG_PASSWORD")
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
@@ -113,7 +162,7 @@ def default(name: str) -> str:
     """The declared default of an optional variable (KeyError for an unknown name, ValueError if none)."""
     value = _BY_NAME[name].default
     if value is None:
-              raise ValueError(f"{name} has no default")
+        raise ValueError(f"{name} has no default")
     return value
 
 
@@ -135,15 +184,15 @@ def integer(name: str, environ: Mapping[str, str] | None = None) -> int:
 def read_env_file(path: Path) -> dict[str, str]:
     """Parse a `KEY=value` file (comments and blank lines ignored, optional quotes stripped)."""
     if not path.exists():
-              return {}
+        return {}
     values = {}
     for line in path.read_text(encoding="utf-8").splitlines():
-              line = line.strip()
-              if not line or line.startswith("#") or "=" not in line:
-                  continue
-              key, _, text = line.partition("=")
-              text = text.split(" #", 1)[0].strip()
-              values[key.strip().removeprefix("export ").strip()] = text.strip("'\"")
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, text = line.partition("=")
+        text = text.split(" #", 1)[0].strip()
+        values[key.strip().removeprefix("export ").strip()] = text.strip("'\"")
     return values
 
 
@@ -161,8 +210,8 @@ def ensure_secrets(runtime: Path, names: Iterable[str] = GENERATED_SECRETS) -> d
     existing = read_env_file(path)
     missing = [name for name in names if name not in existing]
     if missing:
-              existing.update({name: secrets.token_urlsafe(24) for name in missing})
-              write_env_file(path, existing)
+        existing.update({name: secrets.token_urlsafe(24) for name in missing})
+        write_env_file(path, existing)
     return existing
 
 
@@ -175,38 +224,39 @@ class Settings:
 
     @property
     def runtime(self) -> Path:
-              return Path(self.env["DOMOTIC_RUNTIME_DIR"])
+        return Path(self.env["DOMOTIC_RUNTIME_DIR"])
 
     @property
     def embedded_postgres(self) -> bool:
-              return "DB_URL" not in self.user
+        return "DB_URL" not in self.user
 
     def __getitem__(self, key: str) -> str:
-              return self.env[key]
+        return self.env[key]
 
     def get(self, key: str, fallback: str = "") -> str:
-              return self.env.get(key, fallback)
+        return self.env.get(key, fallback)
 
     def masked(self) -> dict[str, str]:
-              """The declared variables with secrets (and passwords inside URLs) masked, for printing."""
-              shown = {}
-              for variable in VARIABLES:
-                  text = self.env.get(variable.name, "")
-                  if text and variable.secret:
-                      text = mask_url(text) if "://" in text else "********"
-                  shown[variable.name] = text
-              return shown
+        """The declared variables with secrets (and passwords inside URLs) masked, for printing."""
+        shown = {}
+        for variable in VARIABLES:
+            text = self.env.get(variable.name, "")
+            if text and variable.secret:
+                text = mask_url(text) if "://" in text else "********"
+            shown[variable.name] = text
+        return shown
 
 
 def mask_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.password:
-              return url
+        return url
     return url.replace(f":{parts.password}@", ":********@", 1)
 
 
-def load_settings(runtime: Path | None = None, overrides: Mapping[str, str] | None = None,
-                        read_environment: bool = True) -> Settings:
+def load_settings(
+    runtime: Path | None = None, overrides: Mapping[str, str] | None = None, read_environment: bool = True
+) -> Settings:
     """Merge the configuration sources and derive what the embedded cluster implies.
 
     `read_environment=False` ignores `.env` and `os.environ` (tests run their own isolated platform).
@@ -224,11 +274,11 @@ def load_settings(runtime: Path | None = None, overrides: Mapping[str, str] | No
     env.setdefault("BRONZE_ROOT", str(runtime / "bronze"))
     env.setdefault("DOMOTIC_PG_DIR", str(runtime / "postgres"))
     if "DB_URL" not in user:
-              password = quote(env["DOMOTIC_PG_PASSWORD"], safe="")
-              env["DB_URL"] = f"postgresql+psycopg2://{PG_ROLE}:{password}@127.0.0.1:{env['DOMOTIC_PG_PORT']}/{WAREHOUSE_DB}"
+        password = quote(env["DOMOTIC_PG_PASSWORD"], safe="")
+        env["DB_URL"] = f"postgresql+psycopg2://{PG_ROLE}:{password}@127.0.0.1:{env['DOMOTIC_PG_PORT']}/{WAREHOUSE_DB}"
     for key, derived in dagster_storage_from(env["DB_URL"]).items():
-              if key not in user:
-                  env[key] = derived
+        if key not in user:
+            env[key] = derived
     return Settings(env=env, user=frozenset(user))
 
 
@@ -236,8 +286,8 @@ def dagster_storage_from(db_url: str) -> dict[str, str]:
     """Dagster's storage sits beside the warehouse on the same server, in its own database."""
     url = urlsplit(db_url)
     return {
-              "DAGSTER_PG_HOST": url.hostname or "127.0.0.1",
-              "DAGSTER_PG_PORT": str(url.port or 5432),
-              "DAGSTER_PG_USERNAME": unquote(url.username or ""),
-              "DAGSTER_PG_PASSWORD": unquote(url.password or ""),
+        "DAGSTER_PG_HOST": url.hostname or "127.0.0.1",
+        "DAGSTER_PG_PORT": str(url.port or 5432),
+        "DAGSTER_PG_USERNAME": unquote(url.username or ""),
+        "DAGSTER_PG_PASSWORD": unquote(url.password or ""),
     }

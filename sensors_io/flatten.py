@@ -1,12 +1,15 @@
 """Flattening contract (data contract §1.8): one sensor JSON payload → one reading per (sensor, field).
 
 Fixes the reference's defects: two sensors of the same type in one room keep distinct `sensor_id`s, a
-boolean `switch` is read correctly, numbers given as strings are parsed, and anything unreadable raises
-`FlattenError` with a reason instead of failing silently.
+boolean `switch` is read correctly, numbers given as strings are parsed. A reading that cannot be read (not
+a number, NaN/Infinity, a bad switch) or a `null` category is skipped and counted by reason, and the rest
+of the file loads (contract §1.6); a structural problem raises `FlattenError` with a reason.
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from typing import NamedTuple
 
 ROOM_MAP = {"Bhroom": "Bathroom", "Bdroom": "Bedroom", "Livingroom": "Living Room"}
@@ -71,31 +74,64 @@ def switch_is_on(value, where: str) -> float:
     raise FlattenError("bad_switch", f"{where} = {value!r} is neither on/off nor a boolean")
 
 
-def _category(payload: dict, name: str) -> dict:
+def _category(payload: dict, name: str, skipped: Counter) -> dict:
     value = payload.get(name, {})
+    if value is None:
+        skipped["null_category"] += 1
+        return {}
     if name == "meteos" and isinstance(value, dict) and "meteo" in value:
         value = value["meteo"]
     if not isinstance(value, dict):
         raise FlattenError("bad_category", f"category {name!r} is {type(value).__name__}, expected an object")
+    for key in value:
+        _no_nul(key, f"{name}.{key!r}")
     return value
 
 
-def _fields(raw_room: str, sensor_type: str, sensor_id: str, obj, mapping: dict, where: str) -> list[Reading]:
+def _no_nul(text: str, where: str) -> str:
+    """Text that becomes a key column: a NUL character would make PostgreSQL refuse the whole day."""
+    if "\x00" in text:
+        raise FlattenError("nul_character", f"{where} holds a NUL character")
+    return text
+
+
+def _reading(readings: list[Reading], skipped: Counter, room: str, sensor_type: str, sensor_id: str, field: str,
+             read, unit: str) -> None:
+    """Append one reading; an unreadable or non-finite value skips just this reading (counted by reason)."""
+    try:
+        value = read()
+    except FlattenError as error:
+        skipped[error.reason] += 1
+        return
+    if not math.isfinite(value):
+        skipped["not_finite"] += 1
+        return
+    readings.append(Reading(room, sensor_type, sensor_id, field, value, unit))
+
+
+def _fields(readings: list[Reading], skipped: Counter, raw_room: str, sensor_type: str, sensor_id: str, obj,
+            mapping: dict, where: str) -> None:
     if not isinstance(obj, dict):
         raise FlattenError("bad_sensor", f"{where} is {type(obj).__name__}, expected an object")
     room = normalise_room(raw_room)
-    return [Reading(room, sensor_type, sensor_id, field, to_number(obj[key], f"{where}.{key}"), unit)
-            for key, (field, unit) in mapping.items() if obj.get(key) is not None]
+    for key, (field, unit) in mapping.items():
+        if obj.get(key) is not None:
+            _reading(readings, skipped, room, sensor_type, sensor_id, field,
+                     lambda key=key: to_number(obj[key], f"{where}.{key}"), unit)
 
 
-def flatten_payload(payload) -> list[Reading]:
-    """All readings of one file, in a stable order."""
+def flatten_payload(payload) -> tuple[list[Reading], Counter]:
+    """All readings of one file, in a stable order, and the readings or categories skipped, by reason.
+
+    A structural problem (not an object, a NUL in a key) raises `FlattenError`: the file is quarantined.
+    """
     if not isinstance(payload, dict):
         raise FlattenError("bad_payload", f"top level is {type(payload).__name__}, expected an object")
     readings: list[Reading] = []
-    for raw, plug in _category(payload, "plugs").items():
-        readings += _fields(raw, "plug", f"plug:{raw}", plug, PLUG_FIELDS, f"plugs.{raw}")
-    for raw, sensors in _category(payload, "doorsWindows").items():
+    skipped: Counter = Counter()
+    for raw, plug in _category(payload, "plugs", skipped).items():
+        _fields(readings, skipped, raw, "plug", f"plug:{raw}", plug, PLUG_FIELDS, f"plugs.{raw}")
+    for raw, sensors in _category(payload, "doorsWindows", skipped).items():
         sensors = [sensors] if isinstance(sensors, dict) else sensors
         if not isinstance(sensors, list):
             raise FlattenError("bad_sensor", f"doorsWindows.{raw} is {type(sensors).__name__}, expected a list")
@@ -104,27 +140,23 @@ def flatten_payload(payload) -> list[Reading]:
             where = f"doorsWindows.{raw}[{index}]"
             if not isinstance(sensor, dict):
                 raise FlattenError("bad_sensor", f"{where} is {type(sensor).__name__}, expected an object")
-            kind = str(sensor.get("type") or "door").strip().lower()
+            kind = _no_nul(str(sensor.get("type") or "door").strip().lower(), f"{where}.type")
             seen[kind] = seen.get(kind, 0) + 1
             sensor_id = f"{kind}:{raw}" + (f":{seen[kind]}" if seen[kind] > 1 else "")
-            readings.append(Reading(normalise_room(raw), kind, sensor_id, "open",
-                                    switch_is_on(sensor.get("switch"), f"{where}.switch"), "bool"))
-            readings += _fields(raw, kind, sensor_id, sensor, CONTACT_FIELDS, where)
-    for raw, motion in _category(payload, "motions").items():
-        readings += _motion(raw, motion, f"motions.{raw}")
-    for raw, station in _category(payload, "meteos").items():
-        readings += _fields(raw, "meteo", f"meteo:{raw}", station, METEO_FIELDS, f"meteos.meteo.{raw}")
-    for raw, sensor in _category(payload, "humidities").items():
-        readings += _fields(raw, "humidity", f"humidity:{raw}", sensor, HUMIDITY_FIELDS, f"humidities.{raw}")
-    for raw, meter in _category(payload, "consumptions").items():
-        readings += _fields(raw, "consumption", f"consumption:{raw}", meter, CONSUMPTION_FIELDS,
-                            f"consumptions.{raw}")
-    return readings
-
-
-def _motion(raw: str, motion, where: str) -> list[Reading]:
-    readings = _fields(raw, "motion", f"motion:{raw}", motion, MOTION_FIELDS, where)
-    if motion.get("motion") is not None:
-        readings.insert(0, Reading(normalise_room(raw), "motion", f"motion:{raw}", "motion",
-                                   to_number(motion["motion"], f"{where}.motion"), "bool"))
-    return readings
+            _reading(readings, skipped, normalise_room(raw), kind, sensor_id, "open",
+                     lambda sensor=sensor, where=where: switch_is_on(sensor.get("switch"), f"{where}.switch"), "bool")
+            _fields(readings, skipped, raw, kind, sensor_id, sensor, CONTACT_FIELDS, where)
+    for raw, motion in _category(payload, "motions", skipped).items():
+        where = f"motions.{raw}"
+        if isinstance(motion, dict) and motion.get("motion") is not None:
+            _reading(readings, skipped, normalise_room(raw), "motion", f"motion:{raw}", "motion",
+                     lambda motion=motion, where=where: to_number(motion["motion"], f"{where}.motion"), "bool")
+        _fields(readings, skipped, raw, "motion", f"motion:{raw}", motion, MOTION_FIELDS, where)
+    for raw, station in _category(payload, "meteos", skipped).items():
+        _fields(readings, skipped, raw, "meteo", f"meteo:{raw}", station, METEO_FIELDS, f"meteos.meteo.{raw}")
+    for raw, sensor in _category(payload, "humidities", skipped).items():
+        _fields(readings, skipped, raw, "humidity", f"humidity:{raw}", sensor, HUMIDITY_FIELDS, f"humidities.{raw}")
+    for raw, meter in _category(payload, "consumptions", skipped).items():
+        _fields(readings, skipped, raw, "consumption", f"consumption:{raw}", meter, CONSUMPTION_FIELDS,
+                f"consumptions.{raw}")
+    return readings, skipped

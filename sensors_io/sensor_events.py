@@ -9,6 +9,7 @@ database.
 from __future__ import annotations
 
 import hashlib
+import json
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +25,8 @@ from sensors_io.flatten import ROOM_MAP, FlattenError, Reading, flatten_payload
 from sensors_io.outliers import SENSOR_BOUNDS
 
 CHUNK = 1500  # files per parse task
+PLAUSIBLE_YEARS = (2000, 2100)
+BOM = b"\xef\xbb\xbf"
 DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
 KNOWN_ROOMS = {*ROOM_MAP.values(), "Office", "Kitchen", "Laundry", "Outdoor", "Outside", "House",
                "Dishwasher", "WashingMachine", "Dryer"}
@@ -44,17 +47,26 @@ class FileOutcome:
     detail: str = ""
     timestamp_from_filename: bool = False
     unknown_rooms: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, int], ...] = ()  # readings or categories skipped, by reason
+
+
+class TimestampOutOfRange(ValueError):
+    """A `datetime` that reads but names an implausible year (a device clock reset to 0001, say)."""
 
 
 def local_timestamp(text, zone: ZoneInfo) -> datetime | None:
-    """The payload's wall-clock `datetime` in `zone`, as UTC; None when missing or unreadable."""
+    """The payload's wall-clock `datetime` in `zone`, as UTC; None when missing or unreadable, and
+    `TimestampOutOfRange` when it reads but lies outside the plausible years."""
     if not isinstance(text, str):
         return None
     for fmt in DATETIME_FORMATS:
         try:
-            return datetime.strptime(text.strip(), fmt).replace(tzinfo=zone).astimezone(timezone.utc)
+            moment = datetime.strptime(text.strip(), fmt)
         except ValueError:
             continue
+        if not PLAUSIBLE_YEARS[0] <= moment.year <= PLAUSIBLE_YEARS[1]:
+            raise TimestampOutOfRange(f"`datetime` {text!r} is outside the years {PLAUSIBLE_YEARS[0]}–{PLAUSIBLE_YEARS[1]}")
+        return moment.replace(tzinfo=zone).astimezone(timezone.utc)
     return None
 
 
@@ -121,9 +133,30 @@ def _frame(readings: list, loaded: dict[str, list], counts: list[int]) -> pl.Dat
 
 
 def _parse_one(name: str, apartment: str, checksum: str, content: bytes, zone: ZoneInfo):
-    def reject(reason: str, detail: str):
-        return FileOutcome(name, apartment, checksum, reason=reason, detail=detail), [], None
+    """One file's outcome, readings and instant; any unforeseen error quarantines just this file."""
+    try:
+        return _parse_content(name, apartment, checksum, content, zone)
+    except Exception as error:  # per-file isolation: one file never fails the day
+        return _reject(name, apartment, checksum, "unexpected", f"{type(error).__name__}: {error}")
 
+
+def _reject(name: str, apartment: str, checksum: str, reason: str, detail: str):
+    return FileOutcome(name, apartment, checksum, reason=reason, detail=detail), [], None
+
+
+def _load_json(content: bytes):
+    """orjson for speed; the standard library for the `NaN`/`Infinity` literals orjson refuses."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
+
+
+def _parse_content(name: str, apartment: str, checksum: str, content: bytes, zone: ZoneInfo):
+    def reject(reason: str, detail: str):
+        return _reject(name, apartment, checksum, reason, detail)
+
+    content = content.removeprefix(BOM)  # what Windows tools write before UTF-8 text
     if not content.strip():
         return reject("empty_file", "the file holds no data")
     try:
@@ -131,14 +164,17 @@ def _parse_one(name: str, apartment: str, checksum: str, content: bytes, zone: Z
     except UnicodeDecodeError as error:
         return reject("not_utf8", f"byte {error.start}: {error.reason}")
     try:
-        payload = orjson.loads(content)
-    except orjson.JSONDecodeError as error:
+        payload = _load_json(content)
+    except ValueError as error:
         return reject("invalid_json", str(error))
     try:
-        readings = flatten_payload(payload)
+        readings, skipped = flatten_payload(payload)
     except FlattenError as error:
         return reject(error.reason, error.detail)
-    instant = local_timestamp(payload.get("datetime"), zone)
+    try:
+        instant = local_timestamp(payload.get("datetime"), zone)
+    except TimestampOutOfRange as error:
+        return reject("timestamp_out_of_range", str(error))
     from_filename = instant is None
     if from_filename:
         try:
@@ -146,6 +182,6 @@ def _parse_one(name: str, apartment: str, checksum: str, content: bytes, zone: Z
         except FilenameError as error:
             return reject("no_timestamp", f"`datetime` unreadable and {error}")
     unknown = tuple(sorted({r.room for r in readings} - KNOWN_ROOMS))
-    outcome = FileOutcome(name, apartment, checksum, rows=len(readings),
-                          timestamp_from_filename=from_filename, unknown_rooms=unknown)
+    outcome = FileOutcome(name, apartment, checksum, rows=len(readings), timestamp_from_filename=from_filename,
+                          unknown_rooms=unknown, skipped=tuple(sorted(skipped.items())))
     return outcome, readings, instant

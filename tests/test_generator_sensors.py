@@ -36,8 +36,8 @@ def valid_files(settings, manifest):
 
 
 def test_reference_examples_flatten_to_contract_counts():
-    assert len(flatten_payload(json.loads((EXAMPLES / "03.10.2023 1437_JimmyLoup_received.json").read_text()))) == 50
-    assert len(flatten_payload(json.loads((EXAMPLES / "03.10.2023 1437_JeremieVianin_received.json").read_text()))) == 61
+    assert len(flatten_payload(json.loads((EXAMPLES / "03.10.2023 1437_JimmyLoup_received.json").read_text()))[0]) == 50
+    assert len(flatten_payload(json.loads((EXAMPLES / "03.10.2023 1437_JeremieVianin_received.json").read_text()))[0]) == 61
 
 
 def test_inventory_row_counts_match_the_contract():
@@ -54,7 +54,7 @@ def test_every_valid_file_parses_and_flattens_to_its_apartment_count(settings, g
     for name, parsed, payload in valid_files(settings, generated):
         assert payload["user"] == parsed.user
         assert payload["datetime"] == parsed.local_minute.strftime("%d.%m.%Y %H:%M"), name
-        assert len(flatten_payload(payload)) == expected[parsed.user], name
+        assert len(flatten_payload(payload)[0]) == expected[parsed.user], name
         per_user[parsed.user] += 1
     for apartment in generated["apartments"]:
         # one file per minute, minus a few missing minutes and the malformed ones
@@ -152,12 +152,12 @@ def test_malformed_sensor_cases_really_are_malformed(settings, generated):
     assert any(isinstance(p["power"], str) for p in doc["numeric_string"]["plugs"].values())
     assert any(isinstance(s["switch"], bool) for v in doc["boolean_switch"]["doorsWindows"].values() for s in v)
     assert "meteo" not in doc["flat_meteos"]["meteos"]
-    for case, reason in (("null_category", "bad_category"), ("non_numeric_value", "non_numeric_value")):
-        with pytest.raises(FlattenError) as error:
-            flatten_payload(doc[case])
-        assert error.value.reason == reason
+    # a null category or a value that is not a number skips just that category or reading (contract §1.6)
+    for case, reason in (("null_category", "null_category"), ("non_numeric_value", "non_numeric_value")):
+        readings, skipped = flatten_payload(doc[case])
+        assert readings and skipped == {reason: 1}, case
     # quirks the flattening tolerates: both windows kept, string numbers parsed, booleans read as open/closed
-    windows = [r for r in flatten_payload(doc["duplicate_sensor_type"]) if r.sensor_type == "window" and r.field == "open"]
+    windows = [r for r in flatten_payload(doc["duplicate_sensor_type"])[0] if r.sensor_type == "window" and r.field == "open"]
     assert len({r.sensor_id for r in windows}) == len(windows)
-    opens = [r.value for r in flatten_payload(doc["boolean_switch"]) if r.field == "open"]
+    opens = [r.value for r in flatten_payload(doc["boolean_switch"])[0] if r.field == "open"]
     assert set(opens) <= {0.0, 1.0} and len(opens) > 0

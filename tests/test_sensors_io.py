@@ -29,7 +29,7 @@ from sensors_io.filenames import (
 )
 from sensors_io.flatten import FlattenError, flatten_payload
 from sensors_io.outliers import is_outlier
-from sensors_io.sensor_events import local_timestamp
+from sensors_io.sensor_events import TimestampOutOfRange, local_timestamp, parse_files
 from sensors_io.weather_clean import WeatherFileError, clean_forecast
 
 pytestmark = pytest.mark.unit
@@ -70,15 +70,15 @@ def test_weather_filename_round_trip_and_errors():
 @pytest.mark.parametrize("user, rows", [("JimmyLoup", 50), ("JeremieVianin", 61)])
 def test_contract_examples_flatten_to_their_row_counts(user, rows):
     payload = orjson.loads((FIXTURES / f"03.10.2023 1437_{user}_received.json").read_bytes())
-    readings = flatten_payload(payload)
-    assert len(readings) == rows
+    readings, skipped = flatten_payload(payload)
+    assert len(readings) == rows and not skipped
     assert len({(r.sensor_id, r.field) for r in readings}) == rows
 
 
 def test_two_windows_of_one_room_are_two_sensors_and_switches_are_read():
     payload = {"doorsWindows": {"Bdroom": [{"type": "window", "switch": "ON", "battery": 90},
                                            {"type": "Window", "switch": False, "battery": "80"}]}}
-    readings = flatten_payload(payload)
+    readings, _ = flatten_payload(payload)
     opens = [(r.sensor_id, r.value) for r in readings if r.field == "open"]
     assert opens == [("window:Bdroom", 1.0), ("window:Bdroom:2", 0.0)]
     assert {r.room for r in readings} == {"Bedroom"}
@@ -88,17 +88,28 @@ def test_two_windows_of_one_room_are_two_sensors_and_switches_are_read():
 @pytest.mark.parametrize("payload, reason", [
     ([], "bad_payload"),
     ({"plugs": []}, "bad_category"),
-    ({"plugs": {"Kitchen": {"power": "lots"}}}, "non_numeric_value"),
-    ({"doorsWindows": {"Hall": [{"type": "door", "switch": "ajar"}]}}, "bad_switch"),
+    ({"plugs": {"Kit\x00chen": {"power": 1}}}, "nul_character"),
+    ({"doorsWindows": {"Hall": [{"type": "do\x00or", "switch": "on"}]}}, "nul_character"),
 ])
-def test_unreadable_payloads_raise_with_a_reason(payload, reason):
+def test_structurally_broken_payloads_raise_with_a_reason(payload, reason):
     with pytest.raises(FlattenError) as raised:
         flatten_payload(payload)
     assert raised.value.reason == reason
 
 
+def test_unreadable_readings_and_null_categories_are_skipped_and_counted():
+    payload = {"plugs": {"Kitchen": {"power": "lots", "total": 12, "temperature": float("nan")},
+                         "Office": {"power": float("inf"), "total": 3}},
+               "doorsWindows": {"Hall": [{"type": "door", "switch": "ajar", "battery": 80}]},
+               "motions": None}
+    readings, skipped = flatten_payload(payload)
+    assert [(r.sensor_id, r.field, r.value) for r in readings] == [
+        ("plug:Kitchen", "total", 12.0), ("plug:Office", "total", 3.0), ("door:Hall", "battery", 80.0)]
+    assert skipped == {"non_numeric_value": 1, "not_finite": 2, "bad_switch": 1, "null_category": 1}
+
+
 def test_flat_meteos_and_numbers_as_strings_are_accepted():
-    readings = flatten_payload({"meteos": {"Outdoor": {"Temperature": "12.5", "CO2": 410}}})
+    readings, _ = flatten_payload({"meteos": {"Outdoor": {"Temperature": "12.5", "CO2": 410}}})
     assert [(r.field, r.value) for r in readings] == [("temperature_c", 12.5), ("co2_ppm", 410.0)]
 
 
@@ -117,6 +128,8 @@ def test_local_datetime_is_read_in_the_sensor_zone_across_dst():
     assert local_timestamp("29.10.2023 04:30", ZURICH) == datetime(2023, 10, 29, 3, 30, tzinfo=timezone.utc)
     assert local_timestamp("03.10.2023 14:37", ZoneInfo("UTC")) == datetime(2023, 10, 3, 14, 37, tzinfo=timezone.utc)
     assert local_timestamp(None, ZURICH) is None
+    with pytest.raises(TimestampOutOfRange):
+        local_timestamp("01.01.0001 00:30", ZURICH)
     assert local_timestamp("yesterday", ZURICH) is None
 
 
@@ -248,3 +261,35 @@ def test_a_long_gap_is_found_by_the_next_full_listing():
     full = discover(share, cursor, now=T0 + 3600, full_scan_interval=3600)
     assert full.full_scan and full.changed == ["2023-10-03"]
     assert Cursor.from_json(full.cursor.to_json()) == full.cursor
+
+
+# --- one file never fails a day ------------------------------------------------------------------------------
+
+EXAMPLE = (FIXTURES / "03.10.2023 1437_JimmyLoup_received.json").read_bytes()
+
+
+def test_bad_files_are_quarantined_one_by_one_and_the_rest_loads(tmp_path):
+    folder = tmp_path / "jimmy/2023/10/03/14"
+    folder.mkdir(parents=True)
+    payload = orjson.loads(EXAMPLE)
+    cases = {
+        "bom": b"\xef\xbb\xbf" + EXAMPLE,
+        "nan": orjson.dumps({**payload, "plugs": {"Kitchen": {"power": 1.25, "total": 2}}}).replace(b"1.25", b"NaN"),
+        "nul": orjson.dumps({**payload, "motions": {"Hall\x00": {"motion": 1}}}),
+        "year_one": orjson.dumps({**payload, "datetime": "01.01.0001 00:30"}),
+        "not_a_dict_sensor": orjson.dumps({**payload, "humidities": {"Bath": 3}}),
+    }
+    paths = []
+    for minute, (case, content) in enumerate(cases.items()):
+        path = folder / f"03.10.2023 14{minute:02d}_JimmyLoup_received.json"
+        path.write_bytes(content)
+        paths.append(str(path))
+    frame, outcomes = parse_files(paths, str(tmp_path), "Europe/Zurich")
+    by_case = dict(zip(cases, outcomes, strict=True))
+    assert by_case["bom"].reason is None and by_case["bom"].rows == 50
+    assert by_case["nan"].reason is None and dict(by_case["nan"].skipped) == {"not_finite": 1}
+    assert by_case["nul"].reason == "nul_character"
+    assert by_case["year_one"].reason == "timestamp_out_of_range"
+    assert by_case["not_a_dict_sensor"].reason == "bad_sensor"
+    assert frame.height == by_case["bom"].rows + by_case["nan"].rows
+    assert not frame["room"].str.contains("\x00").any()

@@ -15,7 +15,7 @@ import pytest
 from demo.generator.apartments import apartments
 from demo.generator.generate import GenerationRequest, generate_apartment
 from sensors_io.filenames import FilenameError, parse_sensor_filename
-from sensors_io.flatten import FlattenError, flatten_payload
+from sensors_io.flatten import flatten_payload
 
 pytestmark = pytest.mark.unit
 

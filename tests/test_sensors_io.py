@@ -280,7 +280,7 @@ def test_bad_files_are_quarantined_one_by_one_and_the_rest_loads(tmp_path):
         "not_a_dict_sensor": orjson.dumps({**payload, "humidities": {"Bath": 3}}),
     }
     paths = []
-    for minute, (case, content) in enumerate(cases.items()):
+    for minute, content in enumerate(cases.values()):
         path = folder / f"03.10.2023 14{minute:02d}_JimmyLoup_received.json"
         path.write_bytes(content)
         paths.append(str(path))

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from psycopg2 import sql
 
 from resources.postgres import copy_frame
+from sensors_io.sensor_events import SCHEMA as READING_SCHEMA
 
 SCHEMA_SQL = (Path(__file__).parent / "silver_tables.sql").read_text()
 LEDGER_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "rows": pl.Int64,
@@ -70,6 +71,7 @@ def ensure_schema(cursor) -> None:
 def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
     """Swap the day's partition of silver.sensor_events for a new table holding `frame` (same transaction:
     readers see the old day or the new one, never a mix)."""
+    lock_table(cursor, "silver.sensor_events")
     suffix = f"{day:%Y%m%d}"
     final = f"sensor_events_{suffix}"
     staging = f"sensor_events_{suffix}_{secrets.token_hex(4)}"
@@ -116,21 +118,56 @@ def record_outcomes(cursor, source: str, days: Sequence[date], loaded: pl.DataFr
     cursor.execute("DROP TABLE rejected_now")
 
 
-def unaccounted_files(cursor, source: str, bronze_counts: dict[str, int]) -> list[str]:
-    """Partitions where files in bronze != files loaded + files quarantined, described."""
-    return [f"{day}: {files} in bronze, {loaded} loaded, {quarantined} quarantined"
-            for day, (files, loaded, quarantined) in accounting(cursor, source, bronze_counts).items()
-            if files != loaded + quarantined]
+def lock_table(cursor, table: str) -> None:
+    """Serialise writers of one silver table until the transaction ends (two runs never interleave)."""
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
 
 
-def accounting(cursor, source: str, bronze_counts: dict[str, int]) -> dict[str, tuple[int, int, int]]:
-    """Per partition: (files in bronze, files loaded, files quarantined)."""
+def ledger_of_day(cursor, source: str, day: date) -> dict[str, int]:
+    """The ledger of record: file -> rows loaded, for one partition."""
+    cursor.execute("SELECT file, rows FROM silver.file_ledger WHERE source = %s AND partition_date = %s", (source, day))
+    return dict(cursor.fetchall())
+
+
+def ledger_rows_of_files(cursor, source: str, files: Sequence[str]) -> pl.DataFrame:
+    """The ledger rows of some files, as `ledger_frame` would build them."""
+    cursor.execute("SELECT file, apartment, partition_date, rows, checksum FROM silver.file_ledger "
+                   "WHERE source = %s AND file = ANY(%s)", (source, list(files)))
+    return ledger_frame(cursor.fetchall())
+
+
+def sensor_rows_of_files(cursor, day: date, files: Sequence[str]) -> pl.DataFrame:
+    """The silver readings of some files of a day (to keep them when their bronze files are gone)."""
+    columns = [c for c in SENSOR_COLUMNS if c != "partition_date"]
+    cursor.execute(sql.SQL("SELECT {} FROM silver.sensor_events WHERE partition_date = %s AND source_file = ANY(%s)")
+                   .format(sql.SQL(", ").join(map(sql.Identifier, columns))), (day, list(files)))
+    return pl.DataFrame(cursor.fetchall(), schema={c: READING_SCHEMA[c] for c in columns}, orient="row")
+
+
+def unaccounted_files(cursor, source: str, day: date, bronze: set[str], kept: set[str] = frozenset()) -> list[str]:
+    """What does not add up for one partition: bronze files neither loaded nor quarantined, and ledger files
+    that are neither in bronze nor deliberately kept (rows of record without their file)."""
+    cursor.execute("SELECT file FROM silver.file_ledger WHERE source = %(s)s AND partition_date = %(d)s",
+                   {"s": source, "d": day})
+    ledger = {row[0] for row in cursor.fetchall()}
+    cursor.execute("SELECT file FROM silver.rejected_files WHERE source = %(s)s AND partition_date = %(d)s",
+                   {"s": source, "d": day})
+    quarantined = {row[0] for row in cursor.fetchall()}
+    problems = [f"{day}: {name} is in bronze but neither loaded nor quarantined"
+                for name in sorted(bronze - ledger - quarantined)]
+    problems += [f"{day}: {name} is in the ledger but not in bronze" for name in sorted(ledger - bronze - kept)]
+    return problems
+
+
+def ledger_rows_against_silver(cursor, days: Sequence[date]) -> list[str]:
+    """Days where the ledger's row total differs from the rows in silver.sensor_events."""
     cursor.execute("""
-        SELECT d::date::text,
-               (SELECT count(*) FROM silver.file_ledger WHERE source = %(s)s AND partition_date = d::date),
-               (SELECT count(*) FROM silver.rejected_files WHERE source = %(s)s AND partition_date = d::date)
-        FROM unnest(%(days)s::date[]) AS d""", {"s": source, "days": list(bronze_counts)})
-    return {day: (bronze_counts[day], loaded, rejected) for day, loaded, rejected in cursor.fetchall()}
+        SELECT d::date, coalesce((SELECT sum(rows) FROM silver.file_ledger
+                                  WHERE source = 'sensor' AND partition_date = d::date), 0),
+               (SELECT count(*) FROM silver.sensor_events WHERE partition_date = d::date)
+        FROM unnest(%s::date[]) AS d""", (list(days),))
+    return [f"{day}: ledger {ledger} rows, silver {silver} rows" for day, ledger, silver in cursor.fetchall()
+            if ledger != silver]
 
 
 def duplicate_sensor_keys(cursor, days: Sequence[date]) -> list[str]:
@@ -144,6 +181,7 @@ def duplicate_sensor_keys(cursor, days: Sequence[date]) -> list[str]:
 
 def replace_weather_day(cursor, day: date, frame: pl.DataFrame) -> None:
     """Replace the forecasts issued on `day` (delete + COPY in the caller's transaction)."""
+    lock_table(cursor, "silver.weather_forecasts")
     cursor.execute("DELETE FROM silver.weather_forecasts WHERE prediction_date = %s", (day,))
     if frame.height:
         copy_frame(cursor, frame, "silver.weather_forecasts")

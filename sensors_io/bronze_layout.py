@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import glob
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -44,6 +46,22 @@ def sensor_files_of_day(root: Path, day: date) -> list[str]:
         if folder.is_dir():
             paths += sorted(str(p) for p in folder.glob("*/*.json") if not p.name.startswith("."))
     return paths
+
+
+def rejected_files_of_day(root: Path, day: date) -> list[tuple[str, str]]:
+    """Badly named files kept under `_rejected/` whose name starts with the day's prefix, with their reason."""
+    folder = root / REJECTED_FOLDER
+    if not folder.is_dir():
+        return []
+    prefix = partition_prefix(day.isoformat())
+    found = []
+    for path in sorted(folder.glob(f"{glob.escape(prefix)}*")):
+        if path.name.endswith(".reason.json") or not path.is_file():
+            continue
+        note = path.with_name(f"{path.name}.reason.json")
+        reason = json.loads(note.read_text())["reason"] if note.exists() else "badly named file"
+        found.append((path.name, reason))
+    return found
 
 
 def weather_bronze_path(root: Path, prediction_date: date, name: str) -> Path:

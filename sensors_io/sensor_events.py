@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -114,6 +114,25 @@ def collect(parts: list) -> tuple[pl.DataFrame, list[FileOutcome]]:
     """The readings and outcomes of `submit_files`' parts, in order (waiting for futures)."""
     done = [part.result() if isinstance(part, Future) else part for part in parts]
     return pl.concat([frame for frame, _ in done]), [o for _, outcomes in done for o in outcomes]
+
+
+def quarantine_colliding_files(frame: pl.DataFrame, outcomes: list[FileOutcome]
+                               ) -> tuple[pl.DataFrame, list[FileOutcome]]:
+    """Two files of one apartment with the same instant (a stuck device clock, the spring-forward hour)
+    would collide on the reading key: the first by name loads, each later one is quarantined with reason
+    `duplicate_timestamp`, naming the file it collides with. Nothing is merged silently."""
+    if frame.is_empty():
+        return frame, outcomes
+    files = frame.group_by("apartment", "source_file").agg(pl.col("timestamp").first()).sort("source_file")
+    first = files.group_by("apartment", "timestamp", maintain_order=True).agg(pl.col("source_file").first().alias("kept"))
+    later = files.join(first, on=["apartment", "timestamp"]).filter(pl.col("source_file") != pl.col("kept"))
+    if later.is_empty():
+        return frame, outcomes
+    kept_by = dict(zip(later["source_file"], later["kept"]))
+    outcomes = [replace(o, rows=0, reason="duplicate_timestamp",
+                        detail=f"same apartment and instant as {kept_by[o.file]}, which is loaded")
+                if o.reason is None and o.file in kept_by else o for o in outcomes]
+    return frame.filter(~pl.col("source_file").is_in(list(kept_by))), outcomes
 
 
 def _frame(readings: list, loaded: dict[str, list], counts: list[int]) -> pl.DataFrame:

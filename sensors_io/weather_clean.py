@@ -1,7 +1,8 @@
 """Cleaning contract for a forecast CSV (data contract §2.6) → rows of silver.weather_forecasts.
 
-Every dropped row is counted by reason. A file without the six columns raises `WeatherFileError`
-(quarantined by the caller); an empty file gives zero rows.
+Every dropped row is counted by reason. A file without the six columns, or whose rows are mostly unreadable
+(a changed `Time` format, say), raises `WeatherFileError` (quarantined by the caller); an empty file gives
+zero rows.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from sensors_io.outliers import WEATHER_BOUNDS
 
 REQUIRED_COLUMNS = ("Time", "Value", "Prediction", "Site", "Measurement", "Unit")
 SENTINEL = -99999.0
+# Rows dropped because they cannot be read (not by a cleaning rule); a file losing most of its rows this way
+# is quarantined rather than loaded nearly empty.
+UNREADABLE_ROW_REASONS = ("bad_time", "bad_value", "bad_prediction", "no_site")
+UNREADABLE_SHARE_LIMIT = 0.5
 KEY = ["timestamp", "site", "prediction", "prediction_date", "measurement"]
 SCHEMA = {"timestamp": pl.Datetime("us", "UTC"), "site": pl.String, "prediction": pl.Int16,
           "prediction_date": pl.Date, "measurement": pl.String, "value": pl.Float64, "unit": pl.String,
@@ -73,6 +78,11 @@ def clean_forecast(content: bytes, prediction_date: date, min_year: int, source_
     keep("sentinel", pl.col("value") != SENTINEL)
     keep("bad_prediction", pl.col("prediction").is_between(0, 45))
     keep("no_site", pl.col("site").str.len_chars() > 0)
+    unreadable = sum(dropped.get(reason, 0) for reason in UNREADABLE_ROW_REASONS)
+    if unreadable > UNREADABLE_SHARE_LIMIT * raw.height:
+        raise WeatherFileError("most_rows_unreadable", f"{unreadable} of {raw.height} rows unreadable "
+                               f"({ {r: dropped[r] for r in UNREADABLE_ROW_REASONS if r in dropped} }): "
+                               "has the file's format changed?")
     frame = frame.with_columns(prediction_date=pl.lit(prediction_date), source_file=pl.lit(source_file))
     before = frame.height
     frame = frame.unique(subset=KEY, keep="first", maintain_order=True)

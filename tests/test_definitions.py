@@ -25,7 +25,7 @@ ASSETS = {  # asset key: (group, kinds)
     "silver_reference_tables": ("silver", {"mysql", "postgres"}),
 }
 CHECKS = {
-    "silver_sensor_events": {"files_accounted_for", "unique_reading_key", "no_future_timestamps",
+    "silver_sensor_events": {"files_accounted_for", "ledger_rows_match_silver", "unique_reading_key", "no_future_timestamps",
                              "rows_per_file_in_range", "outlier_share_below_1_percent"},
     "silver_weather_forecasts": {"files_accounted_for", "unique_forecast_key", "no_target_beyond_horizon",
                                  "outlier_share_below_1_percent"},

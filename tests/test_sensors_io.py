@@ -293,3 +293,12 @@ def test_bad_files_are_quarantined_one_by_one_and_the_rest_loads(tmp_path):
     assert by_case["not_a_dict_sensor"].reason == "bad_sensor"
     assert frame.height == by_case["bom"].rows + by_case["nan"].rows
     assert not frame["room"].str.contains("\x00").any()
+
+
+def test_forecast_whose_time_format_changed_is_quarantined_not_loaded_empty():
+    content = (FIXTURES / "Pred_2023-10-03.csv").read_bytes()
+    lines = content.decode("utf-8").splitlines()
+    changed = [lines[0]] + [line.replace("2023-10-", "10/", 1).replace("-", "/", 1) for line in lines[1:]]
+    with pytest.raises(WeatherFileError) as raised:
+        clean_forecast("\n".join(changed).encode(), date(2023, 10, 3), 2023, "Pred_2023-10-03.csv")
+    assert raised.value.reason == "most_rows_unreadable"

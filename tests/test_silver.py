@@ -72,6 +72,11 @@ def run(asset, resources, start: str, end: str | None = None) -> dg.ExecuteInPro
     return dg.materialize([asset], resources=resources, tags=tags)
 
 
+def event(result) -> dict:
+    materialization = result.get_asset_materialization_events()[0].materialization
+    return {k: v.value for k, v in materialization.metadata.items()}
+
+
 def checks(result) -> dict[str, bool]:
     return {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
 
@@ -97,23 +102,26 @@ def test_generated_days_load_with_malformed_files_quarantined(settings, generate
     assert all(checks(result).values()), checks(result)
     expected = {c["file"]: c["case"] for c in generated["cases"] if c["source"] == "share"}
     quarantined = dict(query(settings, "SELECT file, reason FROM silver.rejected_files WHERE source = 'sensor'"))
-    assert quarantined == {
-        expected_file: reason for expected_file, reason in (
-            (f, {"bad_json": "invalid_json", "empty_file": "empty_file", "not_utf8": "not_utf8",
-                 "null_category": "bad_category", "non_numeric_value": "non_numeric_value"}[case])
-            for f, case in expected.items()
-            if case in ("bad_json", "empty_file", "not_utf8", "null_category", "non_numeric_value"))}
+    reasons = {"bad_json": "invalid_json", "empty_file": "empty_file", "not_utf8": "not_utf8",
+               "bad_filename": "bad_filename"}
+    assert quarantined == {f: reasons[case] for f, case in expected.items() if case in reasons}
     # every other file loaded with the rows the flattening rules give
     per_apartment = {a["user"]: a["rows_per_file"] for a in generated["apartments"]}
     users = {"jimmy": "JimmyLoup", "jeremie": "JeremieVianin", "annameier": "AnnaMeier"}
     ledger = query(settings, "SELECT file, apartment, rows FROM silver.file_ledger WHERE source = 'sensor' "
                              "AND partition_date = ANY(%s::date[])", (DAYS,))
-    extra = {"unknown_room": 3, "duplicate_sensor_type": 2}
+    # a null category or one non-numeric value skips just that category or reading; the rest loads
+    extra = {"unknown_room": 3, "duplicate_sensor_type": 2, "non_numeric_value": -1}
     cases = {f: c for f, c in expected.items()}
     for file, apartment, rows in ledger:
-        assert rows == per_apartment[users[apartment]] + extra.get(cases.get(file), 0), file
+        if cases.get(file) == "null_category":
+            assert 0 < rows < per_apartment[users[apartment]], file
+        else:
+            assert rows == per_apartment[users[apartment]] + extra.get(cases.get(file), 0), file
+    skipped = event(result)["readings_skipped"]
+    assert skipped["null_category"] == 1 and skipped["non_numeric_value"] == 1
     files_in_bronze = sum(len(sensor_files_of_day(bronze, date.fromisoformat(d))) for d in DAYS)
-    assert len(ledger) + len(quarantined) == files_in_bronze
+    assert len(ledger) + len(quarantined) == files_in_bronze + 1  # + the badly named file kept aside
     outliers = query(settings, "SELECT source_file, field FROM silver.sensor_events WHERE is_outlier")
     outlier_files = {f for f, _ in outliers}
     for case in ("outlier_co2", "outlier_temperature", "outlier_negative_power", "outlier_battery"):
@@ -165,14 +173,16 @@ def test_accounting_check_fails_for_a_file_neither_loaded_nor_quarantined(settin
     stray = bronze / "jimmy/2023/10/30/12/30.10.2023 1259_Stray_received.json"
     stray.write_bytes(b"{}")
     try:
-        counts = {DAYS[2]: len(sensor_files_of_day(bronze, date.fromisoformat(DAYS[2])))}
+        names = {Path(p).name for p in sensor_files_of_day(bronze, date.fromisoformat(DAYS[2]))}
         with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
-            assert silver_tables.unaccounted_files(cursor, "sensor", counts) != []
+            assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == [
+                f"{DAYS[2]}: {stray.name} is in bronze but neither loaded nor quarantined"]
     finally:
         stray.unlink()
+    names = {Path(p).name for p in sensor_files_of_day(bronze, date.fromisoformat(DAYS[2]))}
     with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
-        counts = {DAYS[2]: len(sensor_files_of_day(bronze, date.fromisoformat(DAYS[2])))}
-        assert silver_tables.unaccounted_files(cursor, "sensor", counts) == []
+        assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == []
+        assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), set()) != []
 
 
 def test_weather_rules(settings, generated, resources, bronze):

@@ -1,4 +1,6 @@
-"""Metadata helpers shared by the silver assets."""
+"""What the silver assets share: check names, the retry policy, metadata helpers."""
+
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -22,6 +24,36 @@ SHARED_CHECKS = {
     FILES_ACCOUNTED_FOR: "bronze files = files loaded + files quarantined, per partition",
     OUTLIER_SHARE: f"outliers are below {OUTLIER_WARNING_SHARE:.0%} of the rows",
 }
+
+
+LEDGER_ROWS_MATCH_SILVER = "ledger_rows_match_silver"
+# Transient warehouse errors (a restart, a deadlock victim) are retried with back-off, outside the step.
+SILVER_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL)
+
+
+class SilverLoadConfig(dg.Config):
+    keep_missing_files: bool = False
+    """Keep the silver rows of files that were loaded before but are gone from bronze (otherwise such a
+    rerun fails and names them, so that silver never shrinks silently)."""
+
+
+class MissingBronzeFiles(dg.Failure):
+    """Files of record (in the ledger) are gone from bronze: reloading would drop their rows."""
+
+    def __init__(self, day, missing: list[str]):
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        super().__init__(
+            description=f"{day}: {len(missing)} files loaded earlier are no longer in bronze ({shown}); silver "
+                        "keeps their rows. Restore them in BRONZE_ROOT, or re-run with run config "
+                        "`keep_missing_files: true` to reload the day and keep their rows.",
+            metadata={"missing_files": len(missing)}, allow_retries=False)
+
+
+def require_bronze_root(root: Path) -> None:
+    """A missing BRONZE_ROOT (not mounted, mistyped) is an error, never an empty day."""
+    if not root.is_dir():
+        raise dg.Failure(description=f"BRONZE_ROOT {root} does not exist or is not a folder: mount it or fix "
+                                     "BRONZE_ROOT; nothing was changed in silver", allow_retries=False)
 
 
 def outlier_share_failures(outliers: int, rows: int) -> list[str]:

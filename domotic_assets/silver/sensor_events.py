@@ -3,40 +3,58 @@
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from multiprocessing import get_context
 
 import dagster as dg
+import polars as pl
 
 from domotic_assets.bronze.assets import bronze_sensor_files
 from domotic_assets.partitions import daily_partitions
 from domotic_assets.silver.metadata import (
     FILES_ACCOUNTED_FOR,
+    LEDGER_ROWS_MATCH_SILVER,
     OUTLIER_SHARE,
     SHARED_CHECKS,
+    SILVER_RETRY_POLICY,
+    MissingBronzeFiles,
+    SilverLoadConfig,
     check_results,
     check_specs,
     outlier_share_failures,
     preview,
+    require_bronze_root,
     table_metadata,
 )
 from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
-from sensors_io.bronze_layout import sensor_files_of_day
-from sensors_io.sensor_events import FileOutcome, collect, submit_files
+from sensors_io.bronze_layout import rejected_files_of_day, sensor_files_of_day
+from sensors_io.sensor_events import FileOutcome, collect, quarantine_colliding_files, submit_files
 
-KEY = ["apartment", "sensor_id", "field", "timestamp"]
 IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
 LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
 FUTURE_TOLERANCE = timedelta(minutes=10)
 CHECKS = {
     **SHARED_CHECKS,
+    LEDGER_ROWS_MATCH_SILVER: "per day, the ledger's row total equals the rows in silver.sensor_events",
     "unique_reading_key": "one reading per (apartment, sensor_id, field, timestamp) in the loaded days",
     "no_future_timestamps": "no reading later than now + 10 minutes",
     "rows_per_file_in_range": "every loaded file has its apartment's usual number of readings (±20 %)",
 }
+
+
+@dataclass
+class DayLoad:
+    """What a day's load wrote, for the metadata and the checks."""
+
+    outcomes: list[FileOutcome]
+    frame: pl.DataFrame
+    bronze: set[str]
+    kept: set[str] = field(default_factory=set)
+    kept_rows: int = 0
 
 
 def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
@@ -49,22 +67,47 @@ def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
             if o.reason is None and abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
 
 
+def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome],
+              badly_named: list[tuple[str, str]], keep_missing: bool) -> DayLoad:
+    """Replace one day in one transaction; loaded files absent from bronze fail the day or are kept."""
+    frame, outcomes = quarantine_colliding_files(frame, outcomes)
+    bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
+    silver_tables.lock_table(cursor, "silver.sensor_events")
+    missing = sorted(set(silver_tables.ledger_of_day(cursor, "sensor", day)) - bronze)
+    if missing and not keep_missing:
+        raise MissingBronzeFiles(day, missing)
+    kept_frame = silver_tables.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
+    loaded = silver_tables.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
+                                         for o in outcomes if o.reason is None])
+    if missing:
+        loaded = pl.concat([loaded, silver_tables.ledger_rows_of_files(cursor, "sensor", missing)])
+    rejected = silver_tables.quarantine_frame(
+        [(o.file, o.apartment, day, o.reason, o.detail, o.checksum) for o in outcomes if o.reason]
+        + [(name, None, day, "bad_filename", reason, None) for name, reason in badly_named])
+    silver_tables.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
+    silver_tables.record_outcomes(cursor, "sensor", [day], loaded, rejected)
+    return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height)
+
+
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
+          pool="silver_sensor_events", retry_policy=SILVER_RETRY_POLICY,
           metadata=table_metadata("silver.sensor_events", silver_tables.SENSOR_EVENT_COLUMNS),
-          check_specs=check_specs("silver_sensor_events", CHECKS, blocking={FILES_ACCOUNTED_FOR}))
-def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresResource, bronze: BronzeResource,
-                         rules: CleaningRulesResource) -> dg.MaterializeResult:
+          check_specs=check_specs("silver_sensor_events", CHECKS,
+                                  blocking={FILES_ACCOUNTED_FOR, LEDGER_ROWS_MATCH_SILVER}))
+def silver_sensor_events(context: dg.AssetExecutionContext, config: SilverLoadConfig, warehouse: PostgresResource,
+                         bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
     """Sensor readings in long form (silver.sensor_events), typed and flagged for outliers.
     Grain: one row per apartment, sensor, field and minute; partition = the local day of the file."""
     started = time.monotonic()
+    require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
     paths = {day: sensor_files_of_day(bronze.path, day) for day in days}
     total_files = sum(len(p) for p in paths.values())
     use_pool = max((len(p) for p in paths.values()), default=0) > IN_PROCESS_LIMIT or len(days) > 2
     pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
-    stats = Counter()
-    outcomes_all: list[FileOutcome] = []
+    stats, skipped = Counter(), Counter()
+    loads: dict[date, DayLoad] = {}
     first_frame = None
     checks_failed: dict[str, list[str]] = {name: [] for name in CHECKS}
     try:
@@ -76,42 +119,43 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
                 if ahead not in pending:
                     pending[ahead] = submit_files(pool, paths[ahead], bronze.path, rules.sensor_timezone)
             frame, outcomes = collect(pending.pop(day))
-            before = frame.height
-            frame = frame.sort("source_file").unique(subset=KEY, keep="last", maintain_order=True)
-            stats["duplicates"] += before - frame.height
-            loaded = silver_tables.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
-                                                 for o in outcomes if o.reason is None])
-            rejected = silver_tables.quarantine_frame([(o.file, o.apartment, day, o.reason, o.detail, o.checksum)
-                                                       for o in outcomes if o.reason])
+            badly_named = rejected_files_of_day(bronze.path, day)
             with warehouse.connect() as connection, connection.cursor() as cursor:
-                silver_tables.replace_sensor_day(cursor, day, frame)
-                silver_tables.record_outcomes(cursor, "sensor", [day], loaded, rejected)
-            stats["rows"] += frame.height
+                load = write_day(cursor, day, frame, outcomes, badly_named, config.keep_missing_files)
+            loads[day] = load
+            frame = load.frame
+            quarantined = [o for o in load.outcomes if o.reason]
+            stats["rows"] += frame.height + load.kept_rows
             stats["outliers"] += frame["is_outlier"].sum()
-            stats["loaded"] += loaded.height
-            stats["quarantined"] += rejected.height
-            stats["timestamp_from_filename"] += sum(o.timestamp_from_filename for o in outcomes)
-            outcomes_all += outcomes
+            stats["loaded"] += len(load.outcomes) - len(quarantined)
+            stats["quarantined"] += len(quarantined) + len(badly_named)
+            stats["bad_filename"] += len(badly_named)
+            stats["kept_missing_files"] += len(load.kept)
+            stats["timestamp_from_filename"] += sum(o.timestamp_from_filename for o in load.outcomes)
+            for outcome in load.outcomes:
+                skipped.update(dict(outcome.skipped))
             first_frame = frame if first_frame is None else first_frame
             if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
                 checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
-            context.log.info(f"{day}: {len(paths[day])} files, {loaded.height} loaded ({frame.height} rows), "
-                             f"{rejected.height} quarantined")
-            for row in rejected.iter_rows(named=True):
-                context.log.warning(f"quarantined {row['file']}: {row['reason']} ({row['detail']})")
+            context.log.info(f"{day}: {len(paths[day])} files, {len(load.outcomes) - len(quarantined)} loaded "
+                             f"({frame.height} rows), {len(quarantined) + len(badly_named)} quarantined"
+                             + (f", {len(load.kept)} missing from bronze kept" if load.kept else ""))
+            for outcome in quarantined:
+                context.log.warning(f"quarantined {outcome.file}: {outcome.reason} ({outcome.detail})")
     finally:
         if pool:
             pool.shutdown()
     seconds = time.monotonic() - started
-    bronze_counts = {day.isoformat(): len(paths[day]) for day in days}
+    outcomes_all = [o for load in loads.values() for o in load.outcomes]
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        unaccounted = silver_tables.unaccounted_files(cursor, "sensor", bronze_counts)
-        duplicate_keys = silver_tables.duplicate_sensor_keys(cursor, days)
-    checks_failed[FILES_ACCOUNTED_FOR] = unaccounted
-    checks_failed["unique_reading_key"] = duplicate_keys
+        for day, load in loads.items():
+            checks_failed[FILES_ACCOUNTED_FOR] += silver_tables.unaccounted_files(cursor, "sensor", day, load.bronze,
+                                                                                  load.kept)
+        checks_failed[LEDGER_ROWS_MATCH_SILVER] = silver_tables.ledger_rows_against_silver(cursor, days)
+        checks_failed["unique_reading_key"] = silver_tables.duplicate_sensor_keys(cursor, days)
     checks_failed["rows_per_file_in_range"] = rows_per_file_outliers(outcomes_all)
     checks_failed[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
-    reasons = Counter(o.reason for o in outcomes_all if o.reason)
+    reasons = Counter(o.reason for o in outcomes_all if o.reason) + Counter(bad_filename=stats["bad_filename"])
     unknown_rooms = sorted({room for o in outcomes_all for room in o.unknown_rooms})
     return dg.MaterializeResult(
         metadata={
@@ -119,9 +163,10 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
             "files_loaded": stats["loaded"],
             "files_quarantined": stats["quarantined"],
             "quarantine_reasons": dict(reasons),
+            "readings_skipped": dict(skipped),
+            "files_missing_from_bronze_kept": stats["kept_missing_files"],
             "dagster/row_count": stats["rows"],
             "outliers": int(stats["outliers"]),
-            "duplicate_readings_dropped": stats["duplicates"],
             "timestamps_from_filename": stats["timestamp_from_filename"],
             "unknown_rooms": ", ".join(unknown_rooms) or "none",
             "seconds": round(seconds, 2),
@@ -129,6 +174,5 @@ def silver_sensor_events(context: dg.AssetExecutionContext, warehouse: PostgresR
             "files_per_second": round(total_files / seconds) if seconds else 0,
             "preview": preview(first_frame),
         },
-        check_results=check_results(checks_failed, warn_only={"rows_per_file_in_range",
-                                                              OUTLIER_SHARE}),
+        check_results=check_results(checks_failed, warn_only={"rows_per_file_in_range", OUTLIER_SHARE}),
     )

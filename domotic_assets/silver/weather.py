@@ -14,10 +14,14 @@ from domotic_assets.silver.metadata import (
     FILES_ACCOUNTED_FOR,
     OUTLIER_SHARE,
     SHARED_CHECKS,
+    SILVER_RETRY_POLICY,
+    MissingBronzeFiles,
+    SilverLoadConfig,
     check_results,
     check_specs,
     outlier_share_failures,
     preview,
+    require_bronze_root,
     table_metadata,
 )
 from resources import silver_tables
@@ -34,57 +38,82 @@ CHECKS = {
     "no_target_beyond_horizon": "no target time later than the issue date + 3 days (8 runs x 45 h leads)",
 }
 HORIZON = timedelta(days=3)
+def read_forecast(path, day: date, min_year: int) -> tuple[pl.DataFrame, list, list, Counter, str]:
+    """(rows, ledger rows, quarantine rows, dropped rows by reason, log line) of one bronze forecast file;
+    anything wrong with the file quarantines it with the reason."""
+    name = path.name
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        return pl.DataFrame(schema=SCHEMA), [], [(name, None, day, "unreadable", str(error), None)], Counter(), \
+            f"quarantined {name}: unreadable ({error})"
+    checksum = hashlib.sha1(content).hexdigest()
+    try:
+        frame, dropped, encoding = clean_forecast(content, day, min_year, name)
+    except WeatherFileError as error:
+        return pl.DataFrame(schema=SCHEMA), [], [(name, None, day, error.reason, error.detail, checksum)], \
+            Counter(), f"quarantined {name}: {error}"
+    return frame, [(name, None, day, frame.height, checksum)], [], Counter(dropped), \
+        f"{name}: {frame.height} rows ({encoding}), dropped {dict(dropped)}"
+
+
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_weather_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
+          pool="silver_weather_forecasts", retry_policy=SILVER_RETRY_POLICY,
           metadata=table_metadata("silver.weather_forecasts", silver_tables.WEATHER_FORECAST_COLUMNS),
           check_specs=check_specs("silver_weather_forecasts", CHECKS, blocking={FILES_ACCOUNTED_FOR}))
-def silver_weather_forecasts(context: dg.AssetExecutionContext, warehouse: PostgresResource,
+def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLoadConfig, warehouse: PostgresResource,
                              bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
     """Weather forecasts in long form (silver.weather_forecasts): target time (UTC), site, lead hours,
     issue date, measurement, value. Grain: one row per target time, site, lead, issue date and measurement."""
     started = time.monotonic()
+    require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    dropped, stats, bronze_counts = Counter(), Counter(), {}
+    dropped, stats = Counter(), Counter()
+    in_bronze: dict[date, set[str]] = {}
+    kept: dict[date, set[str]] = {}
     failures: dict[str, list[str]] = {name: [] for name in CHECKS}
     first = None
     with warehouse.connect() as connection, connection.cursor() as cursor:
         silver_tables.ensure_schema(cursor)
     for day in days:
-        name = weather_filename(day)
-        path = weather_bronze_path(bronze.path, day, name)
-        bronze_counts[day.isoformat()] = int(path.exists())
-        frame, loaded, rejected = pl.DataFrame(schema=SCHEMA), [], []
-        if path.exists():
-            content = path.read_bytes()
-            checksum = hashlib.sha1(content).hexdigest()
-            try:
-                frame, file_dropped, encoding = clean_forecast(content, day, rules.weather_min_year, name)
-                loaded = [(name, None, day, frame.height, checksum)]
-                dropped.update(file_dropped)
-                context.log.info(f"{name}: {frame.height} rows ({encoding}), dropped {dict(file_dropped)}")
-            except WeatherFileError as error:
-                rejected = [(name, None, day, error.reason, error.detail, checksum)]
-                context.log.warning(f"quarantined {name}: {error}")
+        path = weather_bronze_path(bronze.path, day, weather_filename(day))
+        in_bronze[day] = {path.name} if path.exists() else set()
         with warehouse.connect() as connection, connection.cursor() as cursor:
+            silver_tables.lock_table(cursor, "silver.weather_forecasts")
+            missing = sorted(set(silver_tables.ledger_of_day(cursor, "weather", day)) - in_bronze[day])
+            if missing and not config.keep_missing_files:
+                raise MissingBronzeFiles(day, missing)
+            if missing:  # keep the day as loaded: nothing in bronze to reload it from
+                kept[day] = set(missing)
+                context.log.warning(f"{day}: {', '.join(missing)} gone from bronze; its rows are kept")
+                continue
+            frame, loaded, rejected, file_dropped, line = (
+                read_forecast(path, day, rules.weather_min_year) if in_bronze[day]
+                else (pl.DataFrame(schema=SCHEMA), [], [], Counter(), f"{day}: no forecast file in bronze"))
+            (context.log.warning if rejected else context.log.info)(line)
             silver_tables.replace_weather_day(cursor, day, frame)
             silver_tables.record_outcomes(cursor, "weather", [day], silver_tables.ledger_frame(loaded),
                                           silver_tables.quarantine_frame(rejected))
+        dropped.update(file_dropped)
         stats["rows"] += frame.height
         stats["outliers"] += int(frame["is_outlier"].sum())
         stats["loaded"] += len(loaded)
         stats["quarantined"] += len(rejected)
         first = frame if first is None and frame.height else first
         if frame.height and frame["timestamp"].max().date() > day + HORIZON:
-            failures["no_target_beyond_horizon"].append(f"{name}: target {frame['timestamp'].max()}")
+            failures["no_target_beyond_horizon"].append(f"{path.name}: target {frame['timestamp'].max()}")
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        unaccounted = silver_tables.unaccounted_files(cursor, "weather", bronze_counts)
+        for day in days:
+            failures[FILES_ACCOUNTED_FOR] += silver_tables.unaccounted_files(cursor, "weather", day, in_bronze[day],
+                                                                             kept.get(day, set()))
         failures["unique_forecast_key"] = silver_tables.duplicate_weather_keys(cursor, days)
-    failures[FILES_ACCOUNTED_FOR] = unaccounted
     failures[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
     seconds = time.monotonic() - started
     return dg.MaterializeResult(
         metadata={
-            "files_read": sum(bronze_counts.values()),
+            "files_read": sum(len(files) for files in in_bronze.values()),
+            "files_missing_from_bronze_kept": sum(len(files) for files in kept.values()),
             "files_loaded": stats["loaded"],
             "files_quarantined": stats["quarantined"],
             "dagster/row_count": stats["rows"],

@@ -1,0 +1,151 @@
+"""Faults and bad input against the real PostgreSQL: silver never shrinks silently, colliding files are
+recorded, concurrent runs finish with correct rows, and a PostgreSQL killed during a day swap leaves the
+previous day intact while the run recovers by itself. A database of its own keeps other tests unaffected."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import dagster as dg
+import psycopg2
+import pytest
+
+from domotic_assets.silver.sensor_events import silver_sensor_events
+from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from resources.smb import SMBShareResource
+from sensors_io.sensor_copy import copy_day
+
+pytestmark = pytest.mark.integration
+DAY, OTHER_DAY = "2023-10-29", "2023-10-30"
+SIGNATURE = ("SELECT count(*), md5(string_agg(source_file || sensor_id || field || value::text, ',' "
+             "ORDER BY source_file, sensor_id, field)) FROM silver.sensor_events WHERE partition_date = %s")
+
+
+@pytest.fixture(scope="module")
+def database(settings, postgres) -> str:
+    admin = postgres.connect()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS nothing_lost")
+        cursor.execute("CREATE DATABASE nothing_lost OWNER domotic")
+    admin.close()
+    return settings["DB_URL"].rsplit("/", 1)[0] + "/nothing_lost"
+
+
+@pytest.fixture
+def bronze(settings, generated, tmp_path) -> Path:
+    root = tmp_path / "bronze"
+    share = SMBShareResource(path=settings["SMB_PATH"])
+    for key in (DAY, OTHER_DAY):
+        copy_day(share, root, DEFAULT_APARTMENTS, key, time.time())
+    return root
+
+
+def resources(database: str, bronze: Path) -> dict:
+    return {"warehouse": PostgresResource(db_url=database), "bronze": BronzeResource(root=str(bronze)),
+            "rules": CleaningRulesResource()}
+
+
+def run(database, bronze, day=DAY, keep_missing=False, raise_on_error=True) -> dg.ExecuteInProcessResult:
+    config = {"ops": {"silver_sensor_events": {"config": {"keep_missing_files": keep_missing}}}}
+    return dg.materialize([silver_sensor_events], resources=resources(database, bronze), partition_key=day,
+                          run_config=config, raise_on_error=raise_on_error)
+
+
+def query(database: str, text: str, params=()) -> list[tuple]:
+    with PostgresResource(db_url=database).connect() as connection, connection.cursor() as cursor:
+        cursor.execute(text, params)
+        return cursor.fetchall()
+
+
+def checks(result) -> dict[str, bool]:
+    return {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+
+
+def test_files_gone_from_bronze_never_shrink_silver(database, bronze):
+    run(database, bronze)
+    before = query(database, SIGNATURE, (DAY,))
+    gone = sorted(bronze.glob("jimmy/2023/10/29/1*/*.json"))[:5]
+    for path in gone:
+        path.unlink()
+    result = run(database, bronze, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error.message
+    assert "5 files loaded earlier are no longer in bronze" in failure and gone[0].name in failure
+    assert query(database, SIGNATURE, (DAY,)) == before
+    kept = run(database, bronze, keep_missing=True)
+    assert all(checks(kept).values()), checks(kept)
+    assert query(database, SIGNATURE, (DAY,)) == before
+    assert query(database, "SELECT count(*) FROM silver.file_ledger WHERE file = ANY(%s)",
+                 ([p.name for p in gone],)) == [(5,)]
+
+
+def test_a_missing_bronze_root_is_an_error_not_an_empty_day(database, bronze):
+    run(database, bronze)
+    before = query(database, SIGNATURE, (DAY,))
+    result = run(database, bronze.parent / "not-mounted", raise_on_error=False)
+    assert not result.success
+    assert "does not exist" in result.get_step_failure_events()[0].step_failure_data.error.message
+    assert query(database, SIGNATURE, (DAY,)) == before
+
+
+def test_two_files_with_one_instant_are_recorded_not_merged(database, bronze):
+    original = sorted(bronze.glob("jeremie/2023/10/29/12/*.json"))[0]
+    stuck = original.with_name(original.name[:13] + "59" + original.name[15:])
+    shutil.copyfile(original, stuck)  # same content, hence the same `datetime`: a stuck device clock
+    result = run(database, bronze)
+    assert all(checks(result).values()), checks(result)
+    assert query(database, "SELECT reason, detail FROM silver.rejected_files WHERE file = %s", (stuck.name,)) == [
+        ("duplicate_timestamp", f"same apartment and instant as {original.name}, which is loaded")]
+    assert query(database, "SELECT count(*) FROM silver.sensor_events WHERE source_file = %s", (stuck.name,)) == [(0,)]
+
+
+def test_concurrent_runs_of_the_same_and_of_other_days_finish_with_correct_rows(database, bronze):
+    run(database, bronze)
+    run(database, bronze, OTHER_DAY)
+    expected = {day: query(database, SIGNATURE, (day,)) for day in (DAY, OTHER_DAY)}
+    results = []
+    threads = [threading.Thread(target=lambda d=d: results.append(run(database, bronze, d)))
+               for d in (DAY, DAY, OTHER_DAY, DAY)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4 and all(r.success for r in results)
+    assert all(all(checks(r).values()) for r in results)
+    assert {day: query(database, SIGNATURE, (day,)) for day in expected} == expected
+
+
+def test_postgres_killed_during_a_day_swap_keeps_the_day_and_the_run_recovers(database, bronze, postgres):
+    run(database, bronze)
+    before = query(database, SIGNATURE, (DAY,))
+    killed = threading.Event()
+
+    def kill_during_copy():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed.is_set():
+            try:
+                busy = query(database, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY \"silver\".%%'")
+            except psycopg2.OperationalError:
+                busy = [(0,)]
+            if busy[0][0]:
+                postgres._ctl("-m", "immediate", "-w", "stop")
+                killed.set()
+                postgres.start()
+                return
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=kill_during_copy)
+    watcher.start()
+    result = run(database, bronze)  # the step fails, then its retry policy runs it again
+    watcher.join()
+    assert killed.is_set()
+    assert result.success
+    assert any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
+    assert query(database, SIGNATURE, (DAY,)) == before
+    assert all(checks(result).values()), checks(result)

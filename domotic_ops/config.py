@@ -209,6 +209,8 @@ def ensure_secrets(runtime: Path, names: Iterable[str] = GENERATED_SECRETS) -> d
     path = runtime / "secrets.env"
     existing = read_env_file(path)
     missing = [name for name in names if name not in existing]
+    if path.exists():
+        path.chmod(0o600)  # whatever mode it was given since
     if missing:
         existing.update({name: secrets.token_urlsafe(24) for name in missing})
         write_env_file(path, existing)

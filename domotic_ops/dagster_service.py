@@ -18,6 +18,7 @@ from domotic_ops import procs
 from domotic_ops.config import ROOT, Settings
 
 MODES = ("dev", "service")
+NOT_FOR_DAGSTER = ("DOMOTIC_PG_SUPERUSER_PASSWORD",)  # only the set-up needs it; runs use DB_URL
 
 
 class DagsterService:
@@ -68,7 +69,7 @@ class DagsterService:
         """Start the processes of the mode with the platform's environment; wait until the UI answers."""
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / "dagster.yaml", self.home / "dagster.yaml")
-        env = {**os.environ, **self.settings.env}
+        env = {k: v for k, v in {**os.environ, **self.settings.env}.items() if k not in NOT_FOR_DAGSTER}
         for name, command in self.commands().items():
             if not procs.is_alive(procs.read_pid(self._pid_file(name))):
                 procs.spawn(command, self._pid_file(name), self.logs / f"{name}.log", env=env, cwd=ROOT)

@@ -40,8 +40,6 @@ def platform_resources() -> dict:
             known_hosts=value("SFTP_KNOWN_HOSTS"),
             host_fingerprint=value("SFTP_HOST_FINGERPRINT"),
             host_key_policy=value("SFTP_HOST_KEY_POLICY"),
-            max_retries=integer("SFTP_MAX_RETRIES"),
-            retry_delay=integer("SFTP_RETRY_DELAY"),
         ),
         "reference_db": ReferenceDatabaseResource(url=dg.EnvVar("MYSQL_URL")),
         "rules": CleaningRulesResource(sensor_timezone=value("SENSOR_TIMEZONE"),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import stat
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ class RemoteFile:
 
 
 class DownloadFailed(IOError):
-    """Every attempt to download a file failed; the message names the file and the last error."""
+    """A download failed on a network or server error; the message names the file and the error."""
 
 
 class SFTPConfigurationError(Exception):
@@ -89,8 +88,6 @@ class SFTPResource(dg.ConfigurableResource):
                                   description="SFTP_HOST_FINGERPRINT: pinned SHA256 fingerprint of the server's key")
     host_key_policy: str = Field(default=config.default("SFTP_HOST_KEY_POLICY"),
                                  description='SFTP_HOST_KEY_POLICY: "verify" or "accept-unknown"')
-    max_retries: int = Field(default=int(config.default("SFTP_MAX_RETRIES")), description="SFTP_MAX_RETRIES")
-    retry_delay: int = Field(default=int(config.default("SFTP_RETRY_DELAY")), description="SFTP_RETRY_DELAY")
     timeout: float = 30.0
 
     @property
@@ -151,27 +148,20 @@ class SFTPResource(dg.ConfigurableResource):
                        for entry in sftp.listdir_attr(self.path) if stat.S_ISREG(entry.st_mode or 0)),
                       key=lambda f: f.name)
 
-    def download(self, name: str, target: Path, log: Callable[[str], None] = print,
-                 sleep: Callable[[float], None] = time.sleep) -> int:
-        """Download `path/name` to `target` atomically (temporary name, size check, rename), retrying
-        `max_retries` times with a doubling delay from `retry_delay`. Returns the bytes written."""
+    def download(self, name: str, target: Path) -> int:
+        """Download `path/name` to `target` atomically (temporary name, size check, rename); returns the bytes
+        written. A network error raises `DownloadFailed` naming the file (the caller's retry policy decides
+        when to try again); a configuration error raises `SFTPConfigurationError`."""
         remote = f"{self.path.rstrip('/')}/{name}"
-        attempts = self.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            try:
-                with self.session() as sftp:
-                    info = sftp.stat(remote)
+        try:
+            with self.session() as sftp:
+                info = sftp.stat(remote)
 
-                    def open_remote(sftp=sftp, size=info.st_size):
-                        handle = sftp.open(remote, "rb")
-                        handle.prefetch(size)
-                        return handle
+                def open_remote():
+                    handle = sftp.open(remote, "rb")
+                    handle.prefetch(info.st_size)
+                    return handle
 
-                    return copy_atomically(open_remote, target, info.st_size or 0, info.st_mtime)
-            except (OSError, EOFError, paramiko.SSHException) as error:  # SFTPConfigurationError is none of these
-                if attempt == attempts:
-                    raise DownloadFailed(f"{remote}: all {attempts} attempts failed; last error: {error!r}") from error
-                delay = self.retry_delay * 2 ** (attempt - 1)
-                log(f"{remote}: attempt {attempt}/{attempts} failed ({error!r}); retrying in {delay} s")
-                sleep(delay)
-        raise AssertionError("unreachable")
+                return copy_atomically(open_remote, target, info.st_size or 0, info.st_mtime)
+        except (OSError, EOFError, paramiko.SSHException) as error:  # SFTPConfigurationError is none of these
+            raise DownloadFailed(f"{remote}: {error!r}") from error

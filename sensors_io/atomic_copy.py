@@ -1,15 +1,40 @@
-"""Copy files atomically: write `<target>.part-<pid>`, check the size, rename into place."""
+"""Copy files atomically: write `<target>.part-<pid>`, check the size, rename into place; an earlier
+version of the target is kept beside it, never overwritten."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
 
 class SizeMismatch(IOError):
     """The copy's length differs from the expected size (the source changed, or the transfer was cut)."""
+
+
+BRONZE_FILE_MODE = 0o640  # sensor files hold an API token: not readable by every account
+REPLACED_MARK = ".replaced-"
+
+
+def same_version(path: Path, size: int, mtime: float) -> bool:
+    """True when `path` holds the source's version already (same size and modification time)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return False
+    return info.st_size == size and abs(info.st_mtime - mtime) < 0.001
+
+
+def keep_previous_version(target: Path) -> Path | None:
+    """Bronze is never rewritten: an earlier version moves aside as `<name>.replaced-<its mtime>`."""
+    if not target.exists():
+        return None
+    stamp = datetime.fromtimestamp(target.stat().st_mtime, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    kept = target.with_name(f"{target.name}{REPLACED_MARK}{stamp}")
+    os.replace(target, kept)
+    return kept
 
 
 def temporary_name(target: Path) -> Path:
@@ -32,8 +57,10 @@ def copy_atomically(open_source: Callable[[], BinaryIO], target: Path, expected_
                 written += len(chunk)
         if written != expected_size:
             raise SizeMismatch(f"{target.name}: copied {written} bytes, expected {expected_size}")
+        os.chmod(temporary, BRONZE_FILE_MODE)
         if mtime is not None:
             os.utime(temporary, (mtime, mtime))
+        keep_previous_version(target)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

@@ -7,6 +7,8 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
+from sensors_io.atomic_copy import REPLACED_MARK
+
 REJECTED_FOLDER = "_rejected"
 WEATHER_FOLDER = "weather"
 
@@ -23,8 +25,10 @@ def parse_apartment_map(text: str) -> dict[str, str]:
 
 
 def apartment_id(user: str, mapping: dict[str, str]) -> str:
-    """The short apartment id: from the map, else the user name in lower case (a new apartment needs no code)."""
-    return mapping.get(user, user.lower())
+    """The short apartment id: from the map, else the user name in lower case (a new apartment needs no code).
+    An id that would be one of bronze's own folders (`weather`, `_rejected`) gets the suffix `-apartment`."""
+    found = mapping.get(user, user.lower())
+    return f"{found}-apartment" if found in (WEATHER_FOLDER, REJECTED_FOLDER) else found
 
 
 def day_folder(day: date) -> Path:
@@ -56,7 +60,7 @@ def rejected_files_of_day(root: Path, day: date) -> list[tuple[str, str]]:
     prefix = partition_prefix(day.isoformat())
     found = []
     for path in sorted(folder.glob(f"{glob.escape(prefix)}*")):
-        if path.name.endswith(".reason.json") or not path.is_file():
+        if path.name.endswith(".reason.json") or REPLACED_MARK in path.name or not path.is_file():
             continue
         note = path.with_name(f"{path.name}.reason.json")
         reason = json.loads(note.read_text())["reason"] if note.exists() else "badly named file"

@@ -1,6 +1,7 @@
 """Copy one day of sensor files from the share into bronze, in parallel and atomically.
 
-A file is skipped when bronze already holds it with the same size, deferred when it was modified within
+A file is skipped when bronze already holds it with the same size and modification time (a corrected file
+is copied again, its earlier version kept beside it), deferred when it was modified within
 `settle_seconds` or changed size while being copied, rejected (kept under `_rejected/` with a reason file)
 when its name does not parse or names another day, and reported as failed when the share cannot be read.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sensors_io.atomic_copy import SizeMismatch, copy_atomically
+from sensors_io.atomic_copy import SizeMismatch, copy_atomically, same_version
 from sensors_io.bronze_layout import REJECTED_FOLDER, apartment_id, partition_prefix, sensor_bronze_path
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.share import Share, ShareFileInfo
@@ -31,13 +32,6 @@ class CopyReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     bytes: int = 0
     apartments: set[str] = field(default_factory=set)
-
-
-def _same_file(path: Path, size: int) -> bool:
-    try:
-        return path.stat().st_size == size
-    except FileNotFoundError:
-        return False
 
 
 def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key: str, now: float,
@@ -63,7 +57,7 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
 
     def copy(job: tuple[ShareFileInfo, Path]) -> tuple[str, int, str | None]:
         info, target = job
-        if _same_file(target, info.size):
+        if same_version(target, info.size, info.mtime):
             return "skipped", 0, None
         if now - info.mtime < settle_seconds:
             return "deferred", 0, None

@@ -92,10 +92,10 @@ def samba(settings: Settings, generated: dict):
 
 @pytest.fixture(scope="session")
 def sftp_config(settings: Settings) -> dict:
-    """SFTPResource settings for the test sFTP server (short timeout, one-second retries)."""
+    """SFTPResource settings for the test sFTP server (short timeout)."""
     return dict(host=settings["SFTP_HOST"], port=int(settings["SFTP_PORT"]), user=settings["SFTP_USER"],
                 password=settings["SFTP_PASSWORD"], path=settings["SFTP_PATH"],
-                known_hosts=settings["SFTP_KNOWN_HOSTS"], retry_delay=1, timeout=10)
+                known_hosts=settings["SFTP_KNOWN_HOSTS"], timeout=10)
 
 
 LAYERS = ("unit", "component", "integration")

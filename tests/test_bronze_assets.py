@@ -106,5 +106,48 @@ def test_missing_weather_file_fails_with_its_name(sftp_config, sftp_server, tmp_
     result = materialise(bronze_weather_files, "2024-02-01", **resources)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
-    assert "could not be downloaded" in failure.message
+    assert "1 forecast files are not on the sFTP server (Pred_2024-02-01.csv)" in failure.message
     assert not list((tmp_path / "bronze").rglob("*.csv"))
+
+
+@pytest.mark.component
+def test_downloads_are_retried_by_dagster_with_the_configured_back_off():
+    policy = bronze_weather_files.op.retry_policy
+    assert (policy.max_retries, policy.delay, policy.backoff) == (3, 600, dg.Backoff.EXPONENTIAL)
+
+
+@pytest.mark.integration
+def test_a_corrected_forecast_is_downloaded_again_and_the_earlier_version_kept(sftp_config, sftp_server, tmp_path):
+    bronze = tmp_path / "bronze"
+    resources = dict(sftp=SFTPResource(**sftp_config), bronze=BronzeResource(root=str(bronze)))
+    source = sftp_server.folder / "Pred_2023-10-28.csv"
+    original = source.read_bytes()
+    assert materialise(bronze_weather_files, "2023-10-28", **resources).success
+    try:
+        source.write_bytes(original.replace(b"Sion", b"SION"))  # same size, new content and time
+        os.utime(source, (source.stat().st_mtime + 60,) * 2)
+        assert metadata(materialise(bronze_weather_files, "2023-10-28", **resources))["files_downloaded"] == 1
+    finally:
+        source.write_bytes(original)
+    folder = bronze / "weather/2023/10/28"
+    versions = sorted(p.name for p in folder.iterdir())
+    assert versions[0] == "Pred_2023-10-28.csv" and versions[1].startswith("Pred_2023-10-28.csv.replaced-")
+    assert (folder / versions[1]).read_bytes() == original
+    assert (folder / versions[0]).read_bytes() == original.replace(b"Sion", b"SION")
+
+
+@pytest.mark.component
+def test_a_corrected_sensor_file_of_the_same_size_is_copied_again(share_copy, tmp_path):
+    bronze = tmp_path / "bronze"
+    resources = dict(share=SMBShareResource(path=str(share_copy)), bronze=BronzeResource(root=str(bronze)))
+    materialise(bronze_sensor_files, "2023-10-28", **resources)
+    name = sorted(p.name for p in share_copy.glob("28.10.2023 12*_JimmyLoup_received.json"))[0]
+    source = share_copy / name
+    old = source.read_bytes()
+    source.write_bytes(old[:-1] + (b" " if old.endswith(b"\n") else b"\n"))  # same size, other content
+    os.utime(source, (time.time() - 60,) * 2)
+    assert metadata(materialise(bronze_sensor_files, "2023-10-28", **resources))["files_copied"] == 1
+    copies = sorted(p.name for p in (bronze / "jimmy/2023/10/28/12").iterdir() if p.name.startswith(name))
+    assert copies[0] == name and copies[1].startswith(name + ".replaced-")
+    assert (bronze / "jimmy/2023/10/28/12" / copies[1]).read_bytes() == old
+    assert oct((bronze / "jimmy/2023/10/28/12" / name).stat().st_mode & 0o777) == "0o640"

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def sftp_resource(sftp_config, sftp_server):
     def make(**changes) -> SFTPResource:
-        return SFTPResource(**{**sftp_config, "max_retries": 3, **changes})
+        return SFTPResource(**{**sftp_config, **changes})
     return make
 
 
@@ -31,12 +31,12 @@ def big_file(sftp_server):
     path.unlink()
 
 
-# paramiko's prefetch thread dies with the server the test kills on purpose; the download itself recovers.
+# paramiko's prefetch thread dies with the server the test kills on purpose.
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_server_dies_mid_transfer_then_retry_succeeds(sftp_resource, sftp_server, big_file, tmp_path):
+def test_server_dies_mid_transfer_leaves_nothing_then_the_next_attempt_succeeds(sftp_resource, sftp_server,
+                                                                                 big_file, tmp_path):
     target = tmp_path / "bronze" / "big-transfer.bin"
     killed = threading.Event()
-    attempts: list[str] = []
 
     def kill_during_transfer():
         deadline = time.monotonic() + 60
@@ -45,28 +45,26 @@ def test_server_dies_mid_transfer_then_retry_succeeds(sftp_resource, sftp_server
             if partial and partial[0].stat().st_size > 0:
                 os.kill(procs.read_pid(sftp_server.pid_file), signal.SIGKILL)
                 killed.set()
-                time.sleep(0.5)
-                sftp_server.start()
                 return
             time.sleep(0.002)
 
     watcher = threading.Thread(target=kill_during_transfer)
     watcher.start()
-    written = sftp_resource().download(big_file.name, target, log=attempts.append)
+    with pytest.raises(DownloadFailed, match="big-transfer.bin"):
+        sftp_resource().download(big_file.name, target)
     watcher.join()
     assert killed.is_set()
-    assert len(attempts) >= 1 and "attempt 1/4 failed" in attempts[0]
-    assert written == big_file.stat().st_size
+    assert list(target.parent.iterdir()) == []  # no partial file, under any name
+    sftp_server.start()
+    assert sftp_resource().download(big_file.name, target) == big_file.stat().st_size
     assert target.read_bytes() == big_file.read_bytes()
-    assert [p.name for p in target.parent.iterdir()] == ["big-transfer.bin"]  # no partial file left
+    assert [p.name for p in target.parent.iterdir()] == ["big-transfer.bin"]
 
 
-def test_every_attempt_failing_leaves_nothing(sftp_resource, tmp_path):
+def test_a_failed_download_names_the_file_and_leaves_nothing(sftp_resource, tmp_path):
     target = tmp_path / "bronze" / "Pred_2030-01-01.csv"
-    sleeps: list[float] = []
-    with pytest.raises(DownloadFailed, match="Pred_2030-01-01.csv: all 3 attempts failed"):
-        sftp_resource(max_retries=2).download(target.name, target, log=lambda _: None, sleep=sleeps.append)
-    assert sleeps == [1, 2]  # doubling back-off
+    with pytest.raises(DownloadFailed, match="Pred_2030-01-01.csv"):
+        sftp_resource().download(target.name, target)
     assert not target.exists() and not list(tmp_path.rglob("*.part-*"))
 
 
@@ -85,9 +83,7 @@ def test_configuration_errors_fail_at_once_without_retry(settings, sftp_resource
                "unknown key": {"known_hosts": str(empty)},
                "no known_hosts": {"known_hosts": str(tmp_path / "absent")},
                "wrong password": {"password": "wrong"}}[case]
-    sleeps: list[float] = []
-    with pytest.raises(SFTPConfigurationError) as raised:
-        sftp_resource(**changes).download("Pred_2023-10-28.csv", tmp_path / "x.csv", sleep=sleeps.append)
-    assert sleeps == []
+    with pytest.raises(SFTPConfigurationError) as raised:  # not a DownloadFailed: no retry policy applies
+        sftp_resource(**changes).download("Pred_2023-10-28.csv", tmp_path / "x.csv")
     assert "\n" not in str(raised.value)
     assert not (tmp_path / "x.csv").exists()

@@ -6,12 +6,19 @@ from datetime import date
 import dagster as dg
 
 from domotic_assets.partitions import daily_partitions
+from domotic_ops.config import integer
 from resources.bronze import BronzeResource
-from resources.sftp import DownloadFailed, SFTPResource
+from resources.sftp import DownloadFailed, SFTPConfigurationError, SFTPResource
 from resources.smb import SMBShareResource
+from sensors_io.atomic_copy import same_version
 from sensors_io.bronze_layout import weather_bronze_path
 from sensors_io.filenames import weather_filename
 from sensors_io.sensor_copy import CopyReport, copy_day
+
+# Transient source errors are retried by Dagster after a delay that doubles, never by sleeping in the step.
+SHARE_RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL)
+SFTP_RETRY_POLICY = dg.RetryPolicy(max_retries=integer("SFTP_MAX_RETRIES"), delay=integer("SFTP_RETRY_DELAY"),
+                                   backoff=dg.Backoff.EXPONENTIAL)
 
 
 class SensorCopyConfig(dg.Config):
@@ -26,7 +33,7 @@ def _preview(rows: list[tuple[str, str]], limit: int = 20) -> dg.MetadataValue:
 
 
 @dg.asset(partitions_def=daily_partitions, group_name="bronze", kinds={"smb", "json"},
-          backfill_policy=dg.BackfillPolicy.single_run())
+          backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=SHARE_RETRY_POLICY)
 def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyConfig, share: SMBShareResource,
                         bronze: BronzeResource) -> dg.MaterializeResult:
     """Raw sensor JSON files of the SMB share, copied unchanged into BRONZE_ROOT/<apartment>/YYYY/MM/DD/HH/.
@@ -72,30 +79,40 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
 
 
 @dg.asset(partitions_def=daily_partitions, group_name="bronze", kinds={"sftp", "csv"},
-          backfill_policy=dg.BackfillPolicy.single_run())
+          backfill_policy=dg.BackfillPolicy.single_run(), retry_policy=SFTP_RETRY_POLICY)
 def bronze_weather_files(context: dg.AssetExecutionContext, sftp: SFTPResource,
                          bronze: BronzeResource) -> dg.MaterializeResult:
     """Daily weather-forecast CSVs (Pred_YYYY-MM-DD.csv) downloaded unchanged from the sFTP server into
     BRONZE_ROOT/weather/YYYY/MM/DD/. Grain: one file per prediction (issue) date = partition."""
     started = time.monotonic()
-    downloaded, skipped, size, failures = [], [], 0, []
-    with sftp.session() as session:
-        remote = {f.name: f for f in sftp.list_files(session)}
-    for key in context.partition_keys:
-        name = weather_filename(date.fromisoformat(key))
-        target = weather_bronze_path(bronze.path, date.fromisoformat(key), name)
-        if name in remote and target.exists() and target.stat().st_size == remote[name].size:
-            skipped.append(name)
-            continue
-        try:
-            size += sftp.download(name, target, log=context.log.warning)
-            downloaded.append(name)
-        except DownloadFailed as error:
-            context.log.error(str(error))
-            failures.append((name, str(error)))
-    if failures:
-        raise dg.Failure(description=f"{len(failures)} forecast files could not be downloaded",
+    downloaded, skipped, size, failures, absent = [], [], 0, [], []
+    try:
+        with sftp.session() as session:
+            remote = {f.name: f for f in sftp.list_files(session)}
+        for key in context.partition_keys:
+            name = weather_filename(date.fromisoformat(key))
+            target = weather_bronze_path(bronze.path, date.fromisoformat(key), name)
+            if name not in remote:
+                absent.append((name, f"not in the listing of {sftp.path}"))
+            elif same_version(target, remote[name].size, remote[name].mtime):
+                skipped.append(name)
+            else:
+                try:
+                    size += sftp.download(name, target)
+                    downloaded.append(name)
+                except DownloadFailed as error:
+                    context.log.warning(str(error))
+                    failures.append((name, str(error)))
+    except SFTPConfigurationError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from error
+    if failures:  # transient: the step's retry policy runs again later (files already in bronze are skipped)
+        raise dg.Failure(description=f"{len(failures)} forecast files could not be downloaded; the step is retried",
                          metadata={"failed": _preview(failures)})
+    if absent:
+        raise dg.Failure(description=f"{len(absent)} forecast files are not on the sFTP server "
+                                     f"({', '.join(n for n, _ in absent[:5])}); nothing was downloaded for them",
+                         metadata={"absent": _preview(absent), "files_downloaded": len(downloaded)},
+                         allow_retries=False)
     seconds = time.monotonic() - started
     context.log.info(f"{len(downloaded)} forecast files downloaded ({size} bytes), {len(skipped)} already in bronze")
     return dg.MaterializeResult(metadata={

@@ -21,7 +21,7 @@ import smbclient
 from pydantic import Field, PrivateAttr
 from smbprotocol.exceptions import SMBOSError
 
-from sensors_io.share import Share
+from sensors_io.share import Share, ShareUnreachable
 
 
 @dataclass(frozen=True, order=True)
@@ -36,6 +36,10 @@ class MountedFolder:
 
     def __init__(self, folder: str):
         self.folder = Path(folder).expanduser()
+
+    def ensure_reachable(self) -> None:
+        if not self.folder.is_dir():
+            raise ShareUnreachable(f"SMB_PATH {self.folder} is not a folder here (share not mounted?)")
 
     def list_files(self, prefix: str = "") -> list[ShareFile]:
         files = []
@@ -78,6 +82,12 @@ class SMBProtocolFolder:
 
     def _path(self, name: str) -> str:
         return f"{self.unc}\\{name}"
+
+    def ensure_reachable(self) -> None:
+        try:
+            smbclient.stat(self.unc, port=self.port)
+        except (SMBOSError, OSError, ValueError) as error:
+            raise ShareUnreachable(f"SMB_PATH {self.unc} cannot be reached: {error}") from error
 
     def list_files(self, prefix: str = "") -> list[ShareFile]:
         pattern = fnmatch_escape(prefix) + "*" if prefix else "*"
@@ -128,6 +138,9 @@ class SMBShareResource(dg.ConfigurableResource):
             else:
                 self._backend = MountedFolder(self.path)
         return self._backend
+
+    def ensure_reachable(self) -> None:
+        self.backend.ensure_reachable()
 
     def list_files(self, prefix: str = "") -> list[ShareFile]:
         return self.backend.list_files(prefix)

@@ -2,9 +2,12 @@
 
 Predictive mode (every tick): from each apartment's last seen minute, stat the next expected names; up to
 `lookahead` missing minutes in a row are tolerated. Cost: proportional to the new files (+ `lookahead`
-stats per apartment). Full listing (first tick, then every `full_scan_interval` seconds): finds gaps of
+stats per apartment). When an apartment's probing stops more than `lookahead` minutes before the present
+(a gap, the spring-forward hour), one listing of the share, at most every `gap_interval` seconds, picks up
+its newer files at once. Full listing (first tick, then every `full_scan_interval` seconds): finds gaps of
 any length, new apartments and changed files, by comparing a per-partition summary (files, bytes, newest
 mtime) with the one kept in the cursor. Files modified within `settle_seconds` are pending, not counted.
+An unreachable share raises `ShareUnreachable` (never "no new files").
 
 The cursor is JSON and only moves forward; a partition's summary is its content version, used in run keys.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sensors_io.filenames import FilenameError, parse_sensor_filename, sensor_filename
 from sensors_io.share import Share, ShareFileInfo
@@ -28,6 +32,7 @@ class Cursor:
     pending: list[str] = field(default_factory=list)  # names seen while still being written
     rejected: list[str] = field(default_factory=list)  # names that do not parse (reported once)
     last_full_scan: float = 0.0
+    last_gap_listing: float = 0.0
 
     @classmethod
     def from_json(cls, text: str | None) -> Cursor:
@@ -53,11 +58,44 @@ class Discovery:
 
 
 def discover(share: Share, cursor: Cursor, now: float, full_scan_interval: float, settle_seconds: float = 5.0,
-             lookahead: int = 15, max_probes: int = 20_000) -> Discovery:
+             lookahead: int = 15, max_probes: int = 20_000, zone: str = "UTC", gap_interval: float = 600
+             ) -> Discovery:
+    share.ensure_reachable()
     cursor = Cursor.from_json(cursor.to_json())  # never mutate the caller's cursor
     if now - cursor.last_full_scan >= full_scan_interval:
         return _full_scan(share, cursor, now, settle_seconds)
-    return _predictive(share, cursor, now, settle_seconds, lookahead, max_probes)
+    found = _predictive(share, cursor, now, settle_seconds, lookahead, max_probes)
+    present = datetime.fromtimestamp(now, ZoneInfo(zone)).replace(tzinfo=None) - timedelta(minutes=lookahead)
+    behind = {user for user, last in cursor.last_minute.items() if datetime.fromisoformat(last) < present}
+    if behind and now - cursor.last_gap_listing >= gap_interval:
+        _list_gaps(share, found, behind, now, settle_seconds)
+    return found
+
+
+def _list_gaps(share: Share, found: Discovery, users: set[str], now: float, settle_seconds: float) -> None:
+    """One listing for the apartments whose probing stopped short of the present: their newer files."""
+    cursor = found.cursor
+    cursor.last_gap_listing = now
+    pending = set(cursor.pending)
+    changed = set(found.changed)
+    newest = dict(cursor.last_minute)
+    for info in share.list_files():
+        try:
+            parsed = parse_sensor_filename(info.name)
+        except FilenameError:
+            continue
+        minute = parsed.local_minute.isoformat(timespec="minutes")
+        if parsed.user not in users or minute <= cursor.last_minute[parsed.user] or info.name in pending:
+            continue
+        if not _settled(info, now, settle_seconds):
+            cursor.pending.append(info.name)
+            found.pending += 1
+            continue
+        changed.add(_count(cursor, info))
+        found.new_files += 1
+        newest[parsed.user] = max(newest[parsed.user], minute)
+    cursor.last_minute.update(newest)
+    found.changed = sorted(changed)
 
 
 def _settled(info: ShareFileInfo, now: float, settle_seconds: float) -> bool:

@@ -37,6 +37,7 @@ class CopyReport:
 def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key: str, now: float,
              settle_seconds: float = 5.0, workers: int = 16) -> CopyReport:
     """Bring bronze up to date with the share for one local day."""
+    share.ensure_reachable()  # an unmounted share is an error, not an empty day
     report = CopyReport()
     day = date.fromisoformat(partition_key)
     jobs: list[tuple[ShareFileInfo, Path]] = []

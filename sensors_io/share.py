@@ -1,4 +1,5 @@
-"""What the pure helpers need of a share: list files (optionally by name prefix), stat one, open one."""
+"""What the pure helpers need of a share: check it is there, list files (optionally by name prefix), stat
+one, open one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ class ShareFileInfo(Protocol):
     mtime: float
 
 
+class ShareUnreachable(OSError):
+    """The share (or its mount) is not there: an error to show, never "no new files"."""
+
+
 class Share(Protocol):
+    def ensure_reachable(self) -> None: ...
     def list_files(self, prefix: str = "") -> list[ShareFileInfo]: ...
     def stat(self, name: str) -> ShareFileInfo | None: ...
     def open(self, name: str) -> BinaryIO: ...

@@ -4,7 +4,7 @@ the bronze layout, timestamps and the discovery cursor. No service, no Dagster i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from sensors_io.filenames import (
 from sensors_io.flatten import FlattenError, flatten_payload
 from sensors_io.outliers import is_outlier
 from sensors_io.sensor_events import TimestampOutOfRange, local_timestamp, parse_files
+from sensors_io.share import ShareUnreachable
 from sensors_io.weather_clean import WeatherFileError, clean_forecast
 
 pytestmark = pytest.mark.unit
@@ -205,6 +206,10 @@ class FakeShare:
     def __init__(self, files: dict[str, FakeFile]):
         self.files, self.listings, self.stats = files, 0, 0
 
+    def ensure_reachable(self) -> None:
+        if self.files is None:
+            raise ShareUnreachable("the share is gone")
+
     def list_files(self, prefix: str = "") -> list[FakeFile]:
         self.listings += 1
         return [f for f in self.files.values() if f.name.startswith(prefix)]
@@ -257,10 +262,40 @@ def test_a_long_gap_is_found_by_the_next_full_listing():
     add(share, datetime(2023, 10, 3, 14, 0))
     cursor = discover(share, Cursor(), now=T0, full_scan_interval=3600).cursor
     add(share, datetime(2023, 10, 3, 18, 0))  # four hours later: beyond the predictive lookahead
-    assert discover(share, cursor, now=T0 + 100, full_scan_interval=3600).changed == []
+    quiet = discover(share, cursor, now=T0 + 100, full_scan_interval=3600, gap_interval=1e9)
+    assert quiet.changed == []  # no gap listing allowed in this test: only the full listing finds it
     full = discover(share, cursor, now=T0 + 3600, full_scan_interval=3600)
     assert full.full_scan and full.changed == ["2023-10-03"]
     assert Cursor.from_json(full.cursor.to_json()) == full.cursor
+
+
+def epoch(local: datetime, zone: str = "Europe/Zurich") -> float:
+    return local.replace(tzinfo=ZoneInfo(zone)).timestamp()
+
+
+def test_the_spring_forward_hour_does_not_stop_the_prober():
+    share = FakeShare({})
+    for minute in range(50, 60):  # 31.03.2024: local clocks jump from 01:59 to 03:00
+        add(share, datetime(2024, 3, 31, 1, minute))
+    start = epoch(datetime(2024, 3, 31, 2, 30) - timedelta(hours=1))
+    cursor = discover(share, Cursor(), now=start, full_scan_interval=86400, zone="Europe/Zurich").cursor
+    for minute in range(0, 20):
+        add(share, datetime(2024, 3, 31, 3, minute))
+    now = epoch(datetime(2024, 3, 31, 3, 20))
+    found = discover(share, cursor, now=now, full_scan_interval=86400, zone="Europe/Zurich")
+    assert not found.full_scan and found.changed == ["2024-03-31"] and found.new_files == 20
+    assert found.cursor.last_minute["JimmyLoup"] == "2024-03-31T03:19"
+    again = discover(share, found.cursor, now=now + 30, full_scan_interval=86400, zone="Europe/Zurich")
+    assert again.changed == [] and again.new_files == 0
+
+
+def test_an_unreachable_share_is_an_error_not_an_empty_tick():
+    share = FakeShare({})
+    add(share, datetime(2023, 10, 3, 14, 0))
+    cursor = discover(share, Cursor(), now=T0, full_scan_interval=3600).cursor
+    share.files = None
+    with pytest.raises(ShareUnreachable):
+        discover(share, cursor, now=T0 + 30, full_scan_interval=3600)
 
 
 # --- one file never fails a day ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from domotic_assets.bronze.automation import smb_sensor_files_sensor
 from resources.smb import SMBShareResource
 from sensors_io.discovery import Cursor
 from sensors_io.filenames import sensor_filename
+from sensors_io.share import ShareUnreachable
 
 pytestmark = pytest.mark.component
 
@@ -68,21 +69,25 @@ def test_one_new_minute_requests_its_partition_with_a_new_version(share):
     assert tick(share, second.cursor).run_requests == []
 
 
-def test_a_three_hour_gap_is_found_by_the_full_listing(share):
+def test_a_three_hour_gap_is_found_without_waiting_for_the_full_listing(share):
     first = tick(share, None)
     after_gap = START + timedelta(minutes=29 + 180)
     for offset in range(5):
         write(share, "JimmyLoup", after_gap + timedelta(minutes=offset))
     write(share, "JimmyLoup", datetime(2023, 10, 4, 9, 0))  # and a later day
-    predictive = tick(share, first.cursor)
-    assert predictive.run_requests == []  # beyond the predictive lookahead
-    night = Cursor.from_json(predictive.cursor)
-    night.last_full_scan -= 2 * 86400  # the nightly full listing is due
-    full = tick(share, night.to_json())
-    assert keys(full) == ["2023-10-03", "2023-10-04"]
-    cursor = Cursor.from_json(full.cursor)
+    predictive = tick(share, first.cursor)  # beyond the lookahead: one gap listing finds them
+    assert keys(predictive) == ["2023-10-03", "2023-10-04"]
+    cursor = Cursor.from_json(predictive.cursor)
     assert cursor.partitions["2023-10-03"][0] == 65
     assert cursor.last_minute["JimmyLoup"] == "2023-10-04T09:00"
+    cursor.last_full_scan -= 2 * 86400  # the nightly full listing agrees: nothing to run again
+    assert tick(share, cursor.to_json()).run_requests == []
+
+
+def test_an_unmounted_share_fails_the_tick_visibly(share, tmp_path):
+    first = tick(share, None)
+    with pytest.raises(ShareUnreachable, match="not a folder here"):
+        tick(tmp_path / "unmounted", first.cursor)
 
 
 def test_a_new_apartment_is_found_and_then_followed(share):

@@ -14,7 +14,7 @@ import dagster as dg
 
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.partitions import TIMEZONE, daily_partitions
-from domotic_ops.config import integer
+from domotic_ops.config import integer, value
 from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
 from sensors_io.discovery import Cursor, discover
@@ -23,6 +23,7 @@ from sensors_io.filenames import FilenameError, parse_weather_filename
 FULL_SCAN_SECONDS = 60 * integer("SMB_FULL_SCAN_MINUTES")
 SENSOR_INTERVAL_SECONDS = integer("SENSOR_INTERVAL_SECONDS")
 WEATHER_HOUR = integer("WEATHER_HOUR")
+SENSOR_TIMEZONE = value("SENSOR_TIMEZONE")
 WEATHER_MIN = integer("WEATHER_MIN")
 
 
@@ -31,7 +32,7 @@ WEATHER_MIN = integer("WEATHER_MIN")
 def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShareResource) -> dg.SensorResult:
     """New sensor files on the SMB share: predictive probing every tick, a full listing every
     SMB_FULL_SCAN_MINUTES (default once a day) for gaps of any length, new apartments and changed files."""
-    found = discover(share, Cursor.from_json(context.cursor), time.time(), FULL_SCAN_SECONDS)
+    found = discover(share, Cursor.from_json(context.cursor), time.time(), FULL_SCAN_SECONDS, zone=SENSOR_TIMEZONE)
     mode = "full listing" if found.full_scan else f"predictive ({found.probes} names probed)"
     context.log.info(f"{mode}: {found.new_files} new files in {len(found.changed)} partitions, "
                      f"{found.pending} still being written")

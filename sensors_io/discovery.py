@@ -33,6 +33,7 @@ class Cursor:
     rejected: list[str] = field(default_factory=list)  # names that do not parse (reported once)
     last_full_scan: float = 0.0
     last_gap_listing: float = 0.0
+    requested_again: dict[str, int] = field(default_factory=dict)  # partition -> requests after failed runs
 
     @classmethod
     def from_json(cls, text: str | None) -> Cursor:

@@ -30,7 +30,8 @@ def write(share, user: str, minute: datetime, age: float = 3600, content: bytes 
 
 
 def tick(share, cursor: str | None) -> dg.SensorResult:
-    context = dg.build_sensor_context(cursor=cursor, resources={"share": SMBShareResource(path=str(share))})
+    context = dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral(),
+                                      resources={"share": SMBShareResource(path=str(share))})
     return smb_sensor_files_sensor(context)
 
 
@@ -139,3 +140,33 @@ def test_cursor_only_moves_forward(share):
     cursor.last_full_scan = 0
     after = Cursor.from_json(tick(share, cursor.to_json()).cursor)
     assert after.last_minute["JimmyLoup"] == "2023-10-03T08:29"
+
+
+def test_a_partition_whose_run_failed_is_requested_again_after_a_back_off(share, tmp_path, monkeypatch):
+    from domotic_assets import definitions
+    from domotic_assets.bronze import recovery
+
+    with dg.instance_for_test() as instance:
+        job = definitions.defs.resolve_job_def("sensor_files_job")
+        for name, text in {"DB_URL": "postgresql+psycopg2://nobody@127.0.0.1:1/none", "SMB_PATH": str(share),
+                           "BRONZE_ROOT": str(tmp_path / "bronze")}.items():
+            monkeypatch.setenv(name, text)  # the run's config is resolved when it is created
+        failed = instance.create_run_for_job(job_def=job, tags={"dagster/partition": "2023-10-03"})
+        instance.report_run_failed(failed)  # what the run monitor records when a run dies
+
+        def tick_on(cursor):
+            context = dg.build_sensor_context(cursor=cursor, instance=instance,
+                                              resources={"share": SMBShareResource(path=str(share))})
+            return smb_sensor_files_sensor(context)
+
+        first = tick_on(None)  # the new files' request; the failure is too recent to request again
+        assert [r.run_key for r in first.run_requests if "again" in r.run_key] == []
+        monkeypatch.setattr(recovery, "RETRY_AFTER_SECONDS", 0)
+        second = tick_on(first.cursor)
+        assert [(r.partition_key, r.tags["domotic/requested_again_after"]) for r in second.run_requests] == [
+            ("2023-10-03", failed.run_id)]
+        assert Cursor.from_json(second.cursor).requested_again == {"2023-10-03": 1}
+        for _ in range(recovery.MAX_REQUESTS_AGAIN):
+            second = tick_on(second.cursor)
+        assert Cursor.from_json(second.cursor).requested_again == {"2023-10-03": recovery.MAX_REQUESTS_AGAIN}
+        assert tick_on(second.cursor).run_requests == []  # at most three times per failure streak

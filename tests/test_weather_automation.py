@@ -43,7 +43,8 @@ def test_weather_sensor_requests_new_and_changed_files(sftp_config, sftp_server,
     resource = SFTPResource(**sftp_config)
 
     def tick(cursor):
-        return sftp_weather_files_sensor(dg.build_sensor_context(cursor=cursor, resources={"sftp": resource}))
+        return sftp_weather_files_sensor(dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral(),
+                                                                 resources={"sftp": resource}))
 
     first = tick(None)
     keys = sorted(r.partition_key for r in first.run_requests)

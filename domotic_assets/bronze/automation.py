@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from domotic_assets.bronze.recovery import requests_again
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.partitions import TIMEZONE, daily_partitions
 from domotic_ops.config import integer, value
@@ -43,6 +44,11 @@ def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShare
                 for key in found.changed if key in valid]
     for key in sorted(set(found.changed) - valid):
         context.log.warning(f"files dated {key} are outside the partitions ({daily_partitions.start:%Y-%m-%d} on)")
+    again = requests_again(context.instance, sensor_files_job.name, found.cursor.requested_again, time.time())
+    for request in again:
+        context.log.warning(f"{request.partition_key}: its last run failed; requested again")
+    fresh = {r.partition_key for r in requests}
+    requests += [r for r in again if r.partition_key not in fresh]
     return dg.SensorResult(run_requests=requests, cursor=found.cursor.to_json())
 
 
@@ -68,6 +74,10 @@ def sftp_weather_files_sensor(context: dg.SensorEvaluationContext, sftp: SFTPRes
             continue
         seen["files"][remote.name] = version
         requests.append(dg.RunRequest(partition_key=key, run_key=f"weather_files:{remote.name}:{version}"))
+    again = requests_again(context.instance, weather_files_job.name, seen.setdefault("requested_again", {}),
+                           time.time())
+    fresh = {r.partition_key for r in requests}
+    requests += [r for r in again if r.partition_key not in fresh]
     return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 
 

@@ -3,6 +3,7 @@ version of the target is kept beside it, never overwritten."""
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -37,8 +38,26 @@ def keep_previous_version(target: Path) -> Path | None:
     return kept
 
 
-def temporary_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.part-{os.getpid()}")
+def temporary_name(target: Path, pid: int | None = None) -> Path:
+    return target.with_name(f".{target.name}.part-{pid or os.getpid()}")
+
+
+def remove_abandoned_parts(target: Path) -> None:
+    """Temporary files of copies whose process died (killed mid-file) are removed; live copies are left alone."""
+    for part in target.parent.glob(f".{glob.escape(target.name)}.part-*"):
+        pid = part.name.rsplit("-", 1)[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def copy_atomically(open_source: Callable[[], BinaryIO], target: Path, expected_size: int,
@@ -48,6 +67,7 @@ def copy_atomically(open_source: Callable[[], BinaryIO], target: Path, expected_
     Raises `SizeMismatch` (and leaves nothing behind) when the copy is shorter or longer than `expected_size`.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_parts(target)
     temporary = temporary_name(target)
     written = 0
     try:

@@ -1,12 +1,19 @@
-"""Faults and bad input against the real PostgreSQL: silver never shrinks silently, colliding files are
-recorded, concurrent runs finish with correct rows, and a PostgreSQL killed during a day swap leaves the
-previous day intact while the run recovers by itself. A database of its own keeps other tests unaffected."""
+"""Faults and bad input against the real services: silver never shrinks silently, colliding files are
+recorded, concurrent runs finish with correct rows, a PostgreSQL killed during a day swap leaves the previous
+day intact while the run recovers by itself, a copy killed mid-file leaves no bronze file, and a share
+unmounted mid-copy fails by name. A database of its own keeps other tests unaffected."""
 
 from __future__ import annotations
 
+import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -18,9 +25,12 @@ from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.smb import SMBShareResource
+from sensors_io.atomic_copy import copy_atomically
+from sensors_io.bronze_layout import sensor_files_of_day
 from sensors_io.sensor_copy import copy_day
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[1]
 DAY, OTHER_DAY = "2023-10-29", "2023-10-30"
 SIGNATURE = ("SELECT count(*), md5(string_agg(source_file || sensor_id || field || value::text, ',' "
              "ORDER BY source_file, sensor_id, field)) FROM silver.sensor_events WHERE partition_date = %s")
@@ -149,3 +159,69 @@ def test_postgres_killed_during_a_day_swap_keeps_the_day_and_the_run_recovers(da
     assert any(e.event_type_value == "STEP_UP_FOR_RETRY" for e in result.all_events)
     assert query(database, SIGNATURE, (DAY,)) == before
     assert all(checks(result).values()), checks(result)
+
+
+COPY_SLOWLY = """
+import io, sys, time
+from pathlib import Path
+from sensors_io.atomic_copy import copy_atomically
+
+class Slow(io.RawIOBase):
+    def __init__(self):
+        self.left = 64 << 20
+    def readable(self):
+        return True
+    def readinto(self, buffer):
+        time.sleep(0.01)
+        n = min(len(buffer), self.left, 1 << 16)
+        buffer[:n] = b"x" * n
+        self.left -= n
+        return n
+
+copy_atomically(lambda: io.BufferedReader(Slow()), Path(sys.argv[1]), 64 << 20)
+"""
+
+
+def test_a_copy_killed_mid_file_leaves_no_bronze_file_and_the_next_copy_completes(bronze):
+    target = bronze / "jimmy/2023/10/29/23/29.10.2023 2359_JimmyLoup_received.json"
+    target.unlink(missing_ok=True)
+    process = subprocess.Popen([sys.executable, "-c", COPY_SLOWLY, str(target)], cwd=ROOT,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    part = target.with_name(f".{target.name}.part-{process.pid}")
+    deadline = time.monotonic() + 30
+    while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert part.exists() and not target.exists()
+    assert target.name not in {Path(p).name for p in sensor_files_of_day(bronze, date(2023, 10, 29))}
+    copy_atomically(lambda: io.BytesIO(b"{}"), target, 2)
+    assert target.read_bytes() == b"{}" and not part.exists()  # the abandoned part is cleared away
+
+
+class UnmountedAfter:
+    """A mounted share whose mount disappears after a number of files were read."""
+
+    def __init__(self, folder: Path, reads: int):
+        self.share, self.folder, self.reads = SMBShareResource(path=str(folder)), folder, reads
+
+    def __getattr__(self, name):
+        return getattr(self.share, name)
+
+    def open(self, name: str):
+        self.reads -= 1
+        if self.reads == 0:
+            self.folder.rename(self.folder.with_name("unmounted"))
+        return self.share.open(name)
+
+
+def test_a_share_unmounted_mid_copy_fails_by_name_and_the_next_copy_completes(settings, generated, tmp_path):
+    folder = tmp_path / "share"
+    shutil.copytree(settings["SMB_PATH"], folder, copy_function=shutil.copy2)
+    root = tmp_path / "bronze"
+    report = copy_day(UnmountedAfter(folder, 100), root, DEFAULT_APARTMENTS, DAY, time.time(), workers=1)
+    assert report.copied == 99 and report.failed and "FileNotFoundError" in report.failed[0][1]
+    assert not list(root.rglob(".*.part-*"))
+    (tmp_path / "unmounted").rename(folder)
+    again = copy_day(SMBShareResource(path=str(folder)), root, DEFAULT_APARTMENTS, DAY, time.time())
+    assert again.failed == [] and again.skipped == 99 and again.copied == report.listed - 99 - len(report.rejected)

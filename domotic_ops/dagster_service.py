@@ -65,11 +65,15 @@ class DagsterService:
         except OSError:
             return False
 
+    def environment(self) -> dict[str, str]:
+        """The processes' environment: the platform's settings, without what only the set-up needs."""
+        return {k: v for k, v in {**os.environ, **self.settings.env}.items() if k not in NOT_FOR_DAGSTER}
+
     def start(self, timeout: float = 240) -> None:
         """Start the processes of the mode with the platform's environment; wait until the UI answers."""
         self.home.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / "dagster.yaml", self.home / "dagster.yaml")
-        env = {k: v for k, v in {**os.environ, **self.settings.env}.items() if k not in NOT_FOR_DAGSTER}
+        env = self.environment()
         for name, command in self.commands().items():
             if not procs.is_alive(procs.read_pid(self._pid_file(name))):
                 procs.spawn(command, self._pid_file(name), self.logs / f"{name}.log", env=env, cwd=ROOT)

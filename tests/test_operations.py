@@ -16,6 +16,7 @@ import pytest
 from demo.settings import DEMO_VARIABLES
 from domotic_ops import config, procs
 from domotic_ops.check import run_checks
+from domotic_ops.dagster_service import DagsterService
 from domotic_ops.docs import render_env_example, render_table
 from domotic_ops.postgres import EmbeddedPostgres
 
@@ -148,3 +149,16 @@ def test_platform_code_never_imports_the_demo():
                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []
                 offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "demo"]
     assert offenders == []
+
+
+@pytest.mark.unit
+def test_secrets_stay_private_and_the_superuser_password_never_reaches_dagster(tmp_path):
+    runtime = tmp_path / "runtime"
+    settings = config.load_settings(runtime=runtime, read_environment=False)
+    (runtime / "secrets.env").chmod(0o644)
+    settings = config.load_settings(runtime=runtime, read_environment=False)
+    assert (runtime / "secrets.env").stat().st_mode & 0o777 == 0o600
+    environment = DagsterService(settings).environment()
+    assert "DOMOTIC_PG_SUPERUSER_PASSWORD" not in environment
+    assert settings["DOMOTIC_PG_SUPERUSER_PASSWORD"] not in environment.values()
+    assert environment["DB_URL"] == settings["DB_URL"]

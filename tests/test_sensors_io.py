@@ -174,6 +174,7 @@ def test_forecast_without_its_columns_is_rejected_and_an_empty_one_is_empty():
 def test_bronze_layout_and_apartment_map(tmp_path):
     mapping = parse_apartment_map(" JimmyLoup=jimmy , JeremieVianin=jeremie ")
     assert apartment_id("JimmyLoup", mapping) == "jimmy" and apartment_id("NewFlat", mapping) == "newflat"
+    assert apartment_id("Weather", mapping) == "weather-apartment"  # never bronze's own weather folder
     with pytest.raises(ValueError, match="not of the form"):
         parse_apartment_map("JimmyLoup")
     minute = datetime(2023, 10, 3, 14, 37)

@@ -24,6 +24,13 @@ class PostgresResource(dg.ConfigurableResource):
         return {"host": url.host, "port": url.port or 5432, "user": url.username, "password": url.password,
                 "dbname": url.database, **url.query}
 
+    def dbt_environment(self) -> dict[str, str]:
+        """The variables dbt_project/profiles.yml reads, from DB_URL (dbt takes no URL)."""
+        kwargs = self.connection_kwargs()
+        return {"DOMOTIC_DBT_HOST": kwargs["host"] or "127.0.0.1", "DOMOTIC_DBT_PORT": str(kwargs["port"]),
+                "DOMOTIC_DBT_USER": kwargs["user"] or "", "DOMOTIC_DBT_PASSWORD": kwargs["password"] or "",
+                "DOMOTIC_DBT_DBNAME": kwargs["dbname"] or ""}
+
     @contextmanager
     def connect(self) -> Iterator[psycopg2.extensions.connection]:
         """A psycopg2 connection; the transaction commits when the block ends without error."""

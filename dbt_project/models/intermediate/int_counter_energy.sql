@@ -1,0 +1,63 @@
+{#- Energy from cumulative counters, reading by reading (rules documented in _marts.yml):
+    - a dip below the previous reading that recovers at the next one (a transient 0, a small backwards
+      glitch) is a `glitch`: no energy of its own, the next good reading's rise covers it;
+    - a drop to below counter_reset_share of the previous reading that does not recover is a `reset`: the
+      new reading is the rise since zero;
+    - a drop that neither recovers nor looks like a reset is `backwards`: no energy;
+    - a rise above max_plug_power_w over the elapsed minutes is `implausible`: rejected (unknown energy);
+    - a rise across missing minutes is spread evenly over them (`gap_spread`, those minutes imputed). -#}
+with counters as (
+    select apartment, room, sensor_id, minute_utc, counter_wh,
+           lag(counter_wh) over device as previous_wh,
+           lead(counter_wh) over device as next_wh
+    from {{ ref('int_energy_readings') }}
+    where counter_wh is not null
+    window device as (partition by apartment, sensor_id order by minute_utc)
+),
+flagged as (
+    select *, (counter_wh < previous_wh and next_wh >= previous_wh) as is_glitch from counters
+),
+good as (
+    select apartment, room, sensor_id, minute_utc, counter_wh,
+           lag(counter_wh) over device as previous_wh,
+           lag(minute_utc) over device as previous_minute
+    from flagged
+    where not is_glitch
+    window device as (partition by apartment, sensor_id order by minute_utc)
+),
+classified as (
+    select *,
+        greatest(1, (extract(epoch from minute_utc - previous_minute) / 60)::integer) as minutes,
+        case
+            when previous_wh is null then 'first_reading'
+            when counter_wh >= previous_wh
+                 and counter_wh - previous_wh > {{ var('max_plug_power_w') }} / 60.0
+                     * greatest(1, extract(epoch from minute_utc - previous_minute) / 60) then 'implausible'
+            when counter_wh >= previous_wh then null
+            when counter_wh < {{ var('counter_reset_share') }} * previous_wh then 'reset'
+            else 'backwards'
+        end as adjustment
+    from good
+),
+rises as (
+    select *,
+        case when adjustment is null then counter_wh - previous_wh
+             when adjustment = 'reset' then counter_wh
+             when adjustment = 'backwards' then 0.0 end as rise_wh
+    from classified
+)
+select
+    rises.apartment, rises.room, rises.sensor_id,
+    spread.minute_utc,
+    case when rise_wh is not null then rise_wh / least(minutes, 10080) end as energy_wh,
+    step > 0 as is_imputed,
+    case when glitches.is_glitch then 'glitch'
+         when step > 0 and adjustment is null then 'gap_spread'
+         else adjustment end as adjustment
+from rises
+cross join lateral generate_series(0, least(minutes, 10080) - 1) as step
+cross join lateral (select rises.minute_utc - step * interval '1 minute' as minute_utc) as spread
+left join flagged as glitches
+    on glitches.apartment = rises.apartment and glitches.sensor_id = rises.sensor_id
+   and glitches.minute_utc = spread.minute_utc and glitches.is_glitch
+where adjustment is distinct from 'first_reading' or step = 0

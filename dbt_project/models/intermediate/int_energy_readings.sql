@@ -1,0 +1,15 @@
+{#- Energy devices (plugs with a cumulative Wh counter, the house meter with power only) per minute, over the
+    run's window and the day before it (a counter's previous reading may lie in the previous day). -#}
+select
+    apartment,
+    room,
+    sensor_id,
+    sensor_type,
+    minute_utc,
+    max(value) filter (where field in ('power', 'total_power')) as power_w,
+    max(value) filter (where field = 'total') as counter_wh,
+    coalesce(bool_or(is_outlier) filter (where field in ('power', 'total_power')), false) as power_is_outlier
+from {{ ref('stg_sensor_events') }}
+where {{ in_window('partition_date', days_before=1) }}
+  and sensor_type in ('plug', 'consumption')
+group by apartment, room, sensor_id, sensor_type, minute_utc

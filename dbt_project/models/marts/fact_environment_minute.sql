@@ -1,0 +1,28 @@
+{{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
+          pre_hook="{{ delete_window(this) }}",
+          post_hook="create index if not exists fact_environment_minute_date on {{ this }} (date_key)") }}
+{#- Indoor climate per room and minute. Means leave outliers out (is_anomaly flags them); window and door
+    flags are false, not null, when the room's sensor reports closed. -#}
+with readings as (
+    select * from {{ ref('stg_sensor_events') }}
+    where {{ in_window('partition_date') }}
+      and sensor_type in ('meteo', 'humidity', 'door', 'window')
+)
+select
+    {{ minute_key('minute_utc') }} as datetime_key,
+    {{ date_key('partition_date') }} as date_key,
+    {{ surrogate_key(['apartment', 'room']) }} as room_key,
+    {{ surrogate_key(['apartment']) }} as apartment_key,
+    avg(value) filter (where not is_outlier and ((sensor_type = 'meteo' and field = 'temperature_c')
+                                                 or (sensor_type = 'humidity' and field = 'temperature'))) as temperature_c,
+    avg(value) filter (where not is_outlier and ((sensor_type = 'meteo' and field = 'humidity_pct')
+                                                 or (sensor_type = 'humidity' and field = 'humidity'))) as humidity_pct,
+    avg(value) filter (where not is_outlier and field = 'co2_ppm') as co2_ppm,
+    avg(value) filter (where not is_outlier and field = 'noise_db') as noise_db,
+    avg(value) filter (where not is_outlier and field = 'pressure_hpa') as pressure_hpa,
+    bool_or(value = 1) filter (where sensor_type = 'window' and field = 'open') as window_open_flag,
+    bool_or(value = 1) filter (where sensor_type = 'door' and field = 'open') as door_open_flag,
+    bool_or(is_outlier) as is_anomaly,
+    count(*)::integer as readings
+from readings
+group by apartment, room, minute_utc, partition_date

@@ -1,9 +1,12 @@
 """The `domotic` code location."""
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
 from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
+from domotic_assets.gold.assets import gold_daily_models, gold_models
+from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
@@ -12,12 +15,14 @@ from resources.configured import platform_resources
 
 defs = dg.Definitions(
     assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
-            silver_reference_tables],
+            silver_reference_tables, gold_models, gold_daily_models],
     jobs=[sensor_files_job, weather_files_job],
     sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor,
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",
                                                     target=[silver_reference_tables],
+                                                    default_status=dg.DefaultSensorStatus.RUNNING),
+             dg.AutomationConditionSensorDefinition("gold_automation_sensor", target=[gold_models, gold_daily_models],
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
     schedules=[daily_weather_schedule],
-    resources=platform_resources(),
+    resources={**platform_resources(), "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
 )

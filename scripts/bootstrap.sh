@@ -46,3 +46,13 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
   UV_COMPILE_BYTECODE=1 UV_PYTHON="$python" "$TOOLS/bin/uv" sync --frozen --quiet
   echo "$wanted" > "$stamp"
 fi
+
+# The dbt manifest the code location loads: parsed again only when the dbt project changed (no database needed).
+dbt_stamp=dbt_project/target/.domotic-parsed
+dbt_wanted=$(find dbt_project -path dbt_project/target -prune -o -path dbt_project/logs -prune -o -type f -print \
+  | sort | xargs cat | sha256sum | cut -d' ' -f1)
+if [ ! -f dbt_project/target/manifest.json ] || [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_wanted" ]; then
+  echo "bootstrap: parsing the dbt project"
+  .venv/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+  echo "$dbt_wanted" > "$dbt_stamp"
+fi

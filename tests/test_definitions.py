@@ -23,6 +23,12 @@ ASSETS = {  # asset key: (group, kinds)
     "silver_sensor_events": ("silver", {"polars", "postgres"}),
     "silver_weather_forecasts": ("silver", {"polars", "postgres"}),
     "silver_reference_tables": ("silver", {"mysql", "postgres"}),
+    **{name: ("gold", {"dbt", "postgres"}) for name in (
+        "dim_date", "dim_datetime", "dim_apartment", "dim_room", "dim_device", "dim_weather_site", "dim_tariff",
+        "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
+        "fact_device_health_day", "fact_weather_hour", "weather_forecast_latest", "house_balance_minute")},
+    **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
+        "stg_sensor_events", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors")},
 }
 CHECKS = {
     "silver_sensor_events": {"files_accounted_for", "ledger_rows_match_silver", "unique_reading_key", "no_future_timestamps",
@@ -44,7 +50,7 @@ def defs() -> dg.Definitions:
 @pytest.mark.component
 def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
-    assert set(defs.resources) == {"warehouse", "share", "bronze", "sftp", "reference_db", "rules"}
+    assert set(defs.resources) == {"warehouse", "share", "bronze", "sftp", "reference_db", "rules", "dbt"}
 
 
 @pytest.mark.component
@@ -59,7 +65,7 @@ def test_stable_names_groups_kinds_and_checks(defs):
         assert {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey(name)})} == checks, name
     assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job"}
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
-                                                        "reference_tables_automation_sensor"}
+                                                        "reference_tables_automation_sensor", "gold_automation_sensor"}
     assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule"}
 
 

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view', tags=['daily']) }}
 {#- Per apartment and minute: the house's energy (3-phase meter), the metered devices' energy, and the
     residual house − devices (consumption no plug measures). -#}
 select

@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view', tags=['daily']) }}
 {#- Per target hour and site, the latest forecast issued before the target's local day: what was known at
     an issue time of local midnight before that day (the rule the ML features use). -#}
 select distinct on (weather.datetime_key, weather.site_key)

@@ -1,0 +1,1 @@
+"""Gold layer: the dbt star schema as Dagster assets."""

@@ -1,0 +1,49 @@
+"""The dbt models as two assets: the daily-partitioned incremental facts, and everything else (seeds,
+staging views, dimensions). dbt tests are their asset checks."""
+
+import json
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from domotic_assets.gold.project import dbt_project
+from domotic_assets.gold.translator import GoldTranslator
+from domotic_assets.partitions import daily_partitions
+from resources.postgres import PostgresResource
+
+DAILY_MODELS = "tag:daily"
+GOLD_POOL = "gold"
+
+
+class GoldBuildConfig(dg.Config):
+    full_refresh: bool = False
+    """Rebuild the models from scratch (`dbt build --full-refresh`) instead of replacing the window."""
+
+
+def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
+              config: GoldBuildConfig, dbt_vars: dict | None = None):
+    os.environ.update(warehouse.dbt_environment())  # profiles.yml reads the connection from the environment
+    args = ["build"] + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
+    args += ["--full-refresh"] if config.full_refresh else []
+    yield from dbt.cli(args, context=context).stream()
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DAILY_MODELS,
+            partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
+            dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_daily_models")
+def gold_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
+                      config: GoldBuildConfig):
+    """Gold facts, one local day per partition (a range runs as one dbt build over its window)."""
+    window = context.partition_time_window
+    dbt_vars = {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat()}
+    context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']})")
+    yield from dbt_build(context, dbt, warehouse, config, dbt_vars)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude=DAILY_MODELS,
+            dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_models")
+def gold_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
+                config: GoldBuildConfig):
+    """Seeds, staging views and the dimensions of the star (unpartitioned)."""
+    yield from dbt_build(context, dbt, warehouse, config)

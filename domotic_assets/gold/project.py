@@ -1,0 +1,12 @@
+"""The dbt project of the gold layer. Its manifest is prepared by the project's own commands
+(`scripts/bootstrap.sh` runs `dbt parse` when the dbt files change); `dagster dev` re-parses as well."""
+
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()

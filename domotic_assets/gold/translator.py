@@ -1,0 +1,68 @@
+"""How dbt models appear in Dagster: keys are the model names, groups by layer, and automation so that a gold
+day follows its silver day."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from domotic_assets.partitions import TIMEZONE
+
+DAILY_TAG = "daily"
+PARTITIONED_SILVER = {"silver_sensor_events", "silver_weather_forecasts"}
+# A gold day is rebuilt when its silver day changes (a correction of an older day included) — not when an
+# unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day.
+DAILY_AUTOMATION = (
+    dg.AutomationCondition.any_deps_updated().allow(dg.AssetSelection.assets(*PARTITIONED_SILVER)).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+)
+# The other models are built when missing and every night.
+NIGHTLY_AUTOMATION = (
+    (dg.AutomationCondition.missing() & ~dg.AutomationCondition.in_progress()
+     & ~dg.AutomationCondition.execution_failed())
+    | dg.AutomationCondition.on_cron("30 3 * * *", cron_timezone=TIMEZONE)
+)
+
+
+def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
+    """The partitioned silver assets a daily model reads, through staging, intermediate and daily models."""
+    found = set()
+    for parent in manifest["parent_map"].get(unique_id, []):
+        if parent.startswith("source."):
+            key = manifest["sources"][parent].get("meta", {}).get("dagster", {}).get("asset_key", [None])[0]
+            found |= {key} & PARTITIONED_SILVER
+        elif parent.startswith("model."):
+            node = manifest["nodes"][parent]
+            if {"staging", "intermediate"} & set(node["fqn"]) or DAILY_TAG in node.get("tags", []):
+                found |= silver_days_read(manifest, parent)
+    return found
+
+
+class GoldTranslator(DagsterDbtTranslator):
+    """Keys are the model names (design.md §7); staging views in group `gold_staging`, the star in `gold`;
+    daily models depend on their silver days directly and follow them."""
+
+    def __init__(self):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,
+                                                               enable_duplicate_source_asset_keys=True))
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        node = manifest["nodes"].get(unique_id)
+        if not node:  # a source: the silver asset itself
+            return spec
+        daily = DAILY_TAG in node.get("tags", [])
+        spec = spec.replace_attributes(
+            key=dg.AssetKey(node["name"]),
+            group_name="gold_staging" if "staging" in node["fqn"] else "gold",
+            automation_condition=DAILY_AUTOMATION if daily else NIGHTLY_AUTOMATION,
+        )
+        if daily:
+            known = {dep.asset_key for dep in spec.deps}
+            extra = [dg.AssetDep(key) for key in sorted(silver_days_read(manifest, unique_id))
+                     if dg.AssetKey(key) not in known]
+            spec = spec.replace_attributes(deps=[*spec.deps, *extra])
+        return spec

@@ -1,0 +1,169 @@
+"""Gold with dbt through Dagster against the real PostgreSQL, in a database of its own: the star builds with
+its checks green, and its measures agree with independent computations from silver (energy per plug and
+day from the counter, uptime, the weather as-of rule, DST days); a range build equals day-by-day builds."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+from dagster_dbt import DbtCliResource
+
+from domotic_assets.gold.assets import gold_daily_models, gold_models
+from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project
+from domotic_assets.silver.reference import silver_reference_tables
+from domotic_assets.silver.sensor_events import silver_sensor_events
+from domotic_assets.silver.weather import silver_weather_forecasts
+from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from resources.reference_db import ReferenceDatabaseResource
+from resources.smb import SMBShareResource
+from sensors_io.bronze_layout import weather_bronze_path
+from sensors_io.filenames import FilenameError, parse_weather_filename
+from sensors_io.sensor_copy import copy_day
+
+pytestmark = pytest.mark.integration
+DAYS = ["2023-10-28", "2023-10-29", "2023-10-30"]
+ZURICH = ZoneInfo("Europe/Zurich")
+
+
+@pytest.fixture(scope="module")
+def warehouse(settings, postgres, generated, sftp_server, mariadb, tmp_path_factory) -> PostgresResource:
+    """Silver of the three generated days (the autumn DST change in the middle) in database `gold_test`."""
+    admin = postgres.connect()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS gold_test")
+        cursor.execute("CREATE DATABASE gold_test OWNER domotic")
+    admin.close()
+    warehouse = PostgresResource(db_url=settings["DB_URL"].rsplit("/", 1)[0] + "/gold_test")
+    bronze = tmp_path_factory.mktemp("gold") / "bronze"
+    for key in DAYS:
+        copy_day(SMBShareResource(path=settings["SMB_PATH"]), bronze, DEFAULT_APARTMENTS, key, time.time())
+    for csv in sftp_server.folder.glob("Pred_*.csv"):
+        try:
+            day = parse_weather_filename(csv.name)
+        except FilenameError:
+            continue
+        target = weather_bronze_path(bronze, day, csv.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(csv.read_bytes())
+    resources = {"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze)), "rules": CleaningRulesResource(),
+                 "reference_db": ReferenceDatabaseResource(url=settings["MYSQL_URL"])}
+    window = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]}
+    dg.materialize([silver_sensor_events], resources=resources, tags=window)
+    dg.materialize([silver_weather_forecasts], resources=resources,
+                   tags={**window, "dagster/asset_partition_range_start": "2023-10-26"})
+    dg.materialize([silver_reference_tables], resources=resources)
+    return warehouse
+
+
+def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1]) -> list:
+    resources = {"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE), "warehouse": warehouse}
+    results = [dg.materialize([gold_models], resources=resources)]
+    results.append(dg.materialize([gold_daily_models], resources=resources, tags={
+        "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}))
+    return results
+
+
+def failed_checks(results) -> list[str]:
+    return [f"{c.asset_key.to_user_string()}.{c.check_name}" for r in results
+            for c in r.get_asset_check_evaluations() if not c.passed]
+
+
+def query(warehouse: PostgresResource, text: str, params=()) -> list[tuple]:
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(text, params)
+        return cursor.fetchall()
+
+
+@pytest.fixture(scope="module")
+def built(warehouse):
+    results = build(warehouse)
+    assert all(r.success for r in results)
+    return results
+
+
+def test_the_star_builds_with_every_check_green(built):
+    assert failed_checks(built) == []
+    assert sum(len(r.get_asset_check_evaluations()) for r in built) > 70
+
+
+def test_dst_days_have_their_minutes(warehouse, built):
+    minutes = dict(query(warehouse, "SELECT date_key, count(*) FROM gold.dim_datetime GROUP BY 1"))
+    assert minutes[20231029] == 1500 and minutes[20231028] == 1440
+    assert dict(query(warehouse, "SELECT date_key, minutes_in_day FROM gold.dim_date"))[20231029] == 1500
+
+
+def test_plug_energy_equals_its_counter_rise(warehouse, built):
+    """Independent computation: per plug, the counter's last reading minus its first (no resets on these
+    plugs; every day of silver is built), against the sum of energy_wh in gold; and per plug and day,
+    gold's energy against the day's counter rise within the energy spread over gaps crossing midnight."""
+    readings = query(warehouse, """
+        SELECT apartment || ':' || sensor_id, "timestamp", value FROM silver.sensor_events
+        WHERE sensor_type = 'plug' AND field = 'total' ORDER BY 1, 2""")
+    series = defaultdict(list)
+    for device, moment, value in readings:
+        series[device].append((moment, value))
+    expected = {device: points[-1][1] - points[0][1] for device, points in series.items()
+                if all(b >= a for (_, a), (_, b) in zip(points, points[1:], strict=False))}
+    actual = dict(query(warehouse, """
+        SELECT d.device_id, sum(e.energy_wh) FROM gold.fact_energy_minute e
+        JOIN gold.dim_device d USING (device_key) WHERE d.sensor_type = 'plug' GROUP BY 1"""))
+    assert len(expected) >= 6
+    for device, rise in expected.items():
+        assert actual[device] == pytest.approx(rise, rel=1e-9, abs=1e-6), device
+
+
+def test_uptime_is_the_share_of_the_local_days_minutes(warehouse, built):
+    received = dict(((a, s, d), n) for a, s, d, n in query(warehouse, """
+        SELECT apartment, sensor_id, partition_date, count(DISTINCT date_trunc('minute', "timestamp"))
+        FROM silver.sensor_events GROUP BY 1, 2, 3"""))
+    health = query(warehouse, """
+        SELECT d.device_id, to_date(h.date_key::text, 'YYYYMMDD'), h.uptime_pct, h.expected_readings
+        FROM gold.fact_device_health_day h JOIN gold.dim_device d USING (device_key)""")
+    assert health
+    for device, day, uptime, expected_minutes in health:
+        apartment, sensor = device.split(":", 1)
+        minutes = 1500 if day == date(2023, 10, 29) else 1440
+        assert expected_minutes == minutes
+        assert uptime == pytest.approx(round(min(100, 100 * received.get((apartment, sensor, day), 0) / minutes), 2))
+
+
+def test_latest_forecast_is_the_last_issued_before_the_target_day(warehouse, built):
+    issued = defaultdict(set)
+    for target, site, prediction_date in query(warehouse, """
+            SELECT date_trunc('hour', "timestamp"), site, prediction_date FROM silver.weather_forecasts
+            WHERE NOT is_outlier"""):
+        issued[(target, site)].add(prediction_date)
+    latest = query(warehouse, """
+        SELECT t.timestamp_utc, s.site_name, l.issued_on FROM gold.weather_forecast_latest l
+        JOIN gold.dim_datetime t USING (datetime_key) JOIN gold.dim_weather_site s USING (site_key)""")
+    assert latest
+    for target, site, issued_on in latest:
+        local_day = target.astimezone(ZURICH).date()
+        assert issued_on == max(d for d in issued[(target, site)] if d < local_day)
+
+
+def test_a_range_build_equals_day_by_day_builds(warehouse, built):
+    signature = """SELECT count(*), md5(string_agg(datetime_key || ':' || device_key || ':' ||
+                   coalesce(round(energy_wh::numeric, 9)::text, '-') || ':' || coalesce(adjustment, ''), ','
+                   ORDER BY datetime_key, device_key)) FROM gold.fact_energy_minute"""
+    environment = "SELECT count(*), sum(readings) FROM gold.fact_environment_minute"
+    before = query(warehouse, signature) + query(warehouse, environment)
+    for day in DAYS:
+        results = build(warehouse, day, day)
+        assert failed_checks(results) == []
+    assert query(warehouse, signature) + query(warehouse, environment) == before
+
+
+def test_every_silver_reading_of_an_environment_sensor_lands_in_a_fact(warehouse, built):
+    silver = query(warehouse, """SELECT count(*) FROM silver.sensor_events
+                                  WHERE sensor_type IN ('meteo', 'humidity', 'door', 'window')""")
+    assert query(warehouse, "SELECT sum(readings) FROM gold.fact_environment_minute") == silver
+

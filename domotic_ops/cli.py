@@ -1,4 +1,4 @@
-"""Operate the platform: `python -m domotic_ops up|down|status|check|pg|dagster`.
+"""Operate the platform: `python -m domotic_ops up|down|status|check|pg|dagster|dbt`.
 
 `up` starts what this configuration runs itself (the embedded PostgreSQL unless `DB_URL` is set) and then
 Dagster; a server of the user's own is never started or stopped. The demo's CLI (`python -m demo`) adds the
@@ -8,15 +8,19 @@ stand-ins for the outside world to the same commands.
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from domotic_ops import procs
 from domotic_ops.check import run_checks
-from domotic_ops.config import Settings, load_settings
+from domotic_ops.config import ROOT, Settings, load_settings
 from domotic_ops.dagster_service import DagsterService
 from domotic_ops.postgres import EmbeddedPostgres
+from resources.postgres import PostgresResource
 
 
 def platform_services(settings: Settings) -> dict:
@@ -93,16 +97,29 @@ def run_common(args, settings: Settings, services: dict, prepare: Callable[[], N
     return True
 
 
+def run_dbt(settings: Settings, args: list[str]) -> int:
+    """dbt on the gold project, connected to the warehouse of DB_URL (e.g. `dbt docs generate`)."""
+    project = ROOT / "dbt_project"
+    env = {**os.environ, **PostgresResource(db_url=settings["DB_URL"]).dbt_environment()}
+    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project),
+               "--profiles-dir", str(project)]
+    return subprocess.run(command, env=env).returncode
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m domotic_ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     add_common_commands(commands, ("pg", "dagster"))
     commands.add_parser("check", help="show the effective configuration and test every configured service")
+    dbt = commands.add_parser("dbt", help="run dbt on the gold project against DB_URL (e.g. dbt build, docs generate)")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
         if args.command == "check":
             sys.exit(0 if run_checks(settings) else 1)
+        if args.command == "dbt":
+            sys.exit(run_dbt(settings, args.dbt_args))
         run_common(args, settings, platform_services(settings))
     except procs.ServiceError as error:
         sys.exit(f"error: {error}")

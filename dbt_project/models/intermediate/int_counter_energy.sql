@@ -1,3 +1,4 @@
+{{ config(materialized='view', tags=['daily']) }}
 {#- Energy from cumulative counters, reading by reading (rules documented in _marts.yml):
     - a dip below the previous reading that recovers at the next one (a transient 0, a small backwards
       glitch) is a `glitch`: no energy of its own, the next good reading's rise covers it;
@@ -15,7 +16,7 @@ with counters as (
     window device as (partition by apartment, sensor_id order by minute_utc)
 ),
 flagged as (
-    select *, (counter_wh < previous_wh and next_wh >= previous_wh) as is_glitch from counters
+    select *, coalesce(counter_wh < previous_wh and next_wh >= previous_wh, false) as is_glitch from counters
 ),
 good as (
     select apartment, room, sensor_id, minute_utc, counter_wh,

@@ -28,7 +28,8 @@ ASSETS = {  # asset key: (group, kinds)
         "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
         "fact_device_health_day", "fact_weather_hour", "weather_forecast_latest", "house_balance_minute")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
-        "stg_sensor_events", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors")},
+        "stg_sensor_events", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
+        "int_energy_readings", "int_counter_energy")},
 }
 CHECKS = {
     "silver_sensor_events": {"files_accounted_for", "ledger_rows_match_silver", "unique_reading_key", "no_future_timestamps",

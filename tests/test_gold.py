@@ -167,3 +167,24 @@ def test_every_silver_reading_of_an_environment_sensor_lands_in_a_fact(warehouse
                                   WHERE sensor_type IN ('meteo', 'humidity', 'door', 'window')""")
     assert query(warehouse, "SELECT sum(readings) FROM gold.fact_environment_minute") == silver
 
+
+
+def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):
+    """A reading whose timestamp lies years away from its day (a device clock gone wrong, written straight
+    into silver) has no minute in dim_datetime: the relationships test fails as a blocking asset check."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field, value,
+                          unit, "timestamp" + interval '7 years', is_outlier, 'corrupted.json', partition_date
+                          FROM silver.sensor_events WHERE sensor_type = 'meteo' AND partition_date = %s LIMIT 1""",
+                       (DAYS[1],))
+    try:
+        results = build(warehouse, DAYS[1], DAYS[1])
+        failed = failed_checks(results)
+        expected = "relationships_fact_environment_minute_datetime_key__datetime_key__ref_dim_datetime_"
+        assert f"fact_environment_minute.{expected}" in failed, failed
+        check = next(c for r in results for c in r.get_asset_check_evaluations() if not c.passed)
+        assert check.severity == dg.AssetCheckSeverity.ERROR
+    finally:
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("DELETE FROM silver.sensor_events WHERE source_file = 'corrupted.json'")
+        assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []

@@ -42,7 +42,8 @@ def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
 
 
 class GoldTranslator(DagsterDbtTranslator):
-    """Keys are the model names (design.md §7); staging views in group `gold_staging`, the star in `gold`;
+    """Keys are the model names (design.md §7); staging and intermediate views in group `gold_staging`, the
+    star in `gold`;
     daily models depend on their silver days directly and follow them."""
 
     def __init__(self):
@@ -57,7 +58,7 @@ class GoldTranslator(DagsterDbtTranslator):
         daily = DAILY_TAG in node.get("tags", [])
         spec = spec.replace_attributes(
             key=dg.AssetKey(node["name"]),
-            group_name="gold_staging" if "staging" in node["fqn"] else "gold",
+            group_name="gold_staging" if {"staging", "intermediate"} & set(node["fqn"]) else "gold",
             automation_condition=DAILY_AUTOMATION if daily else NIGHTLY_AUTOMATION,
         )
         if daily:

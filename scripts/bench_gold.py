@@ -1,0 +1,142 @@
+"""Benchmark of silver → gold (dbt) at the reference's scale; prints figures, asserts nothing.
+
+    .venv/bin/python scripts/bench_gold.py [--days 85] [--apartments 2] [--workdir /tmp/domotic-bench]
+
+Generates ~245,000 sensor files and the forecasts with the project's generator (reused when present), loads
+them through bronze into silver in a private PostgreSQL, then measures the gold build through Dagster: the
+unpartitioned models (seeds, staging, dimensions), the whole history as one run (a backfill), and one day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dagster as dg  # noqa: E402
+from dagster_dbt import DbtCliResource  # noqa: E402
+
+from demo.generator.generate import GenerationRequest, generate  # noqa: E402
+from domotic_assets.gold.assets import gold_daily_models, gold_models  # noqa: E402
+from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project  # noqa: E402
+from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
+from domotic_assets.silver.weather import silver_weather_forecasts  # noqa: E402
+from domotic_ops.config import load_settings  # noqa: E402
+from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
+from domotic_ops.procs import free_port  # noqa: E402
+from resources.bronze import DEFAULT_APARTMENTS, BronzeResource  # noqa: E402
+from resources.cleaning import CleaningRulesResource  # noqa: E402
+from resources.postgres import PostgresResource  # noqa: E402
+from resources.smb import SMBShareResource  # noqa: E402
+from sensors_io.bronze_layout import weather_bronze_path  # noqa: E402
+from sensors_io.filenames import FilenameError, parse_weather_filename  # noqa: E402
+from sensors_io.sensor_copy import copy_day  # noqa: E402
+
+FACTS = ("fact_energy_minute", "fact_environment_minute", "fact_presence_minute", "fact_device_health_day",
+         "fact_weather_hour")
+
+
+class DbtMemory(threading.Thread):
+    """Samples the resident memory of running dbt processes; `peak_mib` is the highest seen."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak_mib, self.running = 0.0, True
+
+    def run(self):
+        while self.running:
+            for status in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    if "bin/dbt" not in (status.parent / "cmdline").read_text():
+                        continue
+                    rss = next(line for line in status.read_text().splitlines() if line.startswith("VmRSS"))
+                    self.peak_mib = max(self.peak_mib, int(rss.split()[1]) / 1024)
+                except (OSError, StopIteration):
+                    continue
+            time.sleep(0.2)
+
+
+def timed(assets, resources: dict, **kwargs) -> float:
+    started = time.perf_counter()
+    result = dg.materialize(assets, resources=resources, **kwargs)
+    seconds = time.perf_counter() - started
+    failed = [c.check_name for c in result.get_asset_check_evaluations() if not c.passed]
+    print(f"    ({len(result.get_asset_check_evaluations())} checks, failed: {failed or 'none'})")
+    return seconds
+
+
+def rows(warehouse: PostgresResource) -> dict[str, int]:
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        counts = {}
+        for table in FACTS:
+            cursor.execute(f"SELECT count(*) FROM gold.{table}")  # names are the constants above
+            counts[table] = cursor.fetchone()[0]
+        return counts
+
+
+def load_silver(args, warehouse: PostgresResource, bronze: Path, keys: list[str]) -> None:
+    share = args.workdir / f"share-{args.days}d"
+    request = GenerationRequest(start=date.fromisoformat(keys[0]), days=args.days, apartments=args.apartments, seed=1)
+    generate(request, share, args.workdir / "sftp", args.workdir / f"manifest-{args.days}d.json")
+    for key in keys:
+        copy_day(SMBShareResource(path=str(share)), bronze, DEFAULT_APARTMENTS, key, time.time())
+    for csv in (args.workdir / "sftp").rglob("Pred_*.csv"):
+        try:
+            day = parse_weather_filename(csv.name)
+        except FilenameError:
+            continue
+        target = weather_bronze_path(bronze, day, csv.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(csv, target)
+    resources = {"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze)), "rules": CleaningRulesResource()}
+    window = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+    started = time.perf_counter()
+    dg.materialize([silver_sensor_events, silver_weather_forecasts], resources=resources, tags=window)
+    print(f"silver loaded in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--days", type=int, default=85)
+    parser.add_argument("--apartments", type=int, default=2)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-bench"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    args.workdir.chmod(0o755)
+    start = date(2023, 8, 1)
+    keys = [(start + timedelta(days=d)).isoformat() for d in range(args.days)]
+    settings = load_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
+                             overrides={"DOMOTIC_PG_PORT": str(free_port())})
+    postgres = EmbeddedPostgres(settings)
+    postgres.start()
+    try:
+        warehouse = PostgresResource(db_url=settings["DB_URL"])
+        load_silver(args, warehouse, args.workdir / f"bronze-{args.days}d", keys)
+        resources = {"warehouse": warehouse,
+                     "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)}
+        memory = DbtMemory()
+        memory.start()
+        print(f"gold_models (seeds, staging, dimensions): {timed([gold_models], resources):.1f} s")
+        window = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
+        full = timed([gold_daily_models], resources, tags=window)
+        counts = rows(warehouse)
+        print(f"gold facts, all {args.days} days in one run: {full:.1f} s, {sum(counts.values()):,} rows "
+              f"({sum(counts.values()) / full:,.0f} rows/s)")
+        for table, count in counts.items():
+            print(f"    {table:26} {count:>12,}")
+        day = timed([gold_daily_models], resources, partition_key=keys[len(keys) // 2])
+        print(f"gold facts, one day ({keys[len(keys) // 2]}): {day:.1f} s")
+        memory.running = False
+        print(f"peak memory of the dbt process: {memory.peak_mib:.0f} MiB")
+    finally:
+        postgres.stop()
+
+
+if __name__ == "__main__":
+    main()

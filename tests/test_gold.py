@@ -63,10 +63,10 @@ def warehouse(settings, postgres, generated, sftp_server, mariadb, tmp_path_fact
     return warehouse
 
 
-def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1]) -> list:
+def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1], raise_on_error=True) -> list:
     resources = {"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE), "warehouse": warehouse}
     results = [dg.materialize([gold_models], resources=resources)]
-    results.append(dg.materialize([gold_daily_models], resources=resources, tags={
+    results.append(dg.materialize([gold_daily_models], resources=resources, raise_on_error=raise_on_error, tags={
         "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}))
     return results
 
@@ -178,7 +178,8 @@ def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built)
                           FROM silver.sensor_events WHERE sensor_type = 'meteo' AND partition_date = %s LIMIT 1""",
                        (DAYS[1],))
     try:
-        results = build(warehouse, DAYS[1], DAYS[1])
+        results = build(warehouse, DAYS[1], DAYS[1], raise_on_error=False)
+        assert not results[1].success  # the failed test stops the build: downstream models are not built
         failed = failed_checks(results)
         expected = "relationships_fact_environment_minute_datetime_key__datetime_key__ref_dim_datetime_"
         assert f"fact_environment_minute.{expected}" in failed, failed

@@ -13,6 +13,7 @@ from domotic_assets.partitions import daily_partitions
 from resources.postgres import PostgresResource
 
 DAILY_MODELS = "tag:daily"
+ENERGY_FACT = "fact_energy_minute"
 GOLD_POOL = "gold"
 
 
@@ -23,10 +24,25 @@ class GoldBuildConfig(dg.Config):
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
               config: GoldBuildConfig, dbt_vars: dict | None = None):
+    """`dbt build` of the selected models; row counts on every materialisation, and on the energy fact the
+    minutes of the window per adjustment rule."""
     os.environ.update(warehouse.dbt_environment())  # profiles.yml reads the connection from the environment
     args = ["build"] + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
     args += ["--full-refresh"] if config.full_refresh else []
-    yield from dbt.cli(args, context=context).stream()
+    for event in dbt.cli(args, context=context).stream().fetch_row_counts():
+        if isinstance(event, dg.Output) and event.output_name == ENERGY_FACT and dbt_vars:
+            event = event.with_metadata({**event.metadata,
+                                         "energy_adjustments": energy_adjustments(warehouse, dbt_vars)})
+        yield event
+
+
+def energy_adjustments(warehouse: PostgresResource, window: dict) -> dict[str, int]:
+    """Minutes of the window's energy per adjustment rule (gap_spread, reset, glitch, …)."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(adjustment, 'none'), count(*) FROM gold.fact_energy_minute "
+                       "WHERE date_key >= %s AND date_key < %s GROUP BY 1",
+                       (int(window["min_date"].replace("-", "")), int(window["max_date"].replace("-", ""))))
+        return dict(cursor.fetchall())
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DAILY_MODELS,

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
-          pre_hook="{{ delete_window(this) }}",
+          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
           post_hook="create index if not exists fact_energy_minute_date on {{ this }} (date_key)") }}
 {#- Energy per device and minute: the power read, and the energy consumed in that minute (energy_wh) — for
     plugs from their counter's rise since the previous reading (int_counter_energy), for the house meter from

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
-          pre_hook="{{ delete_window(this) }}",
+          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
           post_hook="create index if not exists fact_environment_minute_date on {{ this }} (date_key)") }}
 {#- Indoor climate per room and minute. Means leave outliers out (is_anomaly flags them); window and door
     flags are false, not null, when the room's sensor reports closed. -#}

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
-          pre_hook="{{ delete_window(this) }}",
+          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
           post_hook="create index if not exists fact_presence_minute_date on {{ this }} (date_key)") }}
 {#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion or an open door
     (door activity); presence_prob is filled by the ML assets. -#}

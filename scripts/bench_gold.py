@@ -3,7 +3,8 @@
     .venv/bin/python scripts/bench_gold.py [--days 85] [--apartments 2] [--workdir /tmp/domotic-bench]
 
 Generates ~245,000 sensor files and the forecasts with the project's generator (reused when present), loads
-them through bronze into silver in a private PostgreSQL, then measures the gold build through Dagster: the
+them through bronze into silver in a private PostgreSQL (reference tables from a private MariaDB), then
+measures the gold build through Dagster: the
 unpartitioned models (seeds, staging, dimensions), the whole history as one run (a backfill), and one day.
 """
 
@@ -22,17 +23,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dagster as dg  # noqa: E402
 from dagster_dbt import DbtCliResource  # noqa: E402
 
+from demo.generator.apartments import apartments  # noqa: E402
 from demo.generator.generate import GenerationRequest, generate  # noqa: E402
+from demo.generator.reference import reference_tables  # noqa: E402
+from demo.mariadb import EmbeddedMariaDB  # noqa: E402
+from demo.settings import load_demo_settings  # noqa: E402
 from domotic_assets.gold.assets import gold_daily_models, gold_models  # noqa: E402
 from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project  # noqa: E402
+from domotic_assets.silver.reference import silver_reference_tables  # noqa: E402
 from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
 from domotic_assets.silver.weather import silver_weather_forecasts  # noqa: E402
-from domotic_ops.config import load_settings  # noqa: E402
 from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
 from domotic_ops.procs import free_port  # noqa: E402
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource  # noqa: E402
 from resources.cleaning import CleaningRulesResource  # noqa: E402
 from resources.postgres import PostgresResource  # noqa: E402
+from resources.reference_db import ReferenceDatabaseResource  # noqa: E402
 from resources.smb import SMBShareResource  # noqa: E402
 from sensors_io.bronze_layout import weather_bronze_path  # noqa: E402
 from sensors_io.filenames import FilenameError, parse_weather_filename  # noqa: E402
@@ -80,7 +86,7 @@ def rows(warehouse: PostgresResource) -> dict[str, int]:
         return counts
 
 
-def load_silver(args, warehouse: PostgresResource, bronze: Path, keys: list[str]) -> None:
+def load_silver(args, warehouse: PostgresResource, reference_url: str, bronze: Path, keys: list[str]) -> None:
     share = args.workdir / f"share-{args.days}d"
     request = GenerationRequest(start=date.fromisoformat(keys[0]), days=args.days, apartments=args.apartments, seed=1)
     generate(request, share, args.workdir / "sftp", args.workdir / f"manifest-{args.days}d.json")
@@ -94,7 +100,9 @@ def load_silver(args, warehouse: PostgresResource, bronze: Path, keys: list[str]
         target = weather_bronze_path(bronze, day, csv.name)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(csv, target)
-    resources = {"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze)), "rules": CleaningRulesResource()}
+    resources = {"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze)), "rules": CleaningRulesResource(),
+                 "reference_db": ReferenceDatabaseResource(url=reference_url)}
+    dg.materialize([silver_reference_tables], resources=resources)
     window = {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}
     started = time.perf_counter()
     dg.materialize([silver_sensor_events, silver_weather_forecasts], resources=resources, tags=window)
@@ -111,13 +119,15 @@ def main() -> None:
     args.workdir.chmod(0o755)
     start = date(2023, 8, 1)
     keys = [(start + timedelta(days=d)).isoformat() for d in range(args.days)]
-    settings = load_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
-                             overrides={"DOMOTIC_PG_PORT": str(free_port())})
-    postgres = EmbeddedPostgres(settings)
+    settings = load_demo_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
+                                  overrides={"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port())})
+    postgres, mariadb = EmbeddedPostgres(settings), EmbeddedMariaDB(settings)
     postgres.start()
+    mariadb.start()
     try:
+        mariadb.load_reference(reference_tables(apartments(args.apartments), start, 1))
         warehouse = PostgresResource(db_url=settings["DB_URL"])
-        load_silver(args, warehouse, args.workdir / f"bronze-{args.days}d", keys)
+        load_silver(args, warehouse, settings["MYSQL_URL"], args.workdir / f"bronze-{args.days}d", keys)
         resources = {"warehouse": warehouse,
                      "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)}
         memory = DbtMemory()
@@ -136,6 +146,7 @@ def main() -> None:
         print(f"peak memory of the dbt process: {memory.peak_mib:.0f} MiB")
     finally:
         postgres.stop()
+        mariadb.stop()
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ select
     minutes.power_w,
     minutes.energy_wh,
     minutes.energy_wh / 1000.0 as energy_kwh,
-    round((minutes.energy_wh / 1000.0 * tariffs.chf_per_kwh)::numeric, 6) as cost_chf,
+    round((minutes.energy_wh / 1000.0 * tariffs.chf_per_kwh)::numeric, 6)::numeric(12, 6) as cost_chf,
     minutes.counter_wh as counter_total_wh,
     not minutes.power_is_outlier and minutes.adjustment is distinct from 'implausible' as is_valid,
     minutes.is_imputed,

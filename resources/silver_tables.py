@@ -69,8 +69,8 @@ def ensure_schema(cursor) -> None:
 
 
 def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
-    """Swap the day's partition of silver.sensor_events for a new table holding `frame` (same transaction:
-    readers see the old day or the new one, never a mix)."""
+    """Swap the day's partition of silver.sensor_events for a new table holding `frame`, and its rows of the
+    device registry (same transaction: readers see the old day or the new one, never a mix)."""
     lock_table(cursor, "silver.sensor_events")
     suffix = f"{day:%Y%m%d}"
     final = f"sensor_events_{suffix}"
@@ -91,6 +91,7 @@ def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
     cursor.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(table, sql.Identifier(final)))
     cursor.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM (%s) TO (%s)").format(
         parent, sql.Identifier("silver", final)), (day, day + timedelta(days=1)))
+    cursor.execute("SELECT silver.refresh_sensor_days(%s)", (day,))
 
 
 def record_outcomes(cursor, source: str, days: Sequence[date], loaded: pl.DataFrame, rejected: pl.DataFrame) -> None:

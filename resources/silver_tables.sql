@@ -16,6 +16,32 @@ CREATE TABLE IF NOT EXISTS silver.sensor_events (
 CREATE UNIQUE INDEX IF NOT EXISTS sensor_events_key
     ON silver.sensor_events (apartment, sensor_id, field, "timestamp", partition_date);
 
+-- The device registry: one row per sensor and day it reported, with what it reported, replaced with its day
+-- (the small table gold reads to know every device and its health without scanning the readings).
+CREATE TABLE IF NOT EXISTS silver.sensor_days (
+    apartment      text    NOT NULL,
+    room           text    NOT NULL,
+    sensor_type    text    NOT NULL,
+    sensor_id      text    NOT NULL,
+    partition_date date    NOT NULL,
+    readings       integer NOT NULL,          -- rows of silver.sensor_events
+    minutes        integer NOT NULL,          -- distinct minutes with a reading
+    has_battery    boolean NOT NULL,
+    has_counter    boolean NOT NULL,
+    battery_min    double precision,          -- battery level (%), where the sensor reports one
+    battery_avg    double precision,
+    PRIMARY KEY (partition_date, apartment, sensor_id, room, sensor_type)
+);
+CREATE OR REPLACE FUNCTION silver.refresh_sensor_days(day date) RETURNS void LANGUAGE sql AS $$
+    DELETE FROM silver.sensor_days WHERE partition_date = day;
+    INSERT INTO silver.sensor_days
+    SELECT apartment, room, sensor_type, sensor_id, partition_date, count(*), count(DISTINCT "timestamp"),
+           bool_or(field = 'battery'), bool_or(field = 'total'), min(value) FILTER (WHERE field = 'battery'),
+           avg(value) FILTER (WHERE field = 'battery')
+    FROM silver.sensor_events WHERE partition_date = day
+    GROUP BY partition_date, apartment, sensor_id, room, sensor_type;
+$$;
+
 CREATE TABLE IF NOT EXISTS silver.weather_forecasts (
     "timestamp"     timestamptz      NOT NULL,
     site            text             NOT NULL,
@@ -53,3 +79,8 @@ CREATE TABLE IF NOT EXISTS silver.rejected_files (
     last_seen      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS rejected_files_partition ON silver.rejected_files (source, partition_date);
+
+-- A new device registry is filled once from the days already loaded.
+SELECT silver.refresh_sensor_days(partition_date)
+FROM (SELECT DISTINCT partition_date FROM silver.file_ledger WHERE source = 'sensor') AS days
+WHERE NOT EXISTS (SELECT FROM silver.sensor_days);

@@ -94,6 +94,25 @@ def test_the_star_builds_with_every_check_green(built):
     assert sum(len(r.get_asset_check_evaluations()) for r in built) > 70
 
 
+def test_dbt_unit_tests_pass(warehouse, built, monkeypatch):
+    """The counter rules, DST and tariff unit tests (left out of the Dagster runs: they test logic, not data)."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    invocation = dbt.cli(["test", "--select", "test_type:unit"], raise_on_error=False).wait()
+    assert invocation.is_successful(), invocation.get_error()
+    assert len([e for e in invocation.get_artifact("run_results.json")["results"]]) == 9
+
+
+def test_the_device_registry_agrees_with_the_readings(warehouse, built):
+    registry = query(warehouse, "SELECT apartment, sensor_id, partition_date, readings, minutes FROM silver.sensor_days "
+                                "ORDER BY 1, 2, 3")
+    readings = query(warehouse, """
+        SELECT apartment, sensor_id, partition_date, count(*), count(DISTINCT "timestamp") FROM silver.sensor_events
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""")
+    assert registry == readings and len(registry) > 30
+
+
 def test_dst_days_have_their_minutes(warehouse, built):
     minutes = dict(query(warehouse, "SELECT date_key, count(*) FROM gold.dim_datetime GROUP BY 1"))
     assert minutes[20231029] == 1500 and minutes[20231028] == 1440

@@ -8,23 +8,23 @@
     - a rise above max_plug_power_w over the elapsed minutes is `implausible`: rejected (unknown energy);
     - a rise across missing minutes is spread evenly over them (`gap_spread`, those minutes imputed). -#}
 with counters as (
-    select apartment, room, sensor_id, minute_utc, counter_wh,
+    select device_key, room_key, apartment_key, minute_utc, counter_wh,
            lag(counter_wh) over device as previous_wh,
            lead(counter_wh) over device as next_wh
     from {{ ref('int_energy_readings') }}
     where counter_wh is not null
-    window device as (partition by apartment, sensor_id order by minute_utc)
+    window device as (partition by device_key order by minute_utc)
 ),
 flagged as (
     select *, coalesce(counter_wh < previous_wh and next_wh >= previous_wh, false) as is_glitch from counters
 ),
 good as (
-    select apartment, room, sensor_id, minute_utc, counter_wh,
+    select device_key, room_key, apartment_key, minute_utc, counter_wh,
            lag(counter_wh) over device as previous_wh,
            lag(minute_utc) over device as previous_minute
     from flagged
     where not is_glitch
-    window device as (partition by apartment, sensor_id order by minute_utc)
+    window device as (partition by device_key order by minute_utc)
 ),
 classified as (
     select *,
@@ -48,7 +48,7 @@ rises as (
     from classified
 )
 select
-    rises.apartment, rises.room, rises.sensor_id,
+    rises.device_key, rises.room_key, rises.apartment_key,
     spread.minute_utc,
     case when rise_wh is not null then rise_wh / least(minutes, 10080) end as energy_wh,
     step > 0 as is_imputed,
@@ -59,6 +59,5 @@ from rises
 cross join lateral generate_series(0, least(minutes, 10080) - 1) as step
 cross join lateral (select rises.minute_utc - step * interval '1 minute' as minute_utc) as spread
 left join flagged as glitches
-    on glitches.apartment = rises.apartment and glitches.sensor_id = rises.sensor_id
-   and glitches.minute_utc = spread.minute_utc and glitches.is_glitch
+    on glitches.device_key = rises.device_key and glitches.minute_utc = spread.minute_utc and glitches.is_glitch
 where adjustment is distinct from 'first_reading' or step = 0

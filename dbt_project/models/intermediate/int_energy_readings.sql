@@ -1,10 +1,11 @@
 {{ config(materialized='view', tags=['daily']) }}
 {#- Energy devices (plugs with a cumulative Wh counter, the house meter with power only) per minute, over the
-    run's window and the day before it (a counter's previous reading may lie in the previous day). -#}
+    run's window and the day before it (a counter's previous reading may lie in the previous day). Keyed by
+    the star's surrogate keys, so later sorts and windows compare integers, not text. -#}
 select
-    apartment,
-    room,
-    sensor_id,
+    {{ surrogate_key(['apartment', 'sensor_id']) }} as device_key,
+    {{ surrogate_key(['apartment', 'room']) }} as room_key,
+    {{ surrogate_key(['apartment']) }} as apartment_key,
     sensor_type,
     minute_utc,
     max(value) filter (where field in ('power', 'total_power')) as power_w,

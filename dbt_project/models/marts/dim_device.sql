@@ -1,10 +1,12 @@
-{#- One row per physical sensor: two windows in one room are two devices. -#}
+{{ config(materialized='view') }}
+{#- One row per physical sensor: two windows in one room are two devices. A view on the device registry, so a
+    sensor that appears in a new silver day is a device at once (the facts of that day refer to it). -#}
 select
-    {{ surrogate_key(['apartment', 'sensor_id']) }} as device_key,
+    device_key,
     (apartment || ':' || sensor_id)::text as device_id,
     sensor_type::text as sensor_type,
-    {{ surrogate_key(['apartment', 'room']) }} as room_key,
-    {{ surrogate_key(['apartment']) }} as apartment_key,
+    room_key,
+    apartment_key,
     has_battery,
     has_counter,
     first_day,

@@ -4,16 +4,11 @@
     (the minutes of that local day: 1,440, or 1,380 / 1,500 on DST days) and received, uptime, battery where
     there is one, and errors of the reference log mapped to the devices of their type (the message names the
     type: plug, door, window, motion, meteo, humidity, consumption) in the building's apartment that day. -#}
-with readings as (
-    select * from {{ ref('stg_sensor_events') }} where {{ in_window('partition_date') }}
-),
-received as (
-    select apartment, room, sensor_type, sensor_id, partition_date,
-           count(distinct minute_utc) as received_readings,
-           min(value) filter (where field = 'battery') as battery_min_pct,
-           avg(value) filter (where field = 'battery') as battery_avg_pct
-    from readings
-    group by apartment, room, sensor_type, sensor_id, partition_date
+with received as (
+    select apartment, room, sensor_type, sensor_id, partition_date, minutes as received_readings,
+           battery_min_pct, battery_avg_pct
+    from {{ ref('stg_sensor_days') }}
+    where {{ in_window('partition_date') }}
 ),
 apartment_days as (select distinct apartment, partition_date from received),
 known_devices as (

@@ -7,12 +7,12 @@
 with readings as (select * from {{ ref('int_energy_readings') }}),
 counter_energy as (select * from {{ ref('int_counter_energy') }}),
 house_meter as (
-    select *, lead(minute_utc) over (partition by apartment, sensor_id order by minute_utc) as next_minute
+    select *, lead(minute_utc) over (partition by device_key order by minute_utc) as next_minute
     from readings
     where sensor_type = 'consumption' and power_w is not null and not power_is_outlier
 ),
 held_power as (
-    select apartment, room, sensor_id, minute_utc + step * interval '1 minute' as minute_utc,
+    select device_key, room_key, apartment_key, minute_utc + step * interval '1 minute' as minute_utc,
            power_w / 60.0 as energy_wh, step > 0 as is_imputed,
            case when step > 0 then 'power_hold' end as adjustment
     from house_meter
@@ -20,35 +20,38 @@ held_power as (
         0, least(coalesce((extract(epoch from next_minute - minute_utc) / 60)::integer, 1),
                  {{ var('max_power_hold_minutes') }} + 1) - 1) as step
 ),
-energy as (
-    select * from counter_energy
+device_minutes as (
+    select device_key, room_key, apartment_key, minute_utc, power_w, counter_wh, power_is_outlier,
+           null::double precision as energy_wh, null::boolean as is_imputed, null::text as adjustment
+    from readings
     union all
-    select * from held_power
+    select device_key, room_key, apartment_key, minute_utc, null, null, null, energy_wh, is_imputed, adjustment
+    from counter_energy
+    union all
+    select device_key, room_key, apartment_key, minute_utc, null, null, null, energy_wh, is_imputed, adjustment
+    from held_power
 ),
+-- one row per device and minute: its reading (if any) and its energy (if any; at most one energy row)
 minutes as (
     select
-        coalesce(energy.apartment, readings.apartment) as apartment,
-        coalesce(energy.room, readings.room) as room,
-        coalesce(energy.sensor_id, readings.sensor_id) as sensor_id,
-        coalesce(energy.minute_utc, readings.minute_utc) as minute_utc,
-        readings.power_w,
-        readings.counter_wh,
-        coalesce(readings.power_is_outlier, false) as power_is_outlier,
-        energy.energy_wh,
-        coalesce(energy.is_imputed, false) as is_imputed,
-        energy.adjustment
-    from energy
-    full outer join readings
-        on readings.apartment = energy.apartment and readings.sensor_id = energy.sensor_id
-       and readings.minute_utc = energy.minute_utc
+        device_key, room_key, apartment_key, minute_utc,
+        {{ local_date('minute_utc') }} as local_date,
+        max(power_w) as power_w,
+        max(counter_wh) as counter_wh,
+        coalesce(bool_or(power_is_outlier), false) as power_is_outlier,
+        max(energy_wh) as energy_wh,
+        coalesce(bool_or(is_imputed), false) as is_imputed,
+        max(adjustment) as adjustment
+    from device_minutes
+    group by device_key, room_key, apartment_key, minute_utc
 ),
 tariffs as (select * from {{ ref('dim_tariff') }} where provider = '{{ var("tariff_provider") }}')
 select
     {{ minute_key('minutes.minute_utc') }} as datetime_key,
-    {{ date_key(local_date('minutes.minute_utc')) }} as date_key,
-    {{ surrogate_key(['minutes.apartment', 'minutes.sensor_id']) }} as device_key,
-    {{ surrogate_key(['minutes.apartment', 'minutes.room']) }} as room_key,
-    {{ surrogate_key(['minutes.apartment']) }} as apartment_key,
+    {{ date_key('minutes.local_date') }} as date_key,
+    minutes.device_key,
+    minutes.room_key,
+    minutes.apartment_key,
     minutes.power_w,
     minutes.energy_wh,
     minutes.energy_wh / 1000.0 as energy_kwh,
@@ -59,6 +62,5 @@ select
     minutes.adjustment::text as adjustment
 from minutes
 left join tariffs
-    on {{ local_date('minutes.minute_utc') }} >= tariffs.valid_from
-   and {{ local_date('minutes.minute_utc') }} < tariffs.valid_to
-where {{ in_window(local_date('minutes.minute_utc')) }}
+    on minutes.local_date >= tariffs.valid_from and minutes.local_date < tariffs.valid_to
+where {{ in_window('minutes.local_date') }}

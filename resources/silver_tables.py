@@ -204,18 +204,41 @@ def postgres_type(column_type: sa.types.TypeEngine) -> tuple[str, pl.DataType]:
     if isinstance(column_type, (sa.Float, sa.Numeric)):
         return "double precision", pl.Float64
     if isinstance(column_type, sa.DateTime):
-        return "timestamp", pl.Datetime("us")
+        return "timestamp without time zone", pl.Datetime("us")
     if isinstance(column_type, sa.Date):
         return "date", pl.Date
     return "text", pl.String
 
 
 def replace_reference_table(cursor, target: str, columns: list[tuple[str, str]], frame: pl.DataFrame) -> None:
-    """Recreate silver.<target> with the columns and rows (in the caller's transaction)."""
+    """Replace the rows of silver.<target> (in the caller's transaction). The table is emptied, not dropped, so
+    the gold views on it keep working; it is recreated only when the source's columns changed, which fails
+    with the names of the views to drop first if gold depends on it."""
     table = sql.Identifier("silver", target)
-    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
-    definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
-                                    for name, kind in columns)
-    cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, definition))
+    cursor.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                   "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                   (f"silver.{target}",))
+    existing = [tuple(row) for row in cursor.fetchall()]
+    if existing == [tuple(column) for column in columns]:
+        cursor.execute(sql.SQL("TRUNCATE {}").format(table))
+    else:
+        if existing:
+            refuse_if_views_depend(cursor, target)
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+        definition = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+                                        for name, kind in columns)
+        cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(table, definition))
     if frame.height:
         copy_frame(cursor, frame, f"silver.{target}")
+
+
+def refuse_if_views_depend(cursor, target: str) -> None:
+    """Raise when views depend on silver.<target>, whose columns changed at the source."""
+    cursor.execute("""
+        SELECT DISTINCT view.oid::regclass::text FROM pg_depend d
+        JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class view ON view.oid = r.ev_class
+        WHERE d.refobjid = to_regclass(%s) AND view.oid <> d.refobjid ORDER BY 1""", (f"silver.{target}",))
+    views = [row[0] for row in cursor.fetchall()]
+    if views:
+        raise RuntimeError(f"silver.{target}: its columns changed at the source and {', '.join(views)} depend on "
+                           "it; drop those views, materialise the reference tables, then rebuild gold")

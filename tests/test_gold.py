@@ -104,6 +104,14 @@ def test_dbt_unit_tests_pass(warehouse, built, monkeypatch):
     assert len([e for e in invocation.get_artifact("run_results.json")["results"]]) == 9
 
 
+def test_reference_tables_reload_under_the_gold_views(warehouse, built, settings):
+    """The nightly reference reload empties and refills its tables: the gold views on them keep working."""
+    before = query(warehouse, "SELECT count(*) FROM gold_staging.stg_buildings")
+    dg.materialize([silver_reference_tables], resources={
+        "warehouse": warehouse, "reference_db": ReferenceDatabaseResource(url=settings["MYSQL_URL"])})
+    assert query(warehouse, "SELECT count(*) FROM gold_staging.stg_buildings") == before != [(0,)]
+
+
 def test_the_device_registry_agrees_with_the_readings(warehouse, built):
     registry = query(warehouse, "SELECT apartment, sensor_id, partition_date, readings, minutes FROM silver.sensor_days "
                                 "ORDER BY 1, 2, 3")

@@ -1,0 +1,99 @@
+"""Rolling-origin backtests: one cutoff per local day over the last days of data, an expanding training
+window refitted every `refit_every` days, every candidate on the same cutoffs; metrics, selection, and the
+out-of-sample pieces production needs (a calibration for probabilities, per-lead residual quantiles)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from sklearn.isotonic import IsotonicRegression
+
+from domotic_assets.ml.metrics import occupancy_metrics, power_metrics
+from domotic_assets.ml.models import candidates
+
+KEYS = ("room_key", "apartment_key", "window_start", "local_date", "cutoff", "lead_hours", "target")
+INTERVAL = (0.1, 0.9)  # an 80 % interval
+MIN_RESIDUALS = 200
+
+
+def run_backtest(features: pl.DataFrame, target: str, days: int = 28, refit_every: int = 7) -> pl.DataFrame:
+    """Out-of-sample predictions of every candidate: KEYS + candidate, prediction."""
+    known = features.filter(pl.col("target").is_not_null())
+    test_days = sorted(known["local_date"].unique().to_list())[-days:]
+    blocks = []
+    for start in range(0, len(test_days), refit_every):
+        block = test_days[start:start + refit_every]
+        train = known.filter(pl.col("local_date") < block[0])
+        test = known.filter(pl.col("local_date").is_in(block))
+        if train.is_empty() or test.is_empty():
+            continue
+        for candidate in candidates(target):
+            predicted = candidate.fit(train).predict(test)
+            blocks.append(test.select(KEYS).with_columns(candidate=pl.lit(candidate.name), prediction=predicted))
+    return pl.concat(blocks)
+
+
+def with_intervals(predictions: pl.DataFrame) -> pl.DataFrame:
+    """Lower and upper bounds from the residuals of earlier backtest days only (per candidate and lead hour),
+    so the coverage measured on the backtest is honest; days without enough history get none."""
+    rows = predictions.with_columns(residual=pl.col("target") - pl.col("prediction"),
+                                    lead=pl.col("lead_hours").floor().cast(pl.Int32))
+    out = []
+    for day in sorted(rows["local_date"].unique().to_list()):
+        history = rows.filter(pl.col("local_date") < day)
+        today = rows.filter(pl.col("local_date") == day)
+        out.append(today.join(residual_quantiles(history), on=["candidate", "lead"], how="left"))
+    return (pl.concat(out, how="diagonal_relaxed")
+            .with_columns(lower=pl.col("prediction") + pl.col("q_low"), upper=pl.col("prediction") + pl.col("q_high"))
+            .drop("residual", "lead", "q_low", "q_high"))
+
+
+def residual_quantiles(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per candidate and lead hour, the residual quantiles of INTERVAL (pooled over leads when a lead has
+    fewer than MIN_RESIDUALS)."""
+    schema = {"candidate": pl.String, "lead": pl.Int32, "q_low": pl.Float64, "q_high": pl.Float64}
+    if rows.is_empty():
+        return pl.DataFrame(schema=schema)
+    quantiles = [pl.col("residual").quantile(INTERVAL[0]).alias("q_low"),
+                 pl.col("residual").quantile(INTERVAL[1]).alias("q_high")]
+    per_lead = rows.group_by("candidate", "lead").agg(*quantiles, count=pl.len())
+    pooled = rows.group_by("candidate").agg(*(q.alias(f"pooled_{q.meta.output_name()}") for q in quantiles))
+    return per_lead.join(pooled, on="candidate").select(
+        "candidate", pl.col("lead").cast(pl.Int32),
+        q_low=pl.when(pl.col("count") >= MIN_RESIDUALS).then("q_low").otherwise("pooled_q_low"),
+        q_high=pl.when(pl.col("count") >= MIN_RESIDUALS).then("q_high").otherwise("pooled_q_high"))
+
+
+def evaluate(predictions: pl.DataFrame, target: str, by: tuple[str, ...] = ()) -> pl.DataFrame:
+    """One row of metrics per candidate (and per `by` group), against the use case's first baseline on the
+    same rows."""
+    baseline = candidates(target)[0].name
+    paired = predictions.join(
+        predictions.filter(pl.col("candidate") == baseline).select("room_key", "window_start", "cutoff",
+                                                                   baseline_prediction="prediction"),
+        on=["room_key", "window_start", "cutoff"])
+    rows = []
+    for group, frame in paired.group_by("candidate", *by, maintain_order=True):
+        actual, predicted = frame["target"].to_numpy(), frame["prediction"].to_numpy()
+        naive = frame["baseline_prediction"].to_numpy()
+        if target == "occupancy":
+            metrics = occupancy_metrics(actual, np.clip(predicted, 0, 1), naive)
+        else:
+            bounds = (frame["lower"].to_numpy(), frame["upper"].to_numpy()) if "lower" in frame.columns else ()
+            metrics = power_metrics(actual, predicted, naive, *bounds)
+        rows.append({"candidate": group[0], **dict(zip(by, group[1:], strict=True)), **metrics})
+    return pl.DataFrame(rows)
+
+
+def select(table: pl.DataFrame, target: str) -> str:
+    """Occupancy by log loss; power by MAE, the smaller absolute bias breaking ties."""
+    if target == "occupancy":
+        return table.sort("log_loss")["candidate"][0]
+    return table.with_columns(abs_bias=pl.col("bias").abs()).sort("mae", "abs_bias")["candidate"][0]
+
+
+def calibration(predictions: pl.DataFrame, candidate: str) -> IsotonicRegression:
+    """Isotonic calibration of a candidate's probabilities, fitted on its out-of-sample backtest only."""
+    rows = predictions.filter(pl.col("candidate") == candidate)
+    return IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(
+        np.clip(rows["prediction"].to_numpy(), 0, 1), rows["target"].to_numpy())

@@ -1,0 +1,110 @@
+"""The candidates of each use case: naive baselines, the reference's linear models and one global LightGBM
+across rooms. All share `fit(train)` / `predict(frame)` on feature frames; deterministic (fixed seed)."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from domotic_assets.ml.features import CATEGORICAL, FEATURES
+
+SEED = 7
+NUMERIC = tuple(name for name in FEATURES if name not in CATEGORICAL)
+LIGHTGBM_PARAMS = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 50,
+                   "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "random_state": SEED,
+                   "deterministic": True, "n_jobs": 2, "verbose": -1}
+
+
+class Baseline:
+    """A naive forecast read from feature columns: the first of `columns` that is known, else the training mean."""
+
+    params: dict = {}
+
+    def __init__(self, name: str, *columns: str):
+        self.name, self.columns, self.mean = name, columns, 0.0
+
+    def fit(self, train: pl.DataFrame) -> Baseline:
+        self.mean = float(train["target"].mean())
+        return self
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        return frame.select(pl.coalesce(*self.columns, pl.lit(self.mean))).to_series().to_numpy().astype(float)
+
+
+def category_codes(train: pl.DataFrame) -> dict[str, dict[int, int]]:
+    """Small integer codes of the rooms and apartments seen in training."""
+    return {name: {key: code for code, key in enumerate(sorted(train[name].unique().to_list()))}
+            for name in CATEGORICAL}
+
+
+def matrix(frame: pl.DataFrame, codes: dict[str, dict[int, int]]) -> np.ndarray:
+    """NUMERIC then CATEGORICAL as floats; a room or apartment unseen in training is missing."""
+    return frame.select(
+        *NUMERIC, *(pl.col(name).replace_strict(codes[name], default=None).cast(pl.Float64) for name in CATEGORICAL),
+    ).to_numpy().astype(float)
+
+
+CATEGORICAL_COLUMNS = list(range(len(NUMERIC), len(NUMERIC) + len(CATEGORICAL)))
+
+
+class Linear:
+    """Logistic regression (occupancy) or ridge regression (power) on scaled numeric features with missing
+    values imputed, room and apartment one-hot encoded."""
+
+    def __init__(self, name: str, classifier: bool):
+        self.name, self.classifier = name, classifier
+        self.params = {"C": 1.0, "max_iter": 1000} if classifier else {"alpha": 1.0}
+        self.codes, self.model = {}, None
+
+    def fit(self, train: pl.DataFrame) -> Linear:
+        self.codes = category_codes(train)
+        columns = ColumnTransformer([
+            ("numeric", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
+             list(range(len(NUMERIC)))),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL_COLUMNS)])
+        estimator = LogisticRegression(**self.params) if self.classifier else Ridge(**self.params)
+        self.model = make_pipeline(columns, estimator).fit(matrix(train, self.codes), train["target"].to_numpy())
+        return self
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        data = matrix(frame, self.codes)
+        return self.model.predict_proba(data)[:, 1] if self.classifier else self.model.predict(data)
+
+
+class LightGBM:
+    """One gradient-boosted model across rooms; room and apartment are categorical features. No class
+    weighting: it would distort the probabilities."""
+
+    def __init__(self, name: str, classifier: bool):
+        self.name, self.classifier, self.params = name, classifier, dict(LIGHTGBM_PARAMS)
+        self.codes, self.model = {}, None
+
+    def fit(self, train: pl.DataFrame) -> LightGBM:
+        self.codes = category_codes(train)
+        estimator = lgb.LGBMClassifier if self.classifier else lgb.LGBMRegressor
+        self.model = estimator(**self.params).fit(matrix(train, self.codes), train["target"].to_numpy(),
+                                                  categorical_feature=CATEGORICAL_COLUMNS)
+        return self
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        data = matrix(frame, self.codes)
+        return self.model.predict_proba(data)[:, 1] if self.classifier else self.model.predict(data)
+
+    def importance(self) -> dict[str, float]:
+        gains = self.model.booster_.feature_importance("gain")
+        return dict(zip((*NUMERIC, *CATEGORICAL), map(float, gains), strict=True))
+
+
+def candidates(target: str) -> list:
+    """Every candidate of a use case, the baseline the gates compare against first."""
+    if target == "occupancy":
+        return [Baseline("slot_of_week_rate", "slot_of_week_rate", "mean_28d"),
+                Linear("logistic_regression", classifier=True), LightGBM("lightgbm", classifier=True)]
+    return [Baseline("same_slot_last_week", "lag_7d", "mean_7d"), Baseline("same_slot_7d_mean", "mean_7d", "lag_7d"),
+            Linear("linear_regression", classifier=False), LightGBM("lightgbm", classifier=False)]

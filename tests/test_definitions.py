@@ -28,7 +28,7 @@ ASSETS = {  # asset key: (group, kinds)
         "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
         "fact_device_health_day", "fact_weather_hour", "weather_forecast_latest", "house_balance_minute")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
-        "stg_sensor_events", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
+        "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
         "int_energy_readings", "int_counter_energy")},
 }
 CHECKS = {
@@ -52,6 +52,15 @@ def defs() -> dg.Definitions:
 def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
     assert set(defs.resources) == {"warehouse", "share", "bronze", "sftp", "reference_db", "rules", "dbt"}
+
+
+@pytest.mark.component
+def test_the_code_location_loads_under_dagster_dev_without_the_venv_on_path():
+    """`dagster dev` (DAGSTER_IS_DEV_CLI) must not need `dbt` on PATH: the manifest is prepared beforehand."""
+    env = {**os.environ, "DAGSTER_IS_DEV_CLI": "1", "PATH": "/usr/bin:/bin"}
+    loaded = subprocess.run([sys.executable, "-c", "import domotic_assets.definitions"], cwd=ROOT, env=env,
+                            capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
 
 
 @pytest.mark.component

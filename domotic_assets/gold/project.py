@@ -1,5 +1,6 @@
 """The dbt project of the gold layer. Its manifest is prepared by the project's own commands
-(`scripts/bootstrap.sh` runs `dbt parse` when the dbt files change); `dagster dev` re-parses as well."""
+(`scripts/bootstrap.sh`, which `make up`, `make test` and CI run, parses it when the dbt files change), never by
+`dagster dev`."""
 
 import sys
 from pathlib import Path
@@ -9,4 +10,3 @@ from dagster_dbt import DbtProject
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()

@@ -107,6 +107,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("WEATHER_MIN_YEAR", "forecast rows of older years are dropped", "2023", group="weather"),
     Variable("WEATHER_HOUR", f"hour of the daily weather schedule ({TIMEZONE})", "7", group="weather"),
     Variable("WEATHER_MIN", "minute of the daily weather schedule", "30", group="weather"),
+    # ML forecasts
+    Variable("ML_BACKTEST_DAYS", "daily cutoffs of the rolling-origin backtests (the last days with data)", "28",
+             group="ml"),
     # reference database
     Variable(
         "MYSQL_URL",

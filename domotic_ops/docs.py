@@ -10,6 +10,7 @@ GROUP_TITLES = {
     "warehouse": "warehouse (PostgreSQL) and Dagster's storage",
     "sensors": "sensor files (SMB share) and bronze",
     "weather": "weather forecasts (sFTP)",
+    "ml": "ML forecasts",
     "reference": "reference database (MySQL/MariaDB)",
     "operations": "the operations CLI (`python -m domotic_ops`) and its embedded PostgreSQL",
     "demo": "the demo's stand-in servers and data set (`python -m demo`)",

@@ -19,12 +19,14 @@ DAILY_AUTOMATION = (
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
-# The other models are built when missing and every night.
+# The other models are built when missing — once the silver tables they read exist (silver's day partitions
+# aside: one loaded day is enough) — and every night.
 NIGHTLY_AUTOMATION = (
-    (dg.AutomationCondition.missing() & ~dg.AutomationCondition.in_progress()
-     & ~dg.AutomationCondition.execution_failed())
-    | dg.AutomationCondition.on_cron("30 3 * * *", cron_timezone=TIMEZONE)
-)
+    (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
+     & ~dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(*PARTITIONED_SILVER))
+     & ~dg.AutomationCondition.any_deps_in_progress())
+    | dg.AutomationCondition.cron_tick_passed("30 3 * * *", cron_timezone=TIMEZONE)
+) & ~dg.AutomationCondition.in_progress()
 
 
 def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:

@@ -105,8 +105,8 @@ def _with_weather(frame: pl.DataFrame, grid: Grid, timezone: str) -> pl.DataFram
     weather = grid.weather.sort("prediction_date")
     joined = rows.sort("issued_before").join_asof(
         weather, left_on="issued_before", right_on="prediction_date", by=["site_key", "hour_utc"],
-        strategy="backward", allow_exact_matches=False)
-    issued_at = pl.col("prediction_date").cast(pl.Datetime("us")).dt.replace_time_zone(timezone)
+        strategy="backward", allow_exact_matches=False, check_sortedness=False)  # sorted on the key above
+    issued_at = pl.col("prediction_date").cast(pl.Datetime("us")).dt.replace_time_zone(timezone).dt.convert_time_zone("UTC")
     return joined.with_columns(
         weather_lead_hours=(pl.col("hour_utc") - issued_at).dt.total_minutes() / 60,
     ).drop("hour_utc", "issued_before", "prediction_date", "site_key")

@@ -1,0 +1,134 @@
+"""Where the ML assets keep their work in the warehouse: feature and backtest frames (schema `ml`), model
+versions with their training window, parameters and metrics (`ml.models`), and the predictions
+(`gold.fact_prediction`, upserted on its natural key)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+from psycopg2 import sql
+
+from resources.postgres import PostgresResource, copy_frame
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS ml;
+CREATE TABLE IF NOT EXISTS ml.models (
+    model_version text PRIMARY KEY,
+    target        text        NOT NULL,
+    model_name    text        NOT NULL,
+    trained_from  date        NOT NULL,
+    trained_to    date        NOT NULL,
+    features      text[]      NOT NULL,
+    params        jsonb       NOT NULL,
+    metrics       jsonb       NOT NULL,
+    gates         jsonb       NOT NULL,
+    passed_gates  boolean     NOT NULL,
+    model         bytea       NOT NULL,
+    run_id        text        NOT NULL,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS gold.fact_prediction (
+    kind          text             NOT NULL CHECK (kind IN ('forecast', 'backtest')),
+    model_name    text             NOT NULL,
+    model_version text             NOT NULL,
+    target        text             NOT NULL CHECK (target IN ('occupancy', 'power')),
+    apartment_key bigint           NOT NULL,
+    room_key      bigint           NOT NULL,
+    window_start  timestamptz      NOT NULL,
+    issue_time    timestamptz      NOT NULL,
+    probability   double precision,
+    value         double precision,
+    lower_value   double precision,
+    upper_value   double precision,
+    actual        double precision,
+    run_id        text             NOT NULL,
+    written_at    timestamptz      NOT NULL DEFAULT now(),
+    PRIMARY KEY (kind, model_version, target, room_key, window_start, issue_time)
+);
+"""
+PREDICTION_COLUMNS = ("kind", "model_name", "model_version", "target", "apartment_key", "room_key", "window_start",
+                      "issue_time", "probability", "value", "lower_value", "upper_value", "actual", "run_id")
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    version: str
+    target: str
+    name: str
+    passed_gates: bool
+    model: object
+
+
+def model_version(target: str, name: str, trained_from: date, trained_to: date, features: tuple[str, ...],
+                  params: dict) -> str:
+    """A version derived from what the model learnt from and how: equal inputs, equal version."""
+    digest = hashlib.sha256(json.dumps([target, name, str(trained_from), str(trained_to), list(features), params],
+                                       sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"{target}-{name}-{digest}"
+
+
+def ensure_schema(warehouse: PostgresResource) -> None:
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('domotic ml schema'))")
+        cursor.execute(SCHEMA_SQL)
+
+
+def write_frame(warehouse: PostgresResource, table: str, frame: pl.DataFrame) -> None:
+    """Replace ml.<table> with the frame (one transaction)."""
+    types = {pl.Float64: "double precision", pl.Float32: "double precision", pl.Int64: "bigint", pl.Int32: "integer",
+             pl.Int16: "smallint", pl.Int8: "smallint", pl.Date: "date", pl.String: "text", pl.Boolean: "boolean"}
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(
+            "timestamptz" if isinstance(kind, pl.Datetime) else types[kind.base_type()]))
+        for name, kind in frame.schema.items())
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("ml", table)))
+        cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(sql.Identifier("ml", table), columns))
+        copy_frame(cursor, frame, f"ml.{table}")
+
+
+def read_frame(warehouse: PostgresResource, table: str) -> pl.DataFrame:
+    with warehouse.connect() as connection:
+        return pl.read_database(sql.SQL("SELECT * FROM {}").format(sql.Identifier("ml", table)).as_string(connection),
+                                connection, infer_schema_length=None)
+
+
+def save_model(warehouse: PostgresResource, record: dict, model: object) -> None:
+    """Insert a model version (a rerun of the same version replaces it)."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO ml.models (model_version, target, model_name, trained_from, trained_to, features, params,
+                                   metrics, gates, passed_gates, model, run_id)
+            VALUES (%(model_version)s, %(target)s, %(model_name)s, %(trained_from)s, %(trained_to)s, %(features)s,
+                    %(params)s, %(metrics)s, %(gates)s, %(passed_gates)s, %(model)s, %(run_id)s)
+            ON CONFLICT (model_version) DO UPDATE SET metrics = EXCLUDED.metrics, gates = EXCLUDED.gates,
+                passed_gates = EXCLUDED.passed_gates, model = EXCLUDED.model, run_id = EXCLUDED.run_id,
+                created_at = now()""",
+            {**record, "features": list(record["features"]), "params": json.dumps(record["params"], default=str),
+             "metrics": json.dumps(record["metrics"]), "gates": json.dumps(record["gates"]),
+             "model": pickle.dumps(model)})
+
+
+def latest_model(warehouse: PostgresResource, target: str) -> StoredModel | None:
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT model_version, model_name, passed_gates, model FROM ml.models WHERE target = %s "
+                       "ORDER BY created_at DESC LIMIT 1", (target,))
+        row = cursor.fetchone()
+    return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3])) if row else None
+
+
+def upsert_predictions(warehouse: PostgresResource, frame: pl.DataFrame) -> int:
+    """Insert or update predictions on (kind, model_version, target, room_key, window_start, issue_time)."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE incoming (LIKE gold.fact_prediction INCLUDING DEFAULTS) ON COMMIT DROP")
+        copy_frame(cursor, frame.select(PREDICTION_COLUMNS), "incoming")
+        updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in PREDICTION_COLUMNS[8:] + ("written_at",))
+        cursor.execute(f"""
+            INSERT INTO gold.fact_prediction SELECT * FROM incoming
+            ON CONFLICT (kind, model_version, target, room_key, window_start, issue_time) DO UPDATE SET {updates}""")
+        return cursor.rowcount

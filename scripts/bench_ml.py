@@ -1,0 +1,59 @@
+"""Benchmark of the ML assets (features, 28-cutoff backtest, training, next-day forecast) for both use cases
+on the gold that `scripts/bench_gold.py` leaves in its workdir (85 days, 2 apartments by default); prints
+seconds, peak memory and the metrics; asserts nothing.
+
+    .venv/bin/python scripts/bench_gold.py          # once: generates, loads silver and builds gold
+    .venv/bin/python scripts/bench_ml.py [--workdir /tmp/domotic-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dagster as dg  # noqa: E402
+import polars as pl  # noqa: E402
+
+from demo.settings import load_demo_settings  # noqa: E402
+from domotic_assets.ml import backtest as bt  # noqa: E402
+from domotic_assets.ml import store  # noqa: E402
+from domotic_assets.ml.assets import TARGETS, ml_assets  # noqa: E402
+from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
+from domotic_ops.procs import free_port  # noqa: E402
+from resources.postgres import PostgresResource  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-bench"))
+    args = parser.parse_args()
+    settings = load_demo_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
+                                  overrides={"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port())})
+    postgres = EmbeddedPostgres(settings)
+    postgres.start()
+    try:
+        warehouse = PostgresResource(db_url=settings["DB_URL"])
+        total = 0.0
+        for target in TARGETS:
+            started = time.perf_counter()
+            result = dg.materialize(ml_assets(target), resources={"warehouse": warehouse}, raise_on_error=False)
+            seconds = time.perf_counter() - started
+            total += seconds
+            gates = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+            print(f"{target}: features, backtest, model, forecast in {seconds:.1f} s (gates passed: {gates})")
+            table = bt.evaluate(store.read_frame(warehouse, f"{target}_backtest"), target)
+            with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=200, float_precision=4):
+                print(table)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"both use cases: {total:.1f} s, peak memory of the process {peak:.0f} MiB")
+    finally:
+        postgres.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -30,12 +30,17 @@ ASSETS = {  # asset key: (group, kinds)
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
         "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
         "int_energy_readings", "int_counter_energy")},
+    **{f"{target}_{step}": ("ml", kinds) for target in ("occupancy", "power") for step, kinds in (
+        ("features", {"polars", "postgres"}), ("backtest", {"lightgbm", "scikitlearn"}), ("model", {"lightgbm"}),
+        ("forecast", {"postgres"}))},
 }
 CHECKS = {
     "silver_sensor_events": {"files_accounted_for", "ledger_rows_match_silver", "unique_reading_key", "no_future_timestamps",
                              "rows_per_file_in_range", "outlier_share_below_1_percent"},
     "silver_weather_forecasts": {"files_accounted_for", "unique_forecast_key", "no_target_beyond_horizon",
                                  "outlier_share_below_1_percent"},
+    "occupancy_model": {"quality_gates"},
+    "power_model": {"quality_gates"},
 }
 TABLES = {"silver_sensor_events": ("silver.sensor_events", SENSOR_EVENT_COLUMNS),
           "silver_weather_forecasts": ("silver.weather_forecasts", WEATHER_FORECAST_COLUMNS)}
@@ -73,10 +78,11 @@ def test_stable_names_groups_kinds_and_checks(defs):
         assert spec.kinds == kinds, name
     for name, checks in CHECKS.items():
         assert {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey(name)})} == checks, name
-    assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job"}
+    assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job", "ml_forecast_job"}
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
-                                                        "reference_tables_automation_sensor", "gold_automation_sensor"}
-    assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule"}
+                                                        "reference_tables_automation_sensor", "gold_automation_sensor",
+                                                        "ml_automation_sensor"}
+    assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule", "ml_forecast_schedule"}
 
 
 @pytest.mark.component

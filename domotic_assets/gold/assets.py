@@ -28,7 +28,10 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     minutes of the window per adjustment rule."""
     os.environ.update(warehouse.dbt_environment())  # profiles.yml reads the connection from the environment
     # dbt unit tests check the models' logic, not the data: they run in the test suite (tests/test_gold.py).
-    args = ["build", "--exclude-resource-type", "unit_test"] + (["--vars", json.dumps(dbt_vars)] if dbt_vars else [])
+    # A test runs with the models it reads once they are built ("buildable"): a fact's relationship tests run
+    # with the fact (its dimensions are its ancestors), not with the dimensions before the fact exists.
+    args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
+    args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     args += ["--full-refresh"] if config.full_refresh else []
     for event in dbt.cli(args, context=context).stream().fetch_row_counts():
         if isinstance(event, dg.Output) and event.output_name == ENERGY_FACT and dbt_vars:

@@ -115,7 +115,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
         yield dg.AssetCheckResult(check_name=GATES_CHECK, passed=passed, severity=dg.AssetCheckSeverity.ERROR,
                                   metadata={name: dg.MetadataValue.text(gate["detail"]) for name, gate in gates.items()})
 
-    @dg.asset(name=f"{target}_forecast", group_name="ml", deps=[features, model], pool=ML_POOL,
+    @dg.asset(name=f"{target}_forecast", group_name="ml", deps=[features, model], pool=ML_POOL, kinds={"postgres"},
               automation_condition=ML_AUTOMATION | dg.AutomationCondition.eager(),
               freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)))
     def forecast(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:

@@ -4,6 +4,7 @@
 {#- Energy per device and minute: the power read, and the energy consumed in that minute (energy_wh) — for
     plugs from their counter's rise since the previous reading (int_counter_energy), for the house meter from
     its power held at most max_power_hold_minutes. Cost from the tariff in force at that minute. -#}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}, {{ ref('dim_device') }}  (its relationship tests: built first)
 with readings as (select * from {{ ref('int_energy_readings') }}),
 counter_energy as (select * from {{ ref('int_counter_energy') }}),
 house_meter as (

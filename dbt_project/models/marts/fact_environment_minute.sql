@@ -3,6 +3,7 @@
           post_hook="create index if not exists fact_environment_minute_date on {{ this }} (date_key)") }}
 {#- Indoor climate per room and minute. Means leave outliers out (is_anomaly flags them); window and door
     flags are false, not null, when the room's sensor reports closed. -#}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}, {{ ref('dim_room') }}  (its relationship tests: built first)
 with readings as (
     select * from {{ ref('stg_sensor_events') }}
     where {{ in_window('partition_date') }}

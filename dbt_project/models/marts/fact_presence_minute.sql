@@ -3,6 +3,7 @@
           post_hook="create index if not exists fact_presence_minute_date on {{ this }} (date_key)") }}
 {#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion or an open door
     (door activity); presence_prob is filled by the ML assets. -#}
+-- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}  (its relationship tests: built first)
 with readings as (
     select * from {{ ref('stg_sensor_events') }}
     where {{ in_window('partition_date') }}

@@ -1,0 +1,190 @@
+"""The ML features, backtests and gates on generated rooms with known routines (no service), and the
+prediction writes against the real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+import pytest
+
+from domotic_assets.ml import backtest as bt
+from domotic_assets.ml import store
+from domotic_assets.ml.assets import prediction_rows
+from domotic_assets.ml.features import CATEGORICAL, FEATURES, Grid, build_features
+from domotic_assets.ml.gates import gate_results
+from resources.postgres import PostgresResource
+
+TZ = "Europe/Zurich"
+FIRST = date(2024, 2, 1)
+DAYS = 42
+LAST = FIRST + timedelta(days=DAYS - 1)
+FEATURE_COLUMNS = [name for name in FEATURES if name not in CATEGORICAL]
+
+
+def routine_grid(seed: int = 3, late_room_start: int = 10) -> Grid:
+    """Room 1 is occupied 18:00–22:00 local every day, room 2 on weekdays 08:00–12:00 (from day
+    `late_room_start` on); 10 % of windows flip at random; power follows occupancy; some windows missing."""
+    rng = np.random.default_rng(seed)
+    starts = pl.datetime_range(datetime(2024, 1, 31, 23, tzinfo=timezone.utc),
+                               datetime(2024, 3, 13, 22, 45, tzinfo=timezone.utc), "15m", eager=True)
+    frames = []
+    for room, first_day in ((1, 0), (2, late_room_start)):
+        local = starts.dt.convert_time_zone(TZ)
+        hour, weekday = local.dt.hour().to_numpy(), local.dt.weekday().to_numpy()
+        routine = (hour >= 18) & (hour < 22) if room == 1 else (hour >= 8) & (hour < 12) & (weekday <= 5)
+        occupied = np.where(rng.random(len(starts)) < 0.1, ~routine, routine).astype(float)
+        frame = pl.DataFrame({"room_key": room, "apartment_key": 100, "window_start": starts, "occupied": occupied,
+                              "power_w": occupied * 300 + rng.gamma(2, 10, len(starts)),
+                              "co2_ppm": 400 + occupied * 300})
+        frame = frame.filter(local.dt.date() >= FIRST + timedelta(days=first_day))
+        frames.append(frame.filter(pl.Series(rng.random(frame.height) > 0.02)))  # some windows missing
+    windows = pl.concat(frames).with_columns(target=pl.col("occupied"))
+    issue_days = pl.date_range(FIRST - timedelta(days=2), LAST + timedelta(days=1), eager=True)
+    hours = pl.datetime_range(datetime(2024, 1, 30, tzinfo=timezone.utc),
+                              datetime(2024, 3, 16, tzinfo=timezone.utc), "1h", eager=True)
+    weather = (pl.DataFrame({"prediction_date": issue_days}).join(pl.DataFrame({"hour_utc": hours}), how="cross")
+               .filter((pl.col("hour_utc").dt.date() >= pl.col("prediction_date"))
+                       & (pl.col("hour_utc").dt.date() <= pl.col("prediction_date") + timedelta(days=2)))
+               .with_columns(site_key=pl.lit(9, pl.Int64), temperature_c=pl.col("prediction_date").dt.day().cast(pl.Float64),
+                             humidity_pct=pl.lit(60.0), precipitation_mm=pl.lit(0.0), radiation_wm2=pl.lit(100.0)))
+    return Grid(windows=windows, weather=weather,
+                sites=pl.DataFrame({"apartment_key": [100], "site_key": [9]}),
+                holidays=pl.DataFrame({"date": [date(2024, 3, 1)], "is_holiday": [True]}))
+
+
+@pytest.fixture(scope="module")
+def grid() -> Grid:
+    return routine_grid()
+
+
+@pytest.fixture(scope="module")
+def features(grid) -> pl.DataFrame:
+    return build_features(grid, LAST + timedelta(days=1), TZ)
+
+
+def before(grid: Grid, cutoff: datetime) -> Grid:
+    """Only what was known at the cutoff: windows that ended by then, forecasts issued before its day."""
+    issue_day = cutoff.astimezone(ZoneInfo(TZ)).date()
+    return Grid(windows=grid.windows.filter(pl.col("window_start") + timedelta(minutes=15) <= cutoff),
+                weather=grid.weather.filter(pl.col("prediction_date") < issue_day), sites=grid.sites,
+                holidays=grid.holidays)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("day", [FIRST + timedelta(days=20), FIRST + timedelta(days=37)])
+@pytest.mark.parametrize("issue_offset_hours", [0, 6])
+def test_features_recomputed_from_data_before_the_cutoff_are_the_same(grid, day, issue_offset_hours):
+    features = build_features(grid, LAST + timedelta(days=1), TZ, issue_offset_hours)
+    rows = features.filter(pl.col("local_date") == day).sort("room_key", "window_start")
+    cutoff = rows["cutoff"][0]
+    again = build_features(before(grid, cutoff), day, TZ, issue_offset_hours).filter(
+        pl.col("local_date") == day).sort("room_key", "window_start")
+    assert rows.height > 150
+    assert rows.select(FEATURE_COLUMNS).equals(again.select(FEATURE_COLUMNS))
+    assert again["target"].is_null().all()
+
+
+@pytest.mark.unit
+def test_shuffling_the_future_changes_no_feature(grid, features):
+    day = FIRST + timedelta(days=30)
+    cutoff = features.filter(pl.col("local_date") == day)["cutoff"][0]
+    future = pl.col("window_start") >= cutoff
+    rng = np.random.default_rng(0)
+    shuffled = grid.windows.with_columns(
+        *(pl.when(future).then(pl.Series(rng.permutation(grid.windows[name].to_numpy()))).otherwise(pl.col(name))
+          .alias(name) for name in ("target", "occupied", "power_w", "co2_ppm")))
+    changed = build_features(Grid(shuffled, grid.weather, grid.sites, grid.holidays), LAST + timedelta(days=1), TZ)
+    pick = pl.col("local_date") == day
+    assert features.filter(pick).select(FEATURE_COLUMNS).equals(changed.filter(pick).select(FEATURE_COLUMNS))
+
+
+@pytest.mark.unit
+def test_no_weather_issued_on_or_after_the_target_day(features):
+    rows = features.filter(pl.col("weather_lead_hours").is_not_null()).with_columns(
+        issued=(pl.col("window_start").dt.truncate("1h") - pl.duration(minutes=pl.col("weather_lead_hours") * 60))
+        .dt.convert_time_zone(TZ).dt.date())
+    assert rows.height > 1000
+    assert (rows["issued"] < rows["local_date"]).all()
+    assert rows["weather_lead_hours"].min() > 0
+
+
+@pytest.mark.unit
+def test_lags_never_cross_rooms(grid, features):
+    room2 = features.filter(pl.col("room_key") == 2).sort("window_start")
+    first_day = room2["local_date"].min()
+    assert room2.filter(pl.col("local_date") == first_day)["lag_1d"].is_null().all()
+    own = room2.select("window_start", "target").with_columns(pl.col("window_start") + timedelta(days=1))
+    joined = room2.join(own.rename({"target": "own_24h_before"}), on="window_start", how="left").filter(
+        pl.col("lead_hours") < 23)  # the window 24 h before ended before the cutoff
+    assert joined["lag_1d"].equals(joined["own_24h_before"], check_names=False, null_equal=True)
+
+
+@pytest.mark.unit
+def test_the_next_day_has_features_but_no_target(features):
+    tomorrow = features.filter(pl.col("local_date") == LAST + timedelta(days=1))
+    assert tomorrow.height == 2 * 96 and tomorrow["target"].is_null().all()
+    assert tomorrow["lag_1d"].is_not_null().mean() > 0.9
+
+
+@pytest.fixture(scope="module")
+def occupancy_backtest(features) -> pl.DataFrame:
+    return bt.run_backtest(features, "occupancy", days=7)
+
+
+@pytest.mark.unit
+def test_on_known_routines_the_selected_model_beats_the_baseline_and_passes_its_gates(occupancy_backtest):
+    pooled = bt.evaluate(occupancy_backtest, "occupancy")
+    selected = bt.select(pooled, "occupancy")
+    assert selected != "slot_of_week_rate"
+    gates = gate_results(pooled, "occupancy", selected)
+    assert all(gate["passed"] for gate in gates.values()), gates
+    assert occupancy_backtest["cutoff"].n_unique() == 7
+
+
+@pytest.mark.unit
+def test_a_model_made_worse_is_blocked_by_the_gate(occupancy_backtest):
+    worse = occupancy_backtest.with_columns(
+        prediction=pl.when(pl.col("candidate") == "lightgbm").then(1 - pl.col("prediction")).otherwise("prediction"))
+    pooled = bt.evaluate(worse, "occupancy")
+    gates = gate_results(pooled, "occupancy", "lightgbm")
+    assert not gates["brier_skill_above_0"]["passed"] and not gates["log_loss_below_baseline"]["passed"]
+
+
+@pytest.mark.unit
+def test_calibrated_probabilities_stay_probabilities(occupancy_backtest):
+    calibrated = bt.calibration(occupancy_backtest, "lightgbm").predict(np.linspace(-0.5, 1.5, 21))
+    assert calibrated.min() >= 0 and calibrated.max() <= 1 and np.all(np.diff(calibrated) >= 0)
+
+
+@pytest.mark.unit
+def test_power_intervals_use_only_earlier_backtest_days(grid):
+    power = Grid(grid.windows.with_columns(target=pl.col("power_w")), grid.weather, grid.sites, grid.holidays)
+    predictions = bt.with_intervals(bt.run_backtest(build_features(power, LAST, TZ), "power", days=14))
+    first_day = predictions["local_date"].min()
+    assert predictions.filter(pl.col("local_date") == first_day)["lower"].is_null().all()
+    coverage = bt.evaluate(predictions, "power").filter(pl.col("candidate") == "lightgbm")["coverage"][0]
+    assert 0.6 < coverage < 0.95
+
+
+@pytest.mark.integration
+def test_prediction_writes_are_idempotent(postgres, settings, occupancy_backtest):
+    admin = postgres.connect()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS ml_test")
+        cursor.execute("CREATE DATABASE ml_test OWNER domotic")
+    admin.close()
+    warehouse = PostgresResource(db_url=settings["DB_URL"].rsplit("/", 1)[0] + "/ml_test")
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE SCHEMA gold")
+    store.ensure_schema(warehouse)
+    versions = {name: f"v-{name}" for name in occupancy_backtest["candidate"].unique()}
+    rows = prediction_rows(occupancy_backtest, "occupancy", "backtest", versions, "run-1")
+    for run in ("run-1", "run-2"):
+        store.upsert_predictions(warehouse, rows.with_columns(run_id=pl.lit(run)))
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT run_id), min(run_id) FROM gold.fact_prediction")
+        assert cursor.fetchone() == (rows.height, 1, "run-2")

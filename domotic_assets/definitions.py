@@ -16,6 +16,9 @@ from domotic_assets.silver.weather import silver_weather_forecasts
 from resources.configured import platform_resources
 
 ML_ASSETS = [asset for target in TARGETS for asset in ml_assets(target)]
+# Gold and ML runs leave the run queue before waiting source files: a backlog of downloads (a first start, an
+# outage) does not hold the layers that are ready to build.
+DOWNSTREAM_FIRST = {"dagster/priority": "1"}
 
 defs = dg.Definitions(
     assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
@@ -26,8 +29,9 @@ defs = dg.Definitions(
                                                     target=[silver_reference_tables],
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
              dg.AutomationConditionSensorDefinition("gold_automation_sensor", target=[gold_models, gold_daily_models],
+                                                    run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
-             dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS,
+             dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
     schedules=[daily_weather_schedule, ml_forecast_schedule],
     resources={**platform_resources(), "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},

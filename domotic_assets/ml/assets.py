@@ -137,10 +137,12 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
         predicted = finish(predicted, target, extras)
         written = store.upsert_predictions(warehouse, prediction_rows(predicted, target, "forecast", {name: version},
                                                                       context.run_id))
+        actuals = store.fill_actuals(warehouse, target)
         if target == "occupancy":
             fill_presence_probability(warehouse)
         return dg.MaterializeResult(metadata={"forecast_day": str(day), "model_version": version, "model_name": name,
-                                              "rows": written, "from_baseline": not stored.passed_gates})
+                                              "rows": written, "from_baseline": not stored.passed_gates,
+                                              "earlier_forecasts_given_their_actual": actuals})
 
     return [features, backtest, model, forecast]
 

@@ -132,3 +132,16 @@ def upsert_predictions(warehouse: PostgresResource, frame: pl.DataFrame) -> int:
             INSERT INTO gold.fact_prediction SELECT * FROM incoming
             ON CONFLICT (kind, model_version, target, room_key, window_start, issue_time) DO UPDATE SET {updates}""")
         return cursor.rowcount
+
+
+def fill_actuals(warehouse: PostgresResource, target: str) -> int:
+    """Earlier forecasts get their actual once the features know it."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(sql.SQL("""
+            UPDATE gold.fact_prediction AS prediction SET actual = features.target
+            FROM {} AS features
+            WHERE prediction.kind = 'forecast' AND prediction.target = %s AND prediction.actual IS NULL
+              AND features.target IS NOT NULL AND features.room_key = prediction.room_key
+              AND features.window_start = prediction.window_start""").format(
+            sql.Identifier("ml", f"{target}_features")), (target,))
+        return cursor.rowcount

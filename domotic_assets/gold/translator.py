@@ -19,12 +19,13 @@ DAILY_AUTOMATION = (
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
-# The other models are built when missing — once the silver tables they read exist (silver's day partitions
-# aside: one loaded day is enough) — and every night.
+# The other models are built when missing — once the silver tables they read exist and are not being written
+# (silver's day partitions aside: they load all day long) — and every night.
+SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER)
 NIGHTLY_AUTOMATION = (
     (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
-     & ~dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(*PARTITIONED_SILVER))
-     & ~dg.AutomationCondition.any_deps_in_progress())
+     & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
+     & ~dg.AutomationCondition.any_deps_in_progress().ignore(SILVER_DAYS))
     | dg.AutomationCondition.cron_tick_passed("30 3 * * *", cron_timezone=TIMEZONE)
 ) & ~dg.AutomationCondition.in_progress()
 

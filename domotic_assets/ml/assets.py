@@ -22,8 +22,17 @@ GOLD_INPUTS = ("fact_presence_minute", "fact_energy_minute", "fact_environment_m
                "dim_apartment", "dim_device", "dim_date")
 GATES_CHECK = "quality_gates"
 ML_POOL = "ml"
-ML_AUTOMATION = (dg.AutomationCondition.on_missing() | dg.AutomationCondition.on_cron("0 5 * * *", TIMEZONE)) \
-    & dg.AutomationCondition.all_deps_blocking_checks_passed()
+# Features: first built once gold has data (the tick after a gold day is updated), then every morning.
+# Backtest, model and forecast follow their ML inputs. Nothing starts while an input is being written.
+FEATURES_AUTOMATION = (
+    (dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated())
+    | dg.AutomationCondition.cron_tick_passed("0 5 * * *", TIMEZONE)
+) & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
+FOLLOW_AUTOMATION = (
+    (dg.AutomationCondition.missing() | dg.AutomationCondition.any_deps_updated())
+    & ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+)
 
 
 class ForecastConfig(dg.Config):
@@ -35,7 +44,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
     """Features, backtest, model and forecast assets of one use case."""
 
     @dg.asset(name=f"{target}_features", group_name="ml", deps=[dg.AssetKey(name) for name in GOLD_INPUTS],
-              automation_condition=ML_AUTOMATION, pool=ML_POOL, kinds={"polars", "postgres"})
+              automation_condition=FEATURES_AUTOMATION, pool=ML_POOL, kinds={"polars", "postgres"})
     def features(context: dg.AssetExecutionContext, warehouse: PostgresResource,
                  config: ForecastConfig) -> dg.MaterializeResult:
         """15-minute × room features as of each window's cutoff (no data after it), up to the next local day."""
@@ -52,7 +61,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
             "forecast_day": str(last_day + timedelta(days=1)), "dagster/table_name": f"ml.{target}_features",
             "known_targets": frame["target"].is_not_null().sum()})
 
-    @dg.asset(name=f"{target}_backtest", group_name="ml", deps=[features], automation_condition=ML_AUTOMATION,
+    @dg.asset(name=f"{target}_backtest", group_name="ml", deps=[features], automation_condition=FOLLOW_AUTOMATION,
               pool=ML_POOL, kinds={"lightgbm", "scikitlearn"})
     def backtest(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:
         """Rolling-origin backtest of every candidate on the same daily cutoffs (expanding window, weekly refit);
@@ -80,7 +89,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
                 reliability_markdown(predictions.filter(pl.col("candidate") == selected)))
         return dg.MaterializeResult(metadata=metadata)
 
-    @dg.asset(name=f"{target}_model", group_name="ml", deps=[features, backtest], automation_condition=ML_AUTOMATION,
+    @dg.asset(name=f"{target}_model", group_name="ml", deps=[features, backtest], automation_condition=FOLLOW_AUTOMATION,
               pool=ML_POOL, kinds={"lightgbm"},
               check_specs=[dg.AssetCheckSpec(GATES_CHECK, asset=f"{target}_model", blocking=True,
                                              description="beats the baselines on the backtest (see the gates)")])
@@ -116,7 +125,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
                                   metadata={name: dg.MetadataValue.text(gate["detail"]) for name, gate in gates.items()})
 
     @dg.asset(name=f"{target}_forecast", group_name="ml", deps=[features, model], pool=ML_POOL, kinds={"postgres"},
-              automation_condition=ML_AUTOMATION | dg.AutomationCondition.eager(),
+              automation_condition=FOLLOW_AUTOMATION,
               freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)))
     def forecast(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:
         """Tomorrow's forecast for every room and 15-minute window, from the latest model version, or from the

@@ -188,3 +188,10 @@ def test_prediction_writes_are_idempotent(postgres, settings, occupancy_backtest
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT run_id), min(run_id) FROM gold.fact_prediction")
         assert cursor.fetchone() == (rows.height, 1, "run-2")
+
+
+@pytest.mark.unit
+def test_a_backtest_on_too_few_days_says_how_many_it_needs(features):
+    few = features.filter(pl.col("local_date") < FIRST + timedelta(days=10))
+    with pytest.raises(ValueError, match="at least 14 days with known targets, gold has 10"):
+        bt.run_backtest(few, "occupancy")

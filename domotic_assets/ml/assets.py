@@ -29,7 +29,8 @@ FEATURES_AUTOMATION = (
     | dg.AutomationCondition.cron_tick_passed("0 5 * * *", TIMEZONE)
 ) & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
 FOLLOW_AUTOMATION = (
-    (dg.AutomationCondition.missing() | dg.AutomationCondition.any_deps_updated())
+    ((dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
+     | dg.AutomationCondition.any_deps_updated())
     & ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )

@@ -19,7 +19,11 @@ MIN_RESIDUALS = 200
 def run_backtest(features: pl.DataFrame, target: str, days: int = 28, refit_every: int = 7) -> pl.DataFrame:
     """Out-of-sample predictions of every candidate: KEYS + candidate, prediction."""
     known = features.filter(pl.col("target").is_not_null())
-    test_days = sorted(known["local_date"].unique().to_list())[-days:]
+    known_days = sorted(known["local_date"].unique().to_list())
+    if len(known_days) < 2 * refit_every:
+        raise ValueError(f"{target}: a backtest needs at least {2 * refit_every} days with known targets, "
+                         f"gold has {len(known_days)}")
+    test_days = known_days[-min(days, len(known_days) - refit_every):]  # the first fit learns from a week at least
     blocks = []
     for start in range(0, len(test_days), refit_every):
         block = test_days[start:start + refit_every]

@@ -131,3 +131,22 @@ def test_dagster_cli_validates_the_workspace(settings, postgres):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All code locations passed validation" in result.stdout + result.stderr
+
+
+@pytest.mark.component
+def test_a_gold_day_missing_while_its_silver_day_exists_is_requested_until_built(defs):
+    """Requested when its silver day lands, and again on later ticks while it is still missing (a run that was
+    interrupted), but never for days without silver."""
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if graph.get(key).partitions_def is None:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    for name in ("silver_sensor_events", "silver_weather_forecasts"):
+        instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2023-10-02"))
+    fact = dg.AssetSelection.assets("fact_presence_minute")
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact)
+    later = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=first.cursor)
+    for tick in (first, later):
+        [result] = [r for r in tick.results if r.true_subset.size]
+        assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-02"}

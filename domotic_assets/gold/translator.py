@@ -11,17 +11,19 @@ from domotic_assets.partitions import TIMEZONE
 
 DAILY_TAG = "daily"
 PARTITIONED_SILVER = {"silver_sensor_events", "silver_weather_forecasts"}
+SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER)
 # A gold day is rebuilt when its silver day changes (a correction of an older day included) — not when an
-# unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day.
+# unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day — and built when it is
+# missing while its silver day exists (a run interrupted before it finished).
 DAILY_AUTOMATION = (
-    dg.AutomationCondition.any_deps_updated().allow(dg.AssetSelection.assets(*PARTITIONED_SILVER)).since_last_handled()
+    (dg.AutomationCondition.any_deps_updated().allow(SILVER_DAYS).since_last_handled()
+     | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()))
     & ~dg.AutomationCondition.any_deps_missing()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
 # The other models are built when missing — once the silver tables they read exist and are not being written
 # (silver's day partitions aside: they load all day long) — and every night.
-SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER)
 NIGHTLY_AUTOMATION = (
     (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
      & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)

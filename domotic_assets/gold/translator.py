@@ -22,12 +22,12 @@ DAILY_AUTOMATION = (
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
-# The other models are built when missing — once the silver tables they read exist and are not being written
-# (silver's day partitions aside: they load all day long) — and every night.
+# The other models are built when missing — once the silver tables they read exist (one loaded day is enough)
+# and no silver load is running or queued, so the calendar covers every day already waiting — and every night.
 NIGHTLY_AUTOMATION = (
     (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
      & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
-     & ~dg.AutomationCondition.any_deps_in_progress().ignore(SILVER_DAYS))
+     & ~dg.AutomationCondition.any_deps_in_progress())
     | dg.AutomationCondition.cron_tick_passed("30 3 * * *", cron_timezone=TIMEZONE)
 ) & ~dg.AutomationCondition.in_progress()
 

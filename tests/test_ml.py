@@ -3,6 +3,8 @@ prediction writes against the real PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -15,6 +17,7 @@ from domotic_assets.ml import store
 from domotic_assets.ml.assets import prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, Grid, build_features
 from domotic_assets.ml.gates import gate_results
+from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from resources.postgres import PostgresResource
 
 TZ = "Europe/Zurich"
@@ -159,14 +162,31 @@ def test_calibrated_probabilities_stay_probabilities(occupancy_backtest):
     assert calibrated.min() >= 0 and calibrated.max() <= 1 and np.all(np.diff(calibrated) >= 0)
 
 
-@pytest.mark.unit
-def test_power_intervals_use_only_earlier_backtest_days(grid):
+@pytest.fixture(scope="module")
+def power_backtest(grid) -> pl.DataFrame:
     power = Grid(grid.windows.with_columns(target=pl.col("power_w")), grid.weather, grid.sites, grid.holidays)
-    predictions = bt.with_intervals(bt.run_backtest(build_features(power, LAST, TZ), "power", days=14))
+    return bt.with_intervals(bt.run_backtest(build_features(power, LAST, TZ), "power", days=14))
+
+
+@pytest.mark.unit
+def test_power_intervals_use_only_earlier_backtest_days(power_backtest):
+    predictions = power_backtest
     first_day = predictions["local_date"].min()
     assert predictions.filter(pl.col("local_date") == first_day)["lower"].is_null().all()
     coverage = bt.evaluate(predictions, "power").filter(pl.col("candidate") == "lightgbm")["coverage"][0]
     assert 0.6 < coverage < 0.95
+
+
+def png_of(markdown: str) -> bytes:
+    match = re.fullmatch(r"!\[[^\]]*\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    assert match, markdown[:80]
+    return base64.b64decode(match.group(1))
+
+
+@pytest.mark.unit
+def test_the_backtest_pictures_are_png_images_in_markdown(occupancy_backtest, power_backtest):
+    for markdown in (reliability_picture(occupancy_backtest), power_week_picture(power_backtest, "lightgbm")):
+        assert png_of(markdown).startswith(b"\x89PNG\r\n\x1a\n")
 
 
 @pytest.mark.integration

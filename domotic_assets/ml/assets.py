@@ -13,7 +13,8 @@ from domotic_assets.ml.data import load_grid
 from domotic_assets.ml.features import FEATURES, build_features
 from domotic_assets.ml.gates import gate_results
 from domotic_assets.ml.models import candidates
-from domotic_assets.ml.report import comparison_markdown, importance_markdown, reliability_markdown
+from domotic_assets.ml.pictures import power_week_picture, reliability_picture
+from domotic_assets.ml.report import comparison_markdown, importance_markdown
 from domotic_ops.config import TIMEZONE, integer
 from resources.postgres import PostgresResource
 
@@ -85,9 +86,8 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
                     "comparison": dg.MetadataValue.md(comparison_markdown(pooled)),
                     "per_room": dg.MetadataValue.md(comparison_markdown(bt.evaluate(predictions, target, ("room_key",)))),
                     "predictions_written": written}
-        if target == "occupancy":
-            metadata["reliability"] = dg.MetadataValue.md(
-                reliability_markdown(predictions.filter(pl.col("candidate") == selected)))
+        metadata["picture"] = dg.MetadataValue.md(
+            reliability_picture(predictions) if target == "occupancy" else power_week_picture(predictions, selected))
         return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(name=f"{target}_model", group_name="ml", deps=[features, backtest], automation_condition=FOLLOW_AUTOMATION,

@@ -9,7 +9,6 @@ from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.ml.assets import TARGETS, ml_assets
-from domotic_assets.ml.schedule import ml_forecast_job, ml_forecast_schedule
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
@@ -23,7 +22,7 @@ DOWNSTREAM_FIRST = {"dagster/priority": "1"}
 defs = dg.Definitions(
     assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
             silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS],
-    jobs=[sensor_files_job, weather_files_job, ml_forecast_job],
+    jobs=[sensor_files_job, weather_files_job],
     sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor,
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",
                                                     target=[silver_reference_tables],
@@ -33,6 +32,6 @@ defs = dg.Definitions(
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
-    schedules=[daily_weather_schedule, ml_forecast_schedule],
+    schedules=[daily_weather_schedule],
     resources={**platform_resources(), "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
 )

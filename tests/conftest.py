@@ -63,6 +63,20 @@ def postgres(settings: Settings):
 
 
 @pytest.fixture(scope="session")
+def fresh_database(settings: Settings, postgres):
+    """A function that (re)creates an empty database owned by the application role and returns its URL."""
+    def create(name: str) -> str:
+        admin = postgres.connect()
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}" OWNER domotic')
+        admin.close()
+        return settings["DB_URL"].rsplit("/", 1)[0] + "/" + name
+    return create
+
+
+@pytest.fixture(scope="session")
 def sftp_server(settings: Settings, generated: dict):
     server = EmbeddedSFTP(settings)
     server.start()

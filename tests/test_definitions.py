@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from domotic_assets.gold.assets import gold_daily_models
 from domotic_ops.config import VARIABLES
 from resources.silver_tables import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 
@@ -78,11 +79,11 @@ def test_stable_names_groups_kinds_and_checks(defs):
         assert spec.kinds == kinds, name
     for name, checks in CHECKS.items():
         assert {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey(name)})} == checks, name
-    assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job", "ml_forecast_job"}
+    assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job"}
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
                                                         "reference_tables_automation_sensor", "gold_automation_sensor",
                                                         "ml_automation_sensor"}
-    assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule", "ml_forecast_schedule"}
+    assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule"}
 
 
 @pytest.mark.component
@@ -150,3 +151,25 @@ def test_a_gold_day_missing_while_its_silver_day_exists_is_requested_until_built
     for tick in (first, later):
         [result] = [r for r in tick.results if r.true_subset.size]
         assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-02"}
+
+
+@pytest.mark.component
+def test_ml_features_wait_while_a_blocking_gold_check_has_failed(defs):
+    """The gold facts updated with a failed error-severity dbt test: no features; rebuilt and passing: features."""
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    features = dg.AssetSelection.assets("occupancy_features")
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=features).cursor
+    check = next(spec for spec in gold_daily_models.check_specs
+                 if spec.asset_key == dg.AssetKey("fact_presence_minute") and spec.blocking)
+    requested = []
+    for passed in (False, True):
+        for key in graph.get(dg.AssetKey("occupancy_features")).parent_keys:
+            partition = "2023-10-02" if graph.get(key).partitions_def else None
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+        instance.report_runless_asset_event(dg.AssetCheckEvaluation(
+            asset_key=check.asset_key, check_name=check.name, passed=passed, severity=dg.AssetCheckSeverity.ERROR))
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=features, cursor=cursor)
+        cursor = tick.cursor
+        requested.append(tick.total_requested)
+    assert requested == [0, 1]

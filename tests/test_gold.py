@@ -33,15 +33,9 @@ ZURICH = ZoneInfo("Europe/Zurich")
 
 
 @pytest.fixture(scope="module")
-def warehouse(settings, postgres, generated, sftp_server, mariadb, tmp_path_factory) -> PostgresResource:
+def warehouse(settings, fresh_database, generated, sftp_server, mariadb, tmp_path_factory) -> PostgresResource:
     """Silver of the three generated days (the autumn DST change in the middle) in database `gold_test`."""
-    admin = postgres.connect()
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS gold_test")
-        cursor.execute("CREATE DATABASE gold_test OWNER domotic")
-    admin.close()
-    warehouse = PostgresResource(db_url=settings["DB_URL"].rsplit("/", 1)[0] + "/gold_test")
+    warehouse = PostgresResource(db_url=fresh_database("gold_test"))
     bronze = tmp_path_factory.mktemp("gold") / "bronze"
     for key in DAYS:
         copy_day(SMBShareResource(path=settings["SMB_PATH"]), bronze, DEFAULT_APARTMENTS, key, time.time())

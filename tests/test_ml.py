@@ -190,14 +190,8 @@ def test_the_backtest_pictures_are_png_images_in_markdown(occupancy_backtest, po
 
 
 @pytest.mark.integration
-def test_prediction_writes_are_idempotent(postgres, settings, occupancy_backtest):
-    admin = postgres.connect()
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS ml_test")
-        cursor.execute("CREATE DATABASE ml_test OWNER domotic")
-    admin.close()
-    warehouse = PostgresResource(db_url=settings["DB_URL"].rsplit("/", 1)[0] + "/ml_test")
+def test_prediction_writes_are_idempotent(fresh_database, occupancy_backtest):
+    warehouse = PostgresResource(db_url=fresh_database("ml_test"))
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA gold")
     store.ensure_schema(warehouse)

@@ -37,14 +37,8 @@ SIGNATURE = ("SELECT count(*), md5(string_agg(source_file || sensor_id || field 
 
 
 @pytest.fixture(scope="module")
-def database(settings, postgres) -> str:
-    admin = postgres.connect()
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS nothing_lost")
-        cursor.execute("CREATE DATABASE nothing_lost OWNER domotic")
-    admin.close()
-    return settings["DB_URL"].rsplit("/", 1)[0] + "/nothing_lost"
+def database(fresh_database) -> str:
+    return fresh_database("nothing_lost")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
+from domotic_assets.bronze.automation import WEATHER_HOUR, WEATHER_MIN
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.data import load_grid
@@ -23,12 +24,18 @@ GOLD_INPUTS = ("fact_presence_minute", "fact_energy_minute", "fact_environment_m
                "dim_apartment", "dim_device", "dim_date")
 GATES_CHECK = "quality_gates"
 ML_POOL = "ml"
-# Features: first built once gold has data (the tick after a gold day is updated), then every morning.
-# Backtest, model and forecast follow their ML inputs. Nothing starts while an input is being written.
+# Features: first built once gold has data (the tick after a gold day is updated), then every morning an hour
+# after the weather file is fetched (the daily forecast); backtest, model and forecast follow their ML inputs.
+# Nothing starts while an input is being written, and features wait while a blocking gold check (an
+# error-severity dbt test) has failed.
+FORECAST_CRON = f"{WEATHER_MIN} {(WEATHER_HOUR + 1) % 24} * * *"
+GOLD_CHECKS_PASSED = ~dg.AutomationCondition.any_deps_match(
+    dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True))
 FEATURES_AUTOMATION = (
-    (dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated())
-    | dg.AutomationCondition.cron_tick_passed("0 5 * * *", TIMEZONE)
-) & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
+    ((dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated())
+     | dg.AutomationCondition.cron_tick_passed(FORECAST_CRON, TIMEZONE))
+    & GOLD_CHECKS_PASSED & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
+)
 FOLLOW_AUTOMATION = (
     ((dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
      | dg.AutomationCondition.any_deps_updated())

@@ -26,7 +26,8 @@ DEMO_VARIABLES: tuple[Variable, ...] = (
     Variable("DEMO_MYSQL_DIR", "folder of the demo MariaDB (data, socket); must be reachable by `mysql`",
              fallback="`$DOMOTIC_RUNTIME_DIR/mariadb`", group="demo"),
     Variable("DEMO_START", "first day of the demo data set", "2023-10-01", group="demo"),
-    Variable("DEMO_DAYS", "days of the demo data set (six weeks: the ML backtest needs four weeks of known days after a first training week)", "42", group="demo"),
+    Variable("DEMO_DAYS", "days of the demo data set (the ML backtest needs 4 known weeks after a training week)",
+             "42", group="demo"),
     Variable("DEMO_APARTMENTS", "apartments of the demo data set", "2", group="demo"),
     Variable("DEMO_SEED", "seed of the demo data set", "42", group="demo"),
 )

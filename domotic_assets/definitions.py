@@ -1,12 +1,11 @@
 """The `domotic` code location."""
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
 from domotic_assets.gold.assets import gold_daily_models, gold_models
-from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project
+from domotic_assets.gold.project import gold_dbt
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.ml.assets import TARGETS, ml_assets
 from domotic_assets.silver.reference import silver_reference_tables
@@ -33,5 +32,5 @@ defs = dg.Definitions(
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
     schedules=[daily_weather_schedule],
-    resources={**platform_resources(), "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
+    resources={**platform_resources(), "dbt": gold_dbt()},
 )

@@ -21,7 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dagster as dg  # noqa: E402
-from dagster_dbt import DbtCliResource  # noqa: E402
 
 from demo.generator.apartments import apartments  # noqa: E402
 from demo.generator.generate import GenerationRequest, generate  # noqa: E402
@@ -29,7 +28,7 @@ from demo.generator.reference import reference_tables  # noqa: E402
 from demo.mariadb import EmbeddedMariaDB  # noqa: E402
 from demo.settings import load_demo_settings  # noqa: E402
 from domotic_assets.gold.assets import gold_daily_models, gold_models  # noqa: E402
-from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project  # noqa: E402
+from domotic_assets.gold.project import gold_dbt  # noqa: E402
 from domotic_assets.silver.reference import silver_reference_tables  # noqa: E402
 from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
 from domotic_assets.silver.weather import silver_weather_forecasts  # noqa: E402
@@ -129,7 +128,7 @@ def main() -> None:
         warehouse = PostgresResource(db_url=settings["DB_URL"])
         load_silver(args, warehouse, settings["MYSQL_URL"], args.workdir / f"bronze-{args.days}d", keys)
         resources = {"warehouse": warehouse,
-                     "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)}
+                     "dbt": gold_dbt()}
         with warehouse.connect() as connection, connection.cursor() as cursor:  # a workdir may hold an old gold
             cursor.execute("DROP SCHEMA IF EXISTS gold CASCADE; DROP SCHEMA IF EXISTS gold_staging CASCADE")
         memory = DbtMemory()

@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from dagster_dbt import DbtCliResource
 
 from domotic_assets.gold.assets import gold_daily_models, gold_models
-from domotic_assets.gold.project import DBT_EXECUTABLE, dbt_project
+from domotic_assets.gold.project import gold_dbt
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
@@ -58,7 +57,7 @@ def warehouse(settings, fresh_database, generated, sftp_server, mariadb, tmp_pat
 
 
 def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1], raise_on_error=True) -> list:
-    resources = {"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE), "warehouse": warehouse}
+    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
     results = [dg.materialize([gold_models], resources=resources)]
     results.append(dg.materialize([gold_daily_models], resources=resources, raise_on_error=raise_on_error, tags={
         "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}))
@@ -92,7 +91,7 @@ def test_dbt_unit_tests_pass(warehouse, built, monkeypatch):
     """The counter rules, DST and tariff unit tests (left out of the Dagster runs: they test logic, not data)."""
     for name, value in warehouse.dbt_environment().items():
         monkeypatch.setenv(name, value)
-    dbt = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    dbt = gold_dbt()
     invocation = dbt.cli(["test", "--select", "test_type:unit"], raise_on_error=False).wait()
     assert invocation.is_successful(), invocation.get_error()
     assert len([e for e in invocation.get_artifact("run_results.json")["results"]]) == 9

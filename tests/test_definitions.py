@@ -173,3 +173,22 @@ def test_ml_features_wait_while_a_blocking_gold_check_has_failed(defs):
         cursor = tick.cursor
         requested.append(tick.total_requested)
     assert requested == [0, 1]
+
+
+@pytest.mark.component
+def test_gold_views_on_silver_wait_for_a_loaded_silver_day(defs):
+    """On a fresh install the staging views on silver are not built before silver has a day (they would fail,
+    and a failed model waits for new input); the seeds, reading nothing, are built at once."""
+    instance = dg.DagsterInstance.ephemeral()
+    staging = dg.AssetSelection.groups("gold_staging")
+    gold = staging | dg.AssetSelection.groups("gold")
+
+    def requested(cursor=None):
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=gold, cursor=cursor)
+        return {r.key.to_user_string() for r in tick.results if r.true_subset.size}, tick.cursor
+
+    before, cursor = requested()
+    assert {"tariffs", "swiss_holidays"} <= before and not before & {"stg_sensor_events", "stg_sensor_days"}
+    instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-02"))
+    after, _ = requested(cursor)
+    assert {"stg_sensor_events", "stg_sensor_days"} <= after and "stg_weather_forecasts" not in after

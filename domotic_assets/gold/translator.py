@@ -24,12 +24,19 @@ DAILY_AUTOMATION = (
 )
 # The other models are built when missing — once the silver tables they read exist (one loaded day is enough)
 # and no silver load is running or queued, so the calendar covers every day already waiting — and every night.
-NIGHTLY_AUTOMATION = (
-    (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()
-     & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
-     & ~dg.AutomationCondition.any_deps_in_progress())
-    | dg.AutomationCondition.cron_tick_passed("30 3 * * *", cron_timezone=TIMEZONE)
-) & ~dg.AutomationCondition.in_progress()
+# A model whose build failed is tried again when one of its inputs is updated.
+SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SILVER_DAYS)
+
+
+def nightly_automation(reads_silver_days: bool) -> dg.AutomationCondition:
+    ready = (~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
+             & ~dg.AutomationCondition.any_deps_in_progress())
+    if reads_silver_days:
+        ready = ready & SILVER_LOADED
+    retry = ~dg.AutomationCondition.execution_failed() | dg.AutomationCondition.any_deps_updated()
+    return ((dg.AutomationCondition.missing() & retry & ready)
+            | dg.AutomationCondition.cron_tick_passed("30 3 * * *", cron_timezone=TIMEZONE)
+            ) & ~dg.AutomationCondition.in_progress()
 
 
 def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
@@ -61,10 +68,11 @@ class GoldTranslator(DagsterDbtTranslator):
         if not node:  # a source: the silver asset itself
             return spec
         daily = DAILY_TAG in node.get("tags", [])
+        reads_silver_days = any(dep.asset_key.to_user_string() in PARTITIONED_SILVER for dep in spec.deps)
         spec = spec.replace_attributes(
             key=dg.AssetKey(node["name"]),
             group_name="gold_staging" if {"staging", "intermediate"} & set(node["fqn"]) else "gold",
-            automation_condition=DAILY_AUTOMATION if daily else NIGHTLY_AUTOMATION,
+            automation_condition=DAILY_AUTOMATION if daily else nightly_automation(reads_silver_days),
         )
         if daily:
             known = {dep.asset_key for dep in spec.deps}

@@ -1,7 +1,8 @@
 """Embedded PostgreSQL: a cluster in the runtime folder on 127.0.0.1 with a private socket folder.
 
 It holds the warehouse database (schemas `silver`, `gold`) and Dagster's storage database, both owned by
-the `domotic` role. Password authentication (scram-sha-256) everywhere, no `trust`.
+the `domotic` role; the superuser `postgres` is the admin role (set-up only: the access set-up of
+`resources/access.sql`). Password authentication (scram-sha-256) everywhere, no `trust`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import psycopg2
 from psycopg2 import sql
 
 from domotic_ops import procs
+from domotic_ops.access import apply_access
 from domotic_ops.config import DAGSTER_DB, PG_ROLE, WAREHOUSE_DB, Settings
 
 WAREHOUSE_SCHEMAS = ("silver", "gold")
@@ -134,9 +136,14 @@ class EmbeddedPostgres:
                     cursor.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
                         sql.Identifier(database), sql.Identifier(PG_ROLE)))
         connection.close()
-        warehouse = self.connect(WAREHOUSE_DB)
+        self.prepare_warehouse(WAREHOUSE_DB)
+
+    def prepare_warehouse(self, database: str) -> None:
+        """The schemas of a warehouse database, owned by the `domotic` role, and its access set-up."""
+        warehouse = self.connect(database)
         with warehouse, warehouse.cursor() as cursor:
             for schema in WAREHOUSE_SCHEMAS:
                 cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
                     sql.Identifier(schema), sql.Identifier(PG_ROLE)))
+        apply_access(warehouse, PG_ROLE)
         warehouse.close()

@@ -7,12 +7,15 @@ module is imported, so that no test depends on the environment it runs in.
 
 from __future__ import annotations
 
+import itertools
 import os
+import secrets
 import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
 
+import psycopg2
 import pytest
 
 from demo.generator.apartments import apartments
@@ -64,7 +67,7 @@ def postgres(settings: Settings):
 
 @pytest.fixture(scope="session")
 def fresh_database(settings: Settings, postgres):
-    """A function that (re)creates an empty database owned by the application role and returns its URL."""
+    """A function that (re)creates an empty warehouse database (schemas, access set-up) and returns its URL."""
     def create(name: str) -> str:
         admin = postgres.connect()
         admin.autocommit = True
@@ -72,8 +75,29 @@ def fresh_database(settings: Settings, postgres):
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
             cursor.execute(f'CREATE DATABASE "{name}" OWNER domotic')
         admin.close()
+        postgres.prepare_warehouse(name)
         return settings["DB_URL"].rsplit("/", 1)[0] + "/" + name
     return create
+
+
+@pytest.fixture(scope="session")
+def bi_login(settings: Settings, postgres):
+    """A function that creates a read-only BI login of a warehouse database, seeing the given apartment keys
+    (None: member of domotic_bi_all, every apartment), and returns a connection as that login."""
+    created = itertools.count()
+
+    def login(database: str, apartments: list[int] | None):
+        name, password = f"bi_{database}_{next(created)}", secrets.token_urlsafe(16)
+        admin = postgres.connect(database)
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            group = "domotic_bi_all" if apartments is None else "domotic_bi"
+            cursor.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD %s IN ROLE {group}', (password,))
+            for apartment in apartments or []:
+                cursor.execute("INSERT INTO governance.apartment_access VALUES (%s, %s)", (name, apartment))
+        admin.close()
+        return psycopg2.connect(host="127.0.0.1", port=postgres.port, user=name, password=password, dbname=database)
+    return login
 
 
 @pytest.fixture(scope="session")

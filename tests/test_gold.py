@@ -10,6 +10,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import psycopg2
 import pytest
 
 from domotic_assets.gold.assets import gold_daily_models, gold_models
@@ -95,6 +96,44 @@ def test_dbt_unit_tests_pass(warehouse, built, monkeypatch):
     invocation = dbt.cli(["test", "--select", "test_type:unit"], raise_on_error=False).wait()
     assert invocation.is_successful(), invocation.get_error()
     assert len([e for e in invocation.get_artifact("run_results.json")["results"]]) == 9
+
+
+APARTMENT_SCOPED = ("dim_apartment", "dim_room", "dim_device", "fact_environment_minute", "fact_presence_minute",
+                    "fact_energy_minute", "fact_device_health_day", "house_balance_minute")
+
+
+def rows_per_apartment(connection) -> dict[str, dict[int, int]]:
+    with connection.cursor() as cursor:
+        found = {}
+        for table in APARTMENT_SCOPED:
+            cursor.execute(f"SELECT apartment_key, count(*) FROM gold.{table} GROUP BY 1")
+            found[table] = dict(cursor.fetchall())
+        return found
+
+
+def test_bi_roles_see_only_their_apartments_through_tables_views_and_aggregates(warehouse, built, bi_login):
+    with warehouse.connect() as connection:
+        everything = rows_per_apartment(connection)
+    first, *others = sorted(everything["dim_apartment"])
+    assert others and all(len(everything[table]) == 1 + len(others) for table in APARTMENT_SCOPED), everything
+    energy_sql = "SELECT apartment_key, round(sum(energy_wh)::numeric, 3) FROM gold.fact_energy_minute GROUP BY 1"
+    all_energy = dict(query(warehouse, energy_sql))
+    one, every, none = bi_login("gold_test", [first]), bi_login("gold_test", None), bi_login("gold_test", [])
+    assert rows_per_apartment(one) == {table: {first: rows[first]} for table, rows in everything.items()}
+    assert rows_per_apartment(every) == everything
+    assert rows_per_apartment(none) == {table: {} for table in APARTMENT_SCOPED}
+    with one.cursor() as cursor:
+        cursor.execute(energy_sql)
+        assert dict(cursor.fetchall()) == {first: all_energy[first]}
+        cursor.execute("SELECT count(*) FROM gold.fact_weather_hour")  # not apartment-scoped: readable by all
+        assert cursor.fetchone()[0] == query(warehouse, "SELECT count(*) FROM gold.fact_weather_hour")[0][0] > 0
+    for table in ("silver.sensor_events", "gold_staging.stg_sensor_events"):
+        with none.cursor() as cursor, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cursor.execute(f"SELECT count(*) FROM {table}")
+        none.rollback()
+    with none.cursor() as cursor:  # the mapping shows a login its own rows only
+        cursor.execute("SELECT count(*) FROM governance.apartment_access")
+        assert cursor.fetchone()[0] == 0
 
 
 def test_reference_tables_reload_under_the_gold_views(warehouse, built, settings):

@@ -192,8 +192,6 @@ def test_the_backtest_pictures_are_png_images_in_markdown(occupancy_backtest, po
 @pytest.mark.integration
 def test_prediction_writes_are_idempotent(fresh_database, occupancy_backtest):
     warehouse = PostgresResource(db_url=fresh_database("ml_test"))
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE SCHEMA gold")
     store.ensure_schema(warehouse)
     versions = {name: f"v-{name}" for name in occupancy_backtest["candidate"].unique()}
     rows = prediction_rows(occupancy_backtest, "occupancy", "backtest", versions, "run-1")
@@ -202,6 +200,19 @@ def test_prediction_writes_are_idempotent(fresh_database, occupancy_backtest):
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT run_id), min(run_id) FROM gold.fact_prediction")
         assert cursor.fetchone() == (rows.height, 1, "run-2")
+
+
+@pytest.mark.integration
+def test_predictions_are_visible_only_to_roles_of_their_apartment(fresh_database, bi_login, occupancy_backtest):
+    warehouse = PostgresResource(db_url=fresh_database("ml_access"))
+    store.ensure_schema(warehouse)
+    rows = prediction_rows(occupancy_backtest, "occupancy", "backtest", {name: name for name in
+                                                                         occupancy_backtest["candidate"].unique()}, "r")
+    store.upsert_predictions(warehouse, rows)
+    for apartments, expected in (([100], rows.height), ([7], 0), (None, rows.height)):
+        with bi_login("ml_access", apartments) as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM gold.fact_prediction")
+            assert cursor.fetchone()[0] == expected, apartments
 
 
 @pytest.mark.unit

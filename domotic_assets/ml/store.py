@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS gold.fact_prediction (
     written_at    timestamptz      NOT NULL DEFAULT now(),
     PRIMARY KEY (kind, model_version, target, room_key, window_start, issue_time)
 );
+SELECT governance.protect_apartment_rows('gold.fact_prediction');
 """
 PREDICTION_COLUMNS = ("kind", "model_name", "model_version", "target", "apartment_key", "room_key", "window_start",
                       "issue_time", "probability", "value", "lower_value", "upper_value", "actual", "run_id")

@@ -12,3 +12,4 @@ select
     first_day,
     last_day
 from {{ ref('int_sensors') }}
+where {{ apartment_rows_visible('apartment_key') }}

@@ -5,3 +5,4 @@ select distinct
     room::text as room_name,
     apartment_key
 from {{ ref('int_sensors') }}
+where {{ apartment_rows_visible('apartment_key') }}

@@ -11,4 +11,5 @@ select
         - coalesce(sum(energy.energy_wh) filter (where devices.sensor_type = 'plug'), 0) as residual_wh
 from {{ ref('fact_energy_minute') }} as energy
 join {{ ref('dim_device') }} as devices using (device_key)
+where {{ apartment_rows_visible('energy.apartment_key') }}
 group by energy.datetime_key, energy.date_key, energy.apartment_key

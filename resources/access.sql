@@ -1,0 +1,61 @@
+-- Who sees which apartment in gold. Run by the admin role (set-up and migrations only), idempotent.
+-- :app_role is the application role of DB_URL (owns silver and gold, runs the pipeline, never a superuser).
+--
+-- Read-only BI roles are members of domotic_bi (USAGE and SELECT on gold only: never silver, the staging
+-- views or the ML tables). Which apartments a role sees is one row of governance.apartment_access per
+-- (role, apartment): a login sees the apartments of its own rows and of the roles it is a member of; a row
+-- without an apartment means every apartment (the group domotic_bi_all has one). Row-level security on the
+-- apartment-scoped gold tables and the row filter of the apartment-scoped gold views read that table.
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'domotic_bi') THEN
+        CREATE ROLE domotic_bi NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'domotic_bi_all') THEN
+        CREATE ROLE domotic_bi_all NOLOGIN IN ROLE domotic_bi;
+    END IF;
+END $$;
+ALTER ROLE :app_role NOSUPERUSER NOCREATEROLE NOCREATEDB NOBYPASSRLS;
+
+CREATE SCHEMA IF NOT EXISTS governance;
+REVOKE ALL ON SCHEMA governance FROM PUBLIC;
+GRANT USAGE ON SCHEMA governance TO :app_role, domotic_bi;
+
+CREATE TABLE IF NOT EXISTS governance.apartment_access (
+    grantee       name   NOT NULL,
+    apartment_key bigint,
+    UNIQUE NULLS NOT DISTINCT (grantee, apartment_key)
+);
+COMMENT ON TABLE governance.apartment_access IS
+    'Which role or login sees which apartment in gold; apartment_key NULL: every apartment.';
+ALTER TABLE governance.apartment_access ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS own_rows ON governance.apartment_access;
+CREATE POLICY own_rows ON governance.apartment_access FOR SELECT
+    USING (grantee IN (SELECT rolname FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER')));
+REVOKE ALL ON governance.apartment_access FROM PUBLIC;
+GRANT SELECT ON governance.apartment_access TO :app_role, domotic_bi;
+INSERT INTO governance.apartment_access VALUES ('domotic_bi_all', NULL), (:app_role_name, NULL)
+    ON CONFLICT DO NOTHING;
+
+CREATE OR REPLACE FUNCTION governance.sees_every_apartment() RETURNS boolean
+    LANGUAGE sql STABLE AS $$ SELECT coalesce(bool_or(apartment_key IS NULL), false) FROM governance.apartment_access $$;
+CREATE OR REPLACE FUNCTION governance.visible_apartments() RETURNS SETOF bigint
+    LANGUAGE sql STABLE AS $$ SELECT apartment_key FROM governance.apartment_access WHERE apartment_key IS NOT NULL $$;
+
+-- Row-level security on one apartment-scoped table (its owner calls it after creating the table: dbt's
+-- post-hook, the ML prediction store). The two sub-selects run once per query, not once per row.
+CREATE OR REPLACE FUNCTION governance.protect_apartment_rows(target regclass) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
+    EXECUTE format('DROP POLICY IF EXISTS apartment_access ON %s', target);
+    EXECUTE format('CREATE POLICY apartment_access ON %s FOR SELECT USING ('
+                   '(SELECT governance.sees_every_apartment()) '
+                   'OR apartment_key IN (SELECT governance.visible_apartments()))', target);
+END $$;
+
+-- Gold is readable by the BI roles; silver, the staging views and the ML tables are not.
+GRANT USAGE ON SCHEMA gold TO domotic_bi;
+GRANT SELECT ON ALL TABLES IN SCHEMA gold TO domotic_bi;
+ALTER DEFAULT PRIVILEGES FOR ROLE :app_role IN SCHEMA gold GRANT SELECT ON TABLES TO domotic_bi;

@@ -40,14 +40,22 @@ def check_warehouse(resources: dict, settings: Settings) -> str:
     with _ready(resources, "warehouse").connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", (list(WAREHOUSE_SCHEMAS),))
         present = {row[0] for row in cursor.fetchall()}
-        cursor.execute("SELECT current_user, current_database(), has_database_privilege(current_database(), 'CREATE')")
-        user, database, may_create = cursor.fetchone()
+        cursor.execute("SELECT current_user, current_database(), has_database_privilege(current_database(), 'CREATE'), "
+                       "rolsuper OR rolbypassrls, to_regclass('governance.apartment_access') IS NOT NULL "
+                       "FROM pg_roles WHERE rolname = current_user")
+        user, database, may_create, bypasses_security, has_access_setup = cursor.fetchone()
         missing = [s for s in WAREHOUSE_SCHEMAS if s not in present]
         statements = "; ".join(sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
             sql.Identifier(s), sql.Identifier(user)).as_string(cursor) for s in missing)
     if missing and not may_create:
         raise RuntimeError(f"schemas {', '.join(missing)} are missing in {database} and {user} may not create "
                            f"them: as an administrator run {statements}")
+    if bypasses_security:
+        raise RuntimeError(f"{user} is a superuser or bypasses row-level security: the pipeline runs as an "
+                           "application role without either (resources/access.sql sets one up)")
+    if not has_access_setup:
+        raise RuntimeError(f"the access set-up is missing in {database}: as an administrator run the SQL printed by "
+                           "`.venv/bin/python -m domotic_ops access-sql`")
     created = f" (schemas {', '.join(missing)} will be created on the first run)" if missing else ""
     return f"{database} as {user}{created}"
 

@@ -1,4 +1,4 @@
-"""Operate the platform: `python -m domotic_ops up|down|status|check|pg|dagster|dbt`.
+"""Operate the platform: `python -m domotic_ops up|down|status|check|pg|dagster|dbt|access-sql`.
 
 `up` starts what this configuration runs itself (the embedded PostgreSQL unless `DB_URL` is set) and then
 Dagster; a server of the user's own is never started or stopped. The demo's CLI (`python -m demo`) adds the
@@ -15,7 +15,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from domotic_ops import procs
+from domotic_ops.access import access_sql
 from domotic_ops.check import run_checks
 from domotic_ops.config import ROOT, Settings, load_settings
 from domotic_ops.dagster_service import DagsterService
@@ -113,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("check", help="show the effective configuration and test every configured service")
     dbt = commands.add_parser("dbt", help="run dbt on the gold project against DB_URL (e.g. dbt build, docs generate)")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    commands.add_parser("access-sql", help="print the access set-up SQL (roles, apartment mapping, row-level "
+                                           "security) for an administrator of the warehouse of DB_URL")
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -120,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0 if run_checks(settings) else 1)
         if args.command == "dbt":
             sys.exit(run_dbt(settings, args.dbt_args))
+        if args.command == "access-sql":
+            print(access_sql(make_url(settings["DB_URL"]).username))
+            return
         run_common(args, settings, platform_services(settings))
     except procs.ServiceError as error:
         sys.exit(f"error: {error}")

@@ -19,8 +19,6 @@ from domotic_ops import procs
 from domotic_ops.access import apply_access
 from domotic_ops.config import DAGSTER_DB, PG_ROLE, WAREHOUSE_DB, Settings
 
-WAREHOUSE_SCHEMAS = ("silver", "gold")
-
 
 def server_bindir(configured: str = "") -> Path:
     """The PostgreSQL server binaries: `DOMOTIC_PG_BINDIR`, else Debian's newest `/usr/lib/postgresql/*/bin`."""
@@ -139,11 +137,7 @@ class EmbeddedPostgres:
         self.prepare_warehouse(WAREHOUSE_DB)
 
     def prepare_warehouse(self, database: str) -> None:
-        """The schemas of a warehouse database, owned by the `domotic` role, and its access set-up."""
+        """The access set-up of a warehouse database (its schemas, owned by the `domotic` role, included)."""
         warehouse = self.connect(database)
-        with warehouse, warehouse.cursor() as cursor:
-            for schema in WAREHOUSE_SCHEMAS:
-                cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}").format(
-                    sql.Identifier(schema), sql.Identifier(PG_ROLE)))
         apply_access(warehouse, PG_ROLE)
         warehouse.close()

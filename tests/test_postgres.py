@@ -9,6 +9,7 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
+from domotic_ops.check import check_warehouse
 from domotic_ops.config import DAGSTER_DB
 from resources.postgres import PostgresResource, copy_frame
 
@@ -57,3 +58,25 @@ def test_stop_and_start_again(postgres):
     postgres.start()
     postgres.start()  # idempotent
     assert postgres.is_running() and port_open(postgres.port) and postgres.status() != pid
+
+
+def test_the_application_role_is_least_privileged_and_the_access_set_up_runs_again(postgres, settings):
+    postgres.prepare_warehouse("domotic")  # idempotent: the set-up runs on every start
+    with PostgresResource(db_url=settings["DB_URL"]).connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
+                       "WHERE rolname = current_user")
+        assert cursor.fetchone() == (False, False, False, False)
+        cursor.execute("SELECT grantee, apartment_key FROM governance.apartment_access")
+        assert cursor.fetchall() == [("domotic", None)]  # its own row only: every apartment
+
+
+def test_check_names_the_missing_access_set_up(postgres, settings):
+    admin = postgres.connect()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("DROP DATABASE IF EXISTS no_access_setup")
+        cursor.execute("CREATE DATABASE no_access_setup OWNER domotic")
+    admin.close()
+    url = settings["DB_URL"].rsplit("/", 1)[0] + "/no_access_setup"
+    with pytest.raises(RuntimeError, match="access set-up is missing in no_access_setup.*domotic_ops access-sql"):
+        check_warehouse({"warehouse": PostgresResource(db_url=url)}, settings)

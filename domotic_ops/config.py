@@ -153,6 +153,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("DAGSTER_HOME", "Dagster's instance folder", fallback="`$DOMOTIC_RUNTIME_DIR/dagster_home`", group="operations"),
     Variable("DAGSTER_PORT", "port of the Dagster UI (127.0.0.1)", "3000", group="operations"),
+    Variable("GDPR_EXPORT_DIR", "folder of the GDPR export archives (`gdpr_export_job`)",
+             fallback="`$DOMOTIC_RUNTIME_DIR/exports`", group="operations"),
     Variable(
         "DAGSTER_MODE", "`dev` (`dagster dev`) or `service` (`dagster-webserver` + `dagster-daemon`)", "dev", group="operations"
     ),
@@ -277,6 +279,7 @@ def load_settings(
     env = {**defaults, **written, **user, "DOMOTIC_RUNTIME_DIR": str(runtime)}
     env.setdefault("DAGSTER_HOME", str(runtime / "dagster_home"))
     env.setdefault("BRONZE_ROOT", str(runtime / "bronze"))
+    env.setdefault("GDPR_EXPORT_DIR", str(runtime / "exports"))
     env.setdefault("DOMOTIC_PG_DIR", str(runtime / "postgres"))
     if "DB_URL" not in user:
         password = quote(env["DOMOTIC_PG_PASSWORD"], safe="")

@@ -45,6 +45,10 @@ CREATE OR REPLACE FUNCTION governance.sees_every_apartment() RETURNS boolean
 CREATE OR REPLACE FUNCTION governance.visible_apartments() RETURNS SETOF bigint
     LANGUAGE sql STABLE AS $$ SELECT apartment_key FROM governance.apartment_access WHERE apartment_key IS NOT NULL $$;
 
+-- The surrogate key of an apartment id: the same expression as dbt's surrogate_key macro (a test compares them).
+CREATE OR REPLACE FUNCTION governance.apartment_key(apartment text) RETURNS bigint
+    LANGUAGE sql IMMUTABLE AS $$ SELECT ('x' || substr(md5(concat_ws('|', apartment)), 1, 15))::bit(60)::bigint $$;
+
 -- Row-level security on one apartment-scoped table (its owner calls it after creating the table: dbt's
 -- post-hook, the ML prediction store). The two sub-selects run once per query, not once per row.
 CREATE OR REPLACE FUNCTION governance.protect_apartment_rows(target regclass) RETURNS void
@@ -56,6 +60,19 @@ BEGIN
                    '(SELECT governance.sees_every_apartment()) '
                    'OR apartment_key IN (SELECT governance.visible_apartments()))', target);
 END $$;
+
+-- GDPR erasures: one audit row each, without personal data (a digest of the apartment id, counts, the run).
+CREATE TABLE IF NOT EXISTS governance.erasure_audit (
+    erasure_id       uuid        PRIMARY KEY,
+    apartment_digest text        NOT NULL,
+    erased_at        timestamptz NOT NULL DEFAULT now(),
+    rows_deleted     jsonb       NOT NULL,
+    bronze_files     integer     NOT NULL,
+    bronze_bytes     bigint      NOT NULL,
+    run_id           text        NOT NULL
+);
+REVOKE ALL ON governance.erasure_audit FROM PUBLIC;
+GRANT SELECT, INSERT ON governance.erasure_audit TO :app_role;
 
 -- Gold is readable by the BI roles; silver, the staging views and the ML tables are not.
 GRANT USAGE ON SCHEMA gold TO domotic_bi;

@@ -2,7 +2,8 @@
 
 A file is skipped when bronze already holds it with the same size and modification time (a corrected file
 is copied again, its earlier version kept beside it), deferred when it was modified within
-`settle_seconds` or changed size while being copied, rejected (kept under `_rejected/` with a reason file)
+`settle_seconds` or changed size while being copied, left out when its apartment was erased on request
+(`sensors_io.erased`), rejected (kept under `_rejected/` with a reason file)
 when its name does not parse or names another day, and reported as failed when the share cannot be read.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from sensors_io.atomic_copy import SizeMismatch, copy_atomically, same_version
 from sensors_io.bronze_layout import REJECTED_FOLDER, apartment_id, partition_prefix, sensor_bronze_path
+from sensors_io.erased import apartment_digest, erased_digests
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.share import Share, ShareFileInfo
 
@@ -32,6 +34,7 @@ class CopyReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     bytes: int = 0
     apartments: set[str] = field(default_factory=set)
+    erased: int = 0  # files of apartments erased on request: left on the share, never copied
 
 
 def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key: str, now: float,
@@ -39,6 +42,7 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
     """Bring bronze up to date with the share for one local day."""
     share.ensure_reachable()  # an unmounted share is an error, not an empty day
     report = CopyReport()
+    erased = erased_digests(root)
     day = date.fromisoformat(partition_key)
     jobs: list[tuple[ShareFileInfo, Path]] = []
     for info in share.list_files(partition_prefix(partition_key)):
@@ -52,6 +56,9 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
             jobs.append((info, root / REJECTED_FOLDER / info.name))
             continue
         apartment = apartment_id(parsed.user, apartments)
+        if erased and apartment_digest(apartment) in erased:
+            report.erased += 1
+            continue
         report.apartments.add(apartment)
         target = sensor_bronze_path(root, apartment, parsed.local_minute, info.name)
         jobs.append((info, target))

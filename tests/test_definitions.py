@@ -79,7 +79,8 @@ def test_stable_names_groups_kinds_and_checks(defs):
         assert spec.kinds == kinds, name
     for name, checks in CHECKS.items():
         assert {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey(name)})} == checks, name
-    assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job"}
+    assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job", "gdpr_export_job",
+                                                 "gdpr_erase_job"}
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
                                                         "reference_tables_automation_sensor", "gold_automation_sensor",
                                                         "ml_automation_sensor"}

@@ -1,23 +1,31 @@
 """Gold with dbt through Dagster against the real PostgreSQL, in a database of its own: the star builds with
 its checks green, and its measures agree with independent computations from silver (energy per plug and
-day from the counter, uptime, the weather as-of rule, DST days); a range build equals day-by-day builds."""
+day from the counter, uptime, the weather as-of rule, DST days); a range build equals day-by-day builds; BI
+roles see only their apartments; GDPR export and erasure on a copy of the built warehouse."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
+import zipfile
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import polars as pl
 import psycopg2
 import pytest
 
 from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import gold_dbt
+from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
+from resources.apartment_data import apartment_tables, count_rows
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -33,10 +41,15 @@ ZURICH = ZoneInfo("Europe/Zurich")
 
 
 @pytest.fixture(scope="module")
-def warehouse(settings, fresh_database, generated, sftp_server, mariadb, tmp_path_factory) -> PostgresResource:
+def bronze_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("gold") / "bronze"
+
+
+@pytest.fixture(scope="module")
+def warehouse(settings, fresh_database, generated, sftp_server, mariadb, bronze_root) -> PostgresResource:
     """Silver of the three generated days (the autumn DST change in the middle) in database `gold_test`."""
     warehouse = PostgresResource(db_url=fresh_database("gold_test"))
-    bronze = tmp_path_factory.mktemp("gold") / "bronze"
+    bronze = bronze_root
     for key in DAYS:
         copy_day(SMBShareResource(path=settings["SMB_PATH"]), bronze, DEFAULT_APARTMENTS, key, time.time())
     for csv in sftp_server.folder.glob("Pred_*.csv"):
@@ -122,6 +135,7 @@ def test_bi_roles_see_only_their_apartments_through_tables_views_and_aggregates(
     assert rows_per_apartment(one) == {table: {first: rows[first]} for table, rows in everything.items()}
     assert rows_per_apartment(every) == everything
     assert rows_per_apartment(none) == {table: {} for table in APARTMENT_SCOPED}
+    every.close()
     with one.cursor() as cursor:
         cursor.execute(energy_sql)
         assert dict(cursor.fetchall()) == {first: all_energy[first]}
@@ -134,6 +148,8 @@ def test_bi_roles_see_only_their_apartments_through_tables_views_and_aggregates(
     with none.cursor() as cursor:  # the mapping shows a login its own rows only
         cursor.execute("SELECT count(*) FROM governance.apartment_access")
         assert cursor.fetchone()[0] == 0
+    one.close()
+    none.close()
 
 
 def test_reference_tables_reload_under_the_gold_views(warehouse, built, settings):
@@ -248,3 +264,98 @@ def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built)
         with warehouse.connect() as connection, connection.cursor() as cursor:
             cursor.execute("DELETE FROM silver.sensor_events WHERE source_file = 'corrupted.json'")
         assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []
+
+
+# GDPR requests, on a copy of the built warehouse and of its bronze folder.
+
+@pytest.fixture
+def copied(warehouse, built, bronze_root, postgres, tmp_path) -> tuple[PostgresResource, Path]:
+    admin = postgres.connect()
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute('DROP DATABASE IF EXISTS "gdpr_copy"')
+        cursor.execute('CREATE DATABASE "gdpr_copy" TEMPLATE "gold_test" OWNER domotic')
+    admin.close()
+    bronze = tmp_path / "bronze"
+    shutil.copytree(bronze_root, bronze)
+    return PostgresResource(db_url=warehouse.db_url.rsplit("/", 1)[0] + "/gdpr_copy"), bronze
+
+
+def held_about(warehouse: PostgresResource, bronze: Path) -> dict[str, dict]:
+    """Per apartment id: rows of each apartment table (independent SQL), and its bronze files."""
+    found = {}
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT apartment FROM silver.file_ledger WHERE apartment IS NOT NULL")
+        for (apartment,) in cursor.fetchall():
+            counts = {}
+            for table in ("silver.sensor_events", "silver.sensor_days", "silver.file_ledger"):
+                cursor.execute(f"SELECT count(*) FROM {table} WHERE apartment = %s", (apartment,))
+                counts[table] = cursor.fetchone()[0]
+            for table in APARTMENT_SCOPED:
+                cursor.execute(f"SELECT count(*) FROM gold.{table} WHERE apartment_key IN "
+                               "(SELECT apartment_key FROM gold.dim_apartment WHERE apartment_id = %s)", (apartment,))
+                counts[f"gold.{table}"] = cursor.fetchone()[0]
+            files = sorted(str(p.relative_to(bronze)) for p in (bronze / apartment).rglob("*") if p.is_file())
+            found[apartment] = {"rows": counts, "files": files}
+    return found
+
+
+def run_gdpr(job, op: str, warehouse: PostgresResource, bronze: Path, **config):
+    return job.execute_in_process(run_config={"ops": {op: {"config": config}}},
+                                  resources={"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze))})
+
+
+def test_the_surrogate_key_of_governance_is_dbt_s(warehouse, built):
+    assert query(warehouse, "SELECT count(*) FROM gold.dim_apartment "
+                            "WHERE apartment_key <> governance.apartment_key(apartment_id)") == [(0,)]
+
+
+def test_the_export_of_an_apartment_equals_the_database_content(copied, tmp_path):
+    warehouse, bronze = copied
+    held = held_about(warehouse, bronze)
+    apartment = sorted(held)[0]
+    result = run_gdpr(gdpr_export_job, "export_apartment", warehouse, bronze, apartment=apartment,
+                      folder=str(tmp_path / "exports"))
+    with zipfile.ZipFile(result.output_for_node("export_apartment")) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        tables = {name: pl.read_csv(archive.read(entry["file"]), infer_schema=False)
+                  for name, entry in manifest["tables"].items()}
+        listed = pl.read_csv(archive.read("bronze_files.csv"))
+    for name, rows in held[apartment]["rows"].items():
+        if name in tables:  # tables, not views
+            assert tables[name].height == manifest["tables"][name]["rows"] == rows, name
+    assert {"silver.sensor_events", "silver.rejected_files", "gold.fact_energy_minute", "gold.dim_apartment"} \
+        <= set(tables)
+    events = tables["silver.sensor_events"]
+    assert set(events["apartment"]) == {apartment}
+    [(total, sources)] = query(warehouse, "SELECT sum(value), count(DISTINCT source_file) "
+                                          "FROM silver.sensor_events WHERE apartment = %s", (apartment,))
+    assert events["value"].cast(pl.Float64).sum() == pytest.approx(total, rel=1e-12)
+    assert events["source_file"].n_unique() == sources
+    paths = set(listed["path"])
+    assert set(held[apartment]["files"]) <= paths  # and its rejected files, named after its SMB user
+    assert all(path.startswith("_rejected/") for path in paths - set(held[apartment]["files"]))
+
+
+def test_an_erased_apartment_is_gone_everywhere_and_stays_gone(copied, settings):
+    warehouse, bronze = copied
+    before = held_about(warehouse, bronze)
+    erased, *kept = sorted(before)
+    assert kept and before[erased]["rows"]["gold.fact_energy_minute"] and before[erased]["files"]
+
+    dry = run_gdpr(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment=erased)
+    assert dry.output_for_node("erase_apartment")["bronze_files"] == len(before[erased]["files"])
+    assert held_about(warehouse, bronze) == before  # a dry run erases nothing
+
+    run_gdpr(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment=erased, dry_run=False)
+    after = held_about(warehouse, bronze)
+    assert erased not in after and not (bronze / erased).exists()
+    assert {apartment: after[apartment] for apartment in kept} == {apartment: before[apartment] for apartment in kept}
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        assert not any(count_rows(cursor, apartment_tables(cursor), erased).values())
+        cursor.execute("SELECT a::text, a.rows_deleted FROM governance.erasure_audit AS a")
+        [(audit, deleted)] = cursor.fetchall()
+    assert erased.lower() not in audit.lower() and sum(deleted.values()) > 0
+
+    report = copy_day(SMBShareResource(path=settings["SMB_PATH"]), bronze, DEFAULT_APARTMENTS, DAYS[0], time.time())
+    assert report.erased > 0 and erased not in report.apartments and not (bronze / erased).exists()

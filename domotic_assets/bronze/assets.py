@@ -45,7 +45,8 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
                           config.workers)
         context.log.info(f"{key}: {report.listed} files on the share, {report.copied} copied, {report.skipped} "
                          f"already in bronze, {len(report.deferred)} still being written, "
-                         f"{len(report.rejected)} rejected, {len(report.failed)} unreadable")
+                         f"{len(report.rejected)} rejected, {len(report.failed)} unreadable"
+                         + (f", {report.erased} of erased apartments left on the share" if report.erased else ""))
         for name, reason in report.rejected:
             context.log.warning(f"rejected {name}: {reason}")
         for name, error in report.failed:
@@ -58,6 +59,7 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
         total.rejected += report.rejected
         total.failed += report.failed
         total.apartments |= report.apartments
+        total.erased += report.erased
     seconds = time.monotonic() - started
     if total.failed:
         raise dg.Failure(description=f"{len(total.failed)} files could not be read from the share; they stay "
@@ -69,6 +71,7 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
         "files_skipped": total.skipped,
         "files_deferred": len(total.deferred),
         "files_rejected": len(total.rejected),
+        "files_of_erased_apartments": total.erased,
         "rejected": _preview(total.rejected),
         "bytes_copied": total.bytes,
         "apartments": ", ".join(sorted(total.apartments)),

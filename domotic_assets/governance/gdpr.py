@@ -1,0 +1,119 @@
+"""GDPR requests for one apartment, launched from the Dagster UI (Jobs) with run config: export everything
+the platform holds about it, or erase it everywhere (a dry run first, by default)."""
+
+import json
+import os
+import time
+import uuid
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from resources import apartment_data as data
+from resources.bronze import BronzeResource
+from resources.postgres import PostgresResource
+from sensors_io.erased import apartment_digest, remember_erased
+
+
+class ApartmentRequest(dg.Config):
+    apartment: str = Field(description="the apartment id: gold.dim_apartment.apartment_id, BRONZE_ROOT/<apartment>")
+
+
+class ExportConfig(ApartmentRequest):
+    folder: str = Field(default="", description="where the zip is written; empty: GDPR_EXPORT_DIR")
+
+
+class ErasureConfig(ApartmentRequest):
+    dry_run: bool = Field(default=True, description="list what would be erased, erase nothing (set false to erase)")
+
+
+def smb_users(bronze: BronzeResource, apartment: str) -> set[str]:
+    """The SMB user names whose files belong to the apartment (from APARTMENT_MAP, else its lower-case id)."""
+    mapped = {user for user, found in bronze.apartments().items() if found == apartment}
+    return mapped or {apartment}
+
+
+def markdown_counts(counts: dict[str, int]) -> dg.MetadataValue:
+    return dg.MetadataValue.md("| table | rows |\n|---|---|\n" + "\n".join(f"| {t} | {n} |" for t, n in counts.items()))
+
+
+@dg.op
+def export_apartment(context: dg.OpExecutionContext, config: ExportConfig, warehouse: PostgresResource,
+                     bronze: BronzeResource) -> str:
+    """Every row of the apartment (silver, gold, predictions, ML features) as one CSV per table, and the list
+    of its bronze files, in a zip with a manifest of tables and row counts."""
+    folder = Path(config.folder or os.environ.get("GDPR_EXPORT_DIR", ""))
+    if not str(folder):
+        raise dg.Failure("no export folder: set GDPR_EXPORT_DIR or the run config's folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    archive = folder / f"apartment-{apartment_digest(config.apartment)[:12]}-{stamp}.zip"
+    files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
+    manifest = {"apartment": config.apartment, "exported_at": stamp, "run_id": context.run_id, "tables": {}}
+    with warehouse.connect() as connection, connection.cursor() as cursor, \
+            zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot for every table
+        tables = data.apartment_tables(cursor)
+        counts = data.count_rows(cursor, tables, config.apartment)
+        for table in tables:
+            zipped.writestr(f"{table.name}.csv", data.export_csv(cursor, table, config.apartment))
+            manifest["tables"][table.name] = {"file": f"{table.name}.csv", "rows": counts[table.name]}
+        zipped.writestr("bronze_files.csv", data.bronze_listing_csv(bronze.path, files))
+        manifest["bronze_files"] = {"file": "bronze_files.csv", "rows": len(files)}
+        zipped.writestr("manifest.json", json.dumps(manifest, indent=2))
+    if not files and not any(counts.values()):
+        archive.unlink()
+        raise dg.Failure(f"nothing is held about apartment {config.apartment!r}: check the id "
+                         "(gold.dim_apartment.apartment_id)")
+    context.log.info(f"{sum(counts.values())} rows of {len(tables)} tables and {len(files)} bronze files "
+                     f"exported to {archive}")
+    context.add_output_metadata({"archive": dg.MetadataValue.path(str(archive)), "rows": markdown_counts(counts),
+                                 "bronze_files": len(files)})
+    return str(archive)
+
+
+@dg.op(pool="silver_sensor_events")  # never while a silver day of sensor readings is written
+def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, warehouse: PostgresResource,
+                    bronze: BronzeResource) -> dict:
+    """Erase the apartment everywhere: its bronze files, silver rows (readings, device registry, ledger,
+    quarantine), gold facts and dimension rows, predictions and ML features; bronze then never copies its share
+    files again. A dry run (the default) lists what would go. The audit record keeps a digest, not the id."""
+    started = time.monotonic()
+    files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        tables = data.apartment_tables(cursor)
+        counts = data.count_rows(cursor, tables, config.apartment)
+        if config.dry_run:
+            context.log.info(f"dry run: would erase {sum(counts.values())} rows and {len(files)} bronze files")
+            context.add_output_metadata({"dry_run": True, "rows": markdown_counts(counts), "bronze_files": len(files),
+                                         "bronze_file_list": dg.MetadataValue.md(
+                                             "\n".join(f"- {p.relative_to(bronze.path)}" for p in files[:200])
+                                             + (f"\n\n… and {len(files) - 200} more" if len(files) > 200 else ""))})
+            return {"dry_run": True, "rows": counts, "bronze_files": len(files)}
+        remember_erased(bronze.path, config.apartment)  # first: a sensor tick during the erasure copies nothing
+        deleted = data.delete_rows(cursor, tables, config.apartment)
+        freed = data.remove_files(bronze.path, files)
+        erasure_id = str(uuid.uuid4())
+        cursor.execute("INSERT INTO governance.erasure_audit VALUES (%s, %s, now(), %s, %s, %s, %s)",
+                       (erasure_id, apartment_digest(config.apartment), json.dumps(deleted), len(files), freed,
+                        context.run_id))
+    context.log.info(f"erased {sum(deleted.values())} rows and {len(files)} bronze files ({freed} bytes) in "
+                     f"{time.monotonic() - started:.1f} s; audit {erasure_id}")
+    context.add_output_metadata({"dry_run": False, "erasure_id": erasure_id, "rows": markdown_counts(deleted),
+                                 "bronze_files": len(files), "bronze_bytes": freed})
+    return {"dry_run": False, "rows": deleted, "bronze_files": len(files), "erasure_id": erasure_id}
+
+
+@dg.job(tags={"domotic/kind": "gdpr"})
+def gdpr_export_job():
+    """Export everything held about one apartment (run config: ops.export_apartment.config.apartment)."""
+    export_apartment()
+
+
+@dg.job(tags={"domotic/kind": "gdpr"})
+def gdpr_erase_job():
+    """Erase one apartment everywhere (run config: apartment, dry_run — true by default)."""
+    erase_apartment()

@@ -7,6 +7,7 @@ from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weathe
 from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
+from domotic_assets.governance.retention import bronze_retention_job, bronze_retention_schedule
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.ml.assets import TARGETS, ml_assets
 from domotic_assets.silver.reference import silver_reference_tables
@@ -22,7 +23,7 @@ DOWNSTREAM_FIRST = {"dagster/priority": "1"}
 defs = dg.Definitions(
     assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
             silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS],
-    jobs=[sensor_files_job, weather_files_job, gdpr_export_job, gdpr_erase_job],
+    jobs=[sensor_files_job, weather_files_job, gdpr_export_job, gdpr_erase_job, bronze_retention_job],
     sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor,
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",
                                                     target=[silver_reference_tables],
@@ -32,6 +33,6 @@ defs = dg.Definitions(
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
-    schedules=[daily_weather_schedule],
+    schedules=[daily_weather_schedule, bronze_retention_schedule],
     resources={**platform_resources(), "dbt": gold_dbt()},
 )

@@ -96,16 +96,3 @@ def bronze_listing_csv(root: Path, files: list[Path]) -> bytes:
         stat = path.stat()
         writer.writerow([str(path.relative_to(root)), stat.st_size, int(stat.st_mtime)])
     return text.getvalue().encode("utf-8")
-
-
-def remove_files(root: Path, files: list[Path]) -> int:
-    """Delete the files and the folders they leave empty (never `root` itself); returns the bytes freed."""
-    freed = 0
-    for path in files:
-        freed += path.stat().st_size
-        path.unlink()
-        folder = path.parent
-        while folder != root and folder.is_dir() and not any(folder.iterdir()):
-            folder.rmdir()
-            folder = folder.parent
-    return freed

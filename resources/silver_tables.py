@@ -130,6 +130,12 @@ def ledger_of_day(cursor, source: str, day: date) -> dict[str, int]:
     return dict(cursor.fetchall())
 
 
+def removed_by_retention(cursor, source: str, day: date) -> set[str]:
+    """Files of the partition that retention removed from bronze after they were loaded."""
+    cursor.execute("SELECT file FROM silver.bronze_removed WHERE source = %s AND partition_date = %s", (source, day))
+    return {row[0] for row in cursor.fetchall()}
+
+
 def ledger_rows_of_files(cursor, source: str, files: Sequence[str]) -> pl.DataFrame:
     """The ledger rows of some files, as `ledger_frame` would build them."""
     cursor.execute("SELECT file, apartment, partition_date, rows, checksum FROM silver.file_ledger "

@@ -80,6 +80,17 @@ CREATE TABLE IF NOT EXISTS silver.rejected_files (
 );
 CREATE INDEX IF NOT EXISTS rejected_files_partition ON silver.rejected_files (source, partition_date);
 
+-- Bronze files removed by retention after they were loaded: their rows stay in silver, and a reload of their
+-- day keeps them (a file missing from bronze for any other reason still fails the day).
+CREATE TABLE IF NOT EXISTS silver.bronze_removed (
+    file           text        PRIMARY KEY,
+    source         text        NOT NULL,
+    apartment      text,
+    partition_date date        NOT NULL,
+    bytes          bigint      NOT NULL,
+    removed_at     timestamptz NOT NULL DEFAULT now()
+);
+
 -- A new device registry is filled once from the days already loaded.
 SELECT silver.refresh_sensor_days(partition_date)
 FROM (SELECT DISTINCT partition_date FROM silver.file_ledger WHERE source = 'sensor') AS days

@@ -75,3 +75,16 @@ def weather_bronze_path(root: Path, prediction_date: date, name: str) -> Path:
 def partition_prefix(partition_key: str) -> str:
     """Sensor filenames of a local day start with `DD.MM.YYYY ` (partition key `YYYY-MM-DD`)."""
     return f"{date.fromisoformat(partition_key):%d.%m.%Y} "
+
+
+def remove_from_bronze(root: Path, files: list[Path]) -> int:
+    """Delete the files and the folders they leave empty (never `root` itself); returns the bytes freed."""
+    freed = 0
+    for path in files:
+        freed += path.stat().st_size
+        path.unlink()
+        folder = path.parent
+        while folder != root and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+            folder = folder.parent
+    return freed

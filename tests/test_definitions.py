@@ -80,11 +80,11 @@ def test_stable_names_groups_kinds_and_checks(defs):
     for name, checks in CHECKS.items():
         assert {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey(name)})} == checks, name
     assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job", "gdpr_export_job",
-                                                 "gdpr_erase_job"}
+                                                 "gdpr_erase_job", "bronze_retention_job"}
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
                                                         "reference_tables_automation_sensor", "gold_automation_sensor",
                                                         "ml_automation_sensor"}
-    assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule"}
+    assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule", "bronze_retention_schedule"}
 
 
 @pytest.mark.component

@@ -1,7 +1,8 @@
 """Faults and bad input against the real services: silver never shrinks silently, colliding files are
 recorded, concurrent runs finish with correct rows, a PostgreSQL killed during a day swap leaves the previous
 day intact while the run recovers by itself, a copy killed mid-file leaves no bronze file, and a share
-unmounted mid-copy fails by name. A database of its own keeps other tests unaffected."""
+unmounted mid-copy fails by name; retention removes only loaded files and an old day reloads with its rows.
+A database of its own keeps other tests unaffected."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import dagster as dg
 import psycopg2
 import pytest
 
+from domotic_assets.governance.retention import CHANGED, NOT_IN_LEDGER, bronze_retention_job
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
@@ -219,3 +221,35 @@ def test_a_share_unmounted_mid_copy_fails_by_name_and_the_next_copy_completes(se
     (tmp_path / "unmounted").rename(folder)
     again = copy_day(SMBShareResource(path=str(folder)), root, DEFAULT_APARTMENTS, DAY, time.time())
     assert again.failed == [] and again.skipped == 99 and again.copied == report.listed - 99 - len(report.rejected)
+
+
+def bronze_files_of(bronze: Path, day: str) -> list[Path]:
+    folder = Path(*day.split("-"))
+    return sorted(p for top in bronze.iterdir() if top.is_dir() for p in (top / folder).rglob("*") if p.is_file())
+
+
+def test_retention_removes_only_loaded_files_and_an_old_day_reloads_with_its_rows(database, bronze, monkeypatch):
+    run(database, bronze)  # DAY loaded; OTHER_DAY copied into bronze, not loaded
+    before = query(database, SIGNATURE, (DAY,))
+    loaded, unloaded = bronze_files_of(bronze, DAY), bronze_files_of(bronze, OTHER_DAY)
+    changed = loaded[0]
+    changed.write_bytes(changed.read_bytes() + b" ")  # same readings, another version than the one loaded
+    monkeypatch.setenv("BRONZE_RETENTION_DAYS", "0")  # every past day is old
+
+    def retention(dry_run: bool) -> dict:
+        result = bronze_retention_job.execute_in_process(
+            run_config={"ops": {"apply_retention": {"config": {"dry_run": dry_run}}}},
+            resources=resources(database, bronze))
+        return result.output_for_node("apply_retention")
+
+    preview = retention(dry_run=True)
+    assert bronze_files_of(bronze, DAY) == loaded and preview["files_removed"] == len(loaded) - 1
+    summary = retention(dry_run=False)
+    assert summary["files_removed"] == len(loaded) - 1 and summary["bytes_freed"] > 0
+    assert summary[f"kept: {CHANGED}"] == 1 and summary[f"kept: {NOT_IN_LEDGER}"] >= len(unloaded)
+    assert bronze_files_of(bronze, DAY) == [changed] and bronze_files_of(bronze, OTHER_DAY) == unloaded
+    assert not [folder for folder in bronze.rglob("*") if folder.is_dir() and not any(folder.iterdir())]
+
+    reloaded = run(database, bronze)  # no keep_missing: files removed by retention are expected to be gone
+    assert all(checks(reloaded).values()), checks(reloaded)
+    assert query(database, SIGNATURE, (DAY,)) == before

@@ -15,6 +15,7 @@ from pydantic import Field
 from resources import apartment_data as data
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
+from sensors_io.bronze_layout import remove_from_bronze
 from sensors_io.erased import apartment_digest, remember_erased
 
 
@@ -95,7 +96,7 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
             return {"dry_run": True, "rows": counts, "bronze_files": len(files)}
         remember_erased(bronze.path, config.apartment)  # first: a sensor tick during the erasure copies nothing
         deleted = data.delete_rows(cursor, tables, config.apartment)
-        freed = data.remove_files(bronze.path, files)
+        freed = remove_from_bronze(bronze.path, files)
         erasure_id = str(uuid.uuid4())
         cursor.execute("INSERT INTO governance.erasure_audit VALUES (%s, %s, now(), %s, %s, %s, %s)",
                        (erasure_id, apartment_digest(config.apartment), json.dumps(deleted), len(files), freed,

@@ -74,8 +74,9 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
     bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
     silver_tables.lock_table(cursor, "silver.sensor_events")
     missing = sorted(set(silver_tables.ledger_of_day(cursor, "sensor", day)) - bronze)
-    if missing and not keep_missing:
-        raise MissingBronzeFiles(day, missing)
+    unexpected = sorted(set(missing) - silver_tables.removed_by_retention(cursor, "sensor", day))
+    if unexpected and not keep_missing:
+        raise MissingBronzeFiles(day, unexpected)
     kept_frame = silver_tables.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
     loaded = silver_tables.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
                                          for o in outcomes if o.reason is None])

@@ -82,11 +82,13 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
         with warehouse.connect() as connection, connection.cursor() as cursor:
             silver_tables.lock_table(cursor, "silver.weather_forecasts")
             missing = sorted(set(silver_tables.ledger_of_day(cursor, "weather", day)) - in_bronze[day])
-            if missing and not config.keep_missing_files:
-                raise MissingBronzeFiles(day, missing)
+            removed = silver_tables.removed_by_retention(cursor, "weather", day)
+            if set(missing) - removed and not config.keep_missing_files:
+                raise MissingBronzeFiles(day, sorted(set(missing) - removed))
             if missing:  # keep the day as loaded: nothing in bronze to reload it from
                 kept[day] = set(missing)
-                context.log.warning(f"{day}: {', '.join(missing)} gone from bronze; its rows are kept")
+                why = "removed by retention" if set(missing) <= removed else "gone from bronze"
+                context.log.warning(f"{day}: {', '.join(missing)} {why}; its rows are kept")
                 continue
             frame, loaded, rejected, file_dropped, line = (
                 read_forecast(path, day, rules.weather_min_year) if in_bronze[day]

@@ -4,6 +4,7 @@ import dagster as dg
 
 from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
+from domotic_assets.freshness import with_freshness
 from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
@@ -21,8 +22,9 @@ ML_ASSETS = [asset for target in TARGETS for asset in ml_assets(target)]
 DOWNSTREAM_FIRST = {"dagster/priority": "1"}
 
 defs = dg.Definitions(
-    assets=[bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
-            silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS],
+    assets=dg.map_asset_specs(with_freshness, [
+        bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
+        silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS]),
     jobs=[sensor_files_job, weather_files_job, gdpr_export_job, gdpr_erase_job, bronze_retention_job],
     sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor,
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",

@@ -193,3 +193,17 @@ def test_gold_views_on_silver_wait_for_a_loaded_silver_day(defs):
     instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-02"))
     after, _ = requested(cursor)
     assert {"stg_sensor_events", "stg_sensor_days"} <= after and "stg_weather_forecasts" not in after
+
+
+@pytest.mark.component
+def test_every_layer_has_a_freshness_policy(defs):
+    graph = defs.resolve_asset_graph()
+    without = {key.to_user_string() for key in graph.materializable_asset_keys
+               if graph.get(key).freshness_policy is None and graph.get(key).group_name != "gold_staging"}
+    assert without == set()
+    policy = {name: graph.get(dg.AssetKey(name)).freshness_policy for name in
+              ("silver_sensor_events", "silver_weather_forecasts", "fact_energy_minute", "occupancy_forecast")}
+    assert policy["silver_sensor_events"].fail_window.to_timedelta().total_seconds() <= 3600
+    assert policy["silver_weather_forecasts"].deadline_cron == "0 8 * * *"
+    assert policy["fact_energy_minute"] != policy["silver_sensor_events"]
+    assert policy["occupancy_forecast"].deadline_cron.endswith("* * *")

@@ -133,8 +133,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
                                   metadata={name: dg.MetadataValue.text(gate["detail"]) for name, gate in gates.items()})
 
     @dg.asset(name=f"{target}_forecast", group_name="ml", deps=[features, model], pool=ML_POOL, kinds={"postgres"},
-              automation_condition=FOLLOW_AUTOMATION,
-              freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)))
+              automation_condition=FOLLOW_AUTOMATION)
     def forecast(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:
         """Tomorrow's forecast for every room and 15-minute window, from the latest model version, or from the
         baseline (marked as such) when that version failed its gates; written to gold.fact_prediction."""

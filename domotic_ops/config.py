@@ -153,6 +153,8 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("DAGSTER_HOME", "Dagster's instance folder", fallback="`$DOMOTIC_RUNTIME_DIR/dagster_home`", group="operations"),
     Variable("DAGSTER_PORT", "port of the Dagster UI (127.0.0.1)", "3000", group="operations"),
+    Variable("ALERT_WEBHOOK_URL", "URL that receives a JSON POST for every failed run (Slack/Teams/any webhook); "
+             "unset: alerts are recorded in governance.alerts and the log only", "", secret=True, group="operations"),
     Variable("BRONZE_RETENTION_DAYS", "bronze files of local days older than this are removed by "
              "`bronze_retention_job` once silver has loaded them", "365", group="operations"),
     Variable("BACKTEST_RETENTION_DAYS", "backtest rows of gold.fact_prediction written longer ago are removed by "

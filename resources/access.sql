@@ -74,6 +74,19 @@ CREATE TABLE IF NOT EXISTS governance.erasure_audit (
 REVOKE ALL ON governance.erasure_audit FROM PUBLIC;
 GRANT SELECT, INSERT ON governance.erasure_audit TO :app_role;
 
+-- Alerts raised by the run-failure sensor (also sent to ALERT_WEBHOOK_URL when set).
+CREATE TABLE IF NOT EXISTS governance.alerts (
+    alert_id       bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    raised_at      timestamptz NOT NULL DEFAULT now(),
+    run_id         text        NOT NULL UNIQUE,
+    job_name       text        NOT NULL,
+    partition_key  text,
+    message        text        NOT NULL,
+    webhook_status text                          -- HTTP status or the error; NULL: no webhook configured
+);
+REVOKE ALL ON governance.alerts FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON governance.alerts TO :app_role;
+
 -- Gold is readable by the BI roles; silver, the staging views and the ML tables are not.
 GRANT USAGE ON SCHEMA gold TO domotic_bi;
 GRANT SELECT ON ALL TABLES IN SCHEMA gold TO domotic_bi;

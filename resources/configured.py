@@ -12,6 +12,7 @@ import os
 import dagster as dg
 
 from domotic_ops.config import integer, value
+from resources.alerts import AlertWebhookResource
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -42,6 +43,7 @@ def platform_resources() -> dict:
             host_key_policy=value("SFTP_HOST_KEY_POLICY"),
         ),
         "reference_db": ReferenceDatabaseResource(url=dg.EnvVar("MYSQL_URL")),
+        "webhook": AlertWebhookResource(url=optional_secret("ALERT_WEBHOOK_URL")),
         "rules": CleaningRulesResource(sensor_timezone=value("SENSOR_TIMEZONE"),
                                        weather_min_year=integer("WEATHER_MIN_YEAR")),
     }

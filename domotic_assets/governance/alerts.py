@@ -1,0 +1,32 @@
+"""A failed run raises an alert: a row of governance.alerts, an error in the sensor's log, and a JSON POST to
+ALERT_WEBHOOK_URL when it is set."""
+
+import dagster as dg
+
+from resources.alerts import AlertWebhookResource
+from resources.postgres import PostgresResource
+
+MESSAGE_CHARS = 2000
+
+
+def alert_of(context: dg.RunFailureSensorContext) -> dict:
+    run = context.dagster_run
+    return {"run_id": run.run_id, "job_name": run.job_name, "partition_key": run.tags.get("dagster/partition"),
+            "message": (context.failure_event.message or "run failed")[:MESSAGE_CHARS]}
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=True)
+def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: PostgresResource,
+                             webhook: AlertWebhookResource) -> None:
+    """Records every failed run as an alert (governance.alerts, the log) and posts it to ALERT_WEBHOOK_URL."""
+    alert = alert_of(context)
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("INSERT INTO governance.alerts (run_id, job_name, partition_key, message) "
+                       "VALUES (%(run_id)s, %(job_name)s, %(partition_key)s, %(message)s) "
+                       "ON CONFLICT (run_id) DO NOTHING RETURNING alert_id", alert)
+        if cursor.fetchone() is None:
+            return  # alerted already (the sensor saw the run before)
+    context.log.error(f"run {alert['run_id']} of {alert['job_name']} failed: {alert['message'][:300]}")
+    status = webhook.post({**alert, "source": "domotic"})
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE governance.alerts SET webhook_status = %s WHERE run_id = %s", (status, alert["run_id"]))

@@ -1,0 +1,79 @@
+"""The run-failure sensor against the real PostgreSQL and a local HTTP receiver: a failed run becomes one row
+of governance.alerts and one JSON POST; a webhook that is down is recorded, never raised."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import dagster as dg
+import pytest
+
+from domotic_assets.governance.alerts import run_failure_alert_sensor
+from domotic_ops.procs import free_port
+from resources.alerts import AlertWebhookResource
+from resources.postgres import PostgresResource
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def receiver():
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+
+
+@dg.op
+def broken():
+    raise RuntimeError("the share is not mounted")
+
+
+@dg.job
+def broken_job():
+    broken()
+
+
+def failure_context(resources: dict) -> dg.RunFailureSensorContext:
+    instance = dg.DagsterInstance.ephemeral()
+    result = broken_job.execute_in_process(instance=instance, raise_on_error=False)
+    event = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    return dg.build_run_status_sensor_context(
+        sensor_name=run_failure_alert_sensor.name, dagster_event=event, dagster_instance=instance,
+        dagster_run=instance.get_run_by_id(result.run_id), resources=resources).for_run_failure()
+
+
+def test_a_failed_run_is_recorded_and_posted_once(fresh_database, receiver):
+    url, received = receiver
+    warehouse = PostgresResource(db_url=fresh_database("alerts_test"))
+    context = failure_context({"warehouse": warehouse, "webhook": AlertWebhookResource(url=url)})
+    run_failure_alert_sensor(context)
+    run_failure_alert_sensor(context)  # the sensor seeing the run again records it once
+    [posted] = received
+    assert posted["job_name"] == "broken_job" and posted["run_id"] == context.dagster_run.run_id
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT run_id, job_name, webhook_status FROM governance.alerts")
+        assert cursor.fetchall() == [(context.dagster_run.run_id, "broken_job", "200")]
+
+
+def test_a_webhook_that_is_down_is_recorded_not_raised(fresh_database):
+    warehouse = PostgresResource(db_url=fresh_database("alerts_down"))
+    down = AlertWebhookResource(url=f"http://127.0.0.1:{free_port()}/hook", timeout_seconds=2)
+    context = failure_context({"warehouse": warehouse, "webhook": down})
+    run_failure_alert_sensor(context)
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT webhook_status FROM governance.alerts")
+        assert "Connection refused" in cursor.fetchone()[0]

@@ -38,4 +38,7 @@ defs = dg.Definitions(
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
     schedules=[daily_weather_schedule, bronze_retention_schedule],
     resources={**platform_resources(), "dbt": gold_dbt()},
+    # Steps run in their run's process: a step subprocess would import the code location again (seconds each),
+    # and the pools still serialise the steps that write one table.
+    executor=dg.in_process_executor,
 )

@@ -1,4 +1,4 @@
-"""Operate the platform: `python -m domotic_ops up|down|status|check|pg|dagster|dbt|access-sql`.
+"""Operate the platform: `python -m domotic_ops up|down|status|check|health|pg|dagster|dbt|access-sql`.
 
 `up` starts what this configuration runs itself (the embedded PostgreSQL unless `DB_URL` is set) and then
 Dagster; a server of the user's own is never started or stopped. The demo's CLI (`python -m demo`) adds the
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -22,6 +23,7 @@ from domotic_ops.access import access_sql
 from domotic_ops.check import run_checks
 from domotic_ops.config import ROOT, Settings, load_settings
 from domotic_ops.dagster_service import DagsterService
+from domotic_ops.health import report as health_report
 from domotic_ops.postgres import EmbeddedPostgres
 from resources.postgres import PostgresResource
 
@@ -116,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("check", help="show the effective configuration and test every configured service")
     dbt = commands.add_parser("dbt", help="run dbt on the gold project against DB_URL (e.g. dbt build, docs generate)")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    health = commands.add_parser("health", help="freshness per source, row counts, quarantine, bronze, last runs "
+                                                "and alerts (exit status 1 when a source is stale)")
+    health.add_argument("--now", type=datetime.fromisoformat, help="measure ages from this instant (ISO 8601)")
     commands.add_parser("access-sql", help="print the access set-up SQL (roles, apartment mapping, row-level "
                                            "security) for an administrator of the warehouse of DB_URL")
     args = parser.parse_args(argv)
@@ -125,6 +130,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0 if run_checks(settings) else 1)
         if args.command == "dbt":
             sys.exit(run_dbt(settings, args.dbt_args))
+        if args.command == "health":
+            os.environ.update(settings.env)  # Dagster's instance reads DAGSTER_HOME and its storage variables
+            sys.exit(0 if health_report(settings, now=args.now) else 1)
         if args.command == "access-sql":
             print(access_sql(make_url(settings["DB_URL"]).username))
             return

@@ -57,7 +57,7 @@ def defs() -> dg.Definitions:
 @pytest.mark.component
 def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
-    assert set(defs.resources) == {"warehouse", "share", "bronze", "sftp", "reference_db", "rules", "dbt"}
+    assert set(defs.resources) == {"warehouse", "share", "bronze", "sftp", "reference_db", "rules", "dbt", "webhook"}
 
 
 @pytest.mark.component

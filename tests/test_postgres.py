@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
 import psycopg2
@@ -11,6 +12,8 @@ import sqlalchemy as sa
 
 from domotic_ops.check import check_warehouse
 from domotic_ops.config import DAGSTER_DB
+from domotic_ops.health import freshness
+from resources import silver_tables
 from resources.postgres import PostgresResource, copy_frame
 
 pytestmark = pytest.mark.integration
@@ -80,3 +83,16 @@ def test_check_names_the_missing_access_set_up(postgres, settings):
     url = settings["DB_URL"].rsplit("/", 1)[0] + "/no_access_setup"
     with pytest.raises(RuntimeError, match="access set-up is missing in no_access_setup.*domotic_ops access-sql"):
         check_warehouse({"warehouse": PostgresResource(db_url=url)}, settings)
+
+
+def test_health_grades_each_source_by_the_age_of_its_newest_data(fresh_database):
+    warehouse = PostgresResource(db_url=fresh_database("health_test"))
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        silver_tables.ensure_schema(cursor)
+        cursor.execute("INSERT INTO silver.weather_forecasts VALUES "
+                       "('2023-10-02 06:00+00', 'Sion', 0, '2023-10-02', 'temperature', 12.5, 'C', false, 'Pred.csv')")
+        grades = {age: {f.source: f.verdict for f in freshness(cursor, datetime(2023, 10, 2, tzinfo=timezone.utc) + age)}
+                  for age in (timedelta(hours=2), timedelta(days=3), timedelta(days=10))}
+    assert [grade["weather forecasts"] for grade in grades.values()] == ["ok", "warn", "FAIL"]
+    assert grades[timedelta(hours=2)]["sensor readings"] == "FAIL"  # no readings at all
+    assert grades[timedelta(hours=2)]["forecasts issued"] == "FAIL"  # gold.fact_prediction not built yet

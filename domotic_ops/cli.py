@@ -1,4 +1,5 @@
-"""Operate the platform: `python -m domotic_ops up|down|status|check|health|pg|dagster|dbt|access-sql`.
+"""Operate the platform: `python -m domotic_ops up|down|status|check|health|backup|restore|pg|dagster|dbt|
+access-sql`.
 
 `up` starts what this configuration runs itself (the embedded PostgreSQL unless `DB_URL` is set) and then
 Dagster; a server of the user's own is never started or stopped. The demo's CLI (`python -m demo`) adds the
@@ -20,6 +21,8 @@ from sqlalchemy.engine import make_url
 
 from domotic_ops import procs
 from domotic_ops.access import access_sql
+from domotic_ops.backup import backup_urls, dump
+from domotic_ops.backup import restore as restore_dump
 from domotic_ops.check import run_checks
 from domotic_ops.config import ROOT, Settings, load_settings
 from domotic_ops.dagster_service import DagsterService
@@ -121,6 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     health = commands.add_parser("health", help="freshness per source, row counts, quarantine, bronze, last runs "
                                                 "and alerts (exit status 1 when a source is stale)")
     health.add_argument("--now", type=datetime.fromisoformat, help="measure ages from this instant (ISO 8601)")
+    backup = commands.add_parser("backup", help="pg_dump the warehouse and Dagster's storage (custom format)")
+    backup.add_argument("--to", type=Path, help="folder of the dumps (default: $DOMOTIC_RUNTIME_DIR/backups)")
+    restore = commands.add_parser("restore", help="pg_restore a dump into an existing, empty database")
+    restore.add_argument("dump", type=Path)
+    restore.add_argument("--database", required=True, help="the empty database to restore into")
     commands.add_parser("access-sql", help="print the access set-up SQL (roles, apartment mapping, row-level "
                                            "security) for an administrator of the warehouse of DB_URL")
     args = parser.parse_args(argv)
@@ -133,6 +141,14 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "health":
             os.environ.update(settings.env)  # Dagster's instance reads DAGSTER_HOME and its storage variables
             sys.exit(0 if health_report(settings, now=args.now) else 1)
+        if args.command == "backup":
+            urls, options = backup_urls(settings)
+            for url in urls:
+                print(dump(url, args.to or settings.runtime / "backups", settings.get("DOMOTIC_PG_BINDIR", ""), options))
+            return
+        if args.command == "restore":
+            restore_dump(backup_urls(settings)[0][0], args.dump, args.database, settings.get("DOMOTIC_PG_BINDIR", ""))
+            return
         if args.command == "access-sql":
             print(access_sql(make_url(settings["DB_URL"]).username))
             return

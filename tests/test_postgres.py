@@ -10,6 +10,7 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
+from domotic_ops.backup import backup_urls, dump, restore
 from domotic_ops.check import check_warehouse
 from domotic_ops.config import DAGSTER_DB
 from domotic_ops.health import freshness
@@ -96,3 +97,35 @@ def test_health_grades_each_source_by_the_age_of_its_newest_data(fresh_database)
     assert [grade["weather forecasts"] for grade in grades.values()] == ["ok", "warn", "FAIL"]
     assert grades[timedelta(hours=2)]["sensor readings"] == "FAIL"  # no readings at all
     assert grades[timedelta(hours=2)]["forecasts issued"] == "FAIL"  # gold.fact_prediction not built yet
+
+
+def test_a_backup_restores_into_an_empty_database_with_its_rows_and_access_rules(postgres, settings, fresh_database,
+                                                                              tmp_path):
+    source = PostgresResource(db_url=fresh_database("backup_source"))
+    with source.connect() as connection, connection.cursor() as cursor:
+        silver_tables.ensure_schema(cursor)
+        cursor.execute("INSERT INTO silver.file_ledger (file, source, apartment, partition_date, rows, checksum) "
+                       "SELECT 'f' || i, 'sensor', 'jimmy', '2023-10-01', i, 'x' FROM generate_series(1, 500) AS i")
+    admin = postgres.connect("backup_source")
+    with admin, admin.cursor() as cursor:
+        cursor.execute("INSERT INTO governance.apartment_access VALUES ('someone', 42)")
+    admin.close()
+    urls, options = backup_urls(settings)
+    dumped = dump(urls[0].rsplit("/", 1)[0] + "/backup_source", tmp_path, extra=options)
+    target = fresh_database("backup_target")  # then emptied: a restore goes into an empty database
+    admin = postgres.connect("backup_target")
+    with admin, admin.cursor() as cursor:
+        cursor.execute("DROP SCHEMA governance, silver, gold CASCADE")
+    admin.close()
+    restore(urls[0], dumped, "backup_target")
+    restored = PostgresResource(db_url=target)
+    with restored.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), sum(rows) FROM silver.file_ledger")
+        assert cursor.fetchone() == (500, 125250)
+        cursor.execute("SELECT relrowsecurity FROM pg_class WHERE oid = 'governance.apartment_access'::regclass")
+        assert cursor.fetchone() == (True,)
+    admin = postgres.connect("backup_target")
+    with admin, admin.cursor() as cursor:
+        cursor.execute("SELECT grantee, apartment_key FROM governance.apartment_access ORDER BY 1")
+        assert cursor.fetchall() == [("domotic", None), ("domotic_bi_all", None), ("someone", 42)]
+    admin.close()

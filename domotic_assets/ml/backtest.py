@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from sklearn.isotonic import IsotonicRegression
 
 from domotic_assets.ml.metrics import occupancy_metrics, power_metrics
 from domotic_assets.ml.models import candidates
@@ -96,8 +95,10 @@ def select(table: pl.DataFrame, target: str) -> str:
     return table.with_columns(abs_bias=pl.col("bias").abs()).sort("mae", "abs_bias")["candidate"][0]
 
 
-def calibration(predictions: pl.DataFrame, candidate: str) -> IsotonicRegression:
+def calibration(predictions: pl.DataFrame, candidate: str):
     """Isotonic calibration of a candidate's probabilities, fitted on its out-of-sample backtest only."""
+    from sklearn.isotonic import IsotonicRegression  # imported by ML runs only
+
     rows = predictions.filter(pl.col("candidate") == candidate)
     return IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(
         np.clip(rows["prediction"].to_numpy(), 0, 1), rows["target"].to_numpy())

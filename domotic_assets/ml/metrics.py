@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 EPSILON = 1e-6
 
@@ -30,6 +29,8 @@ def expected_calibration_error(actual: np.ndarray, probability: np.ndarray, bins
 
 def occupancy_metrics(actual: np.ndarray, probability: np.ndarray, baseline: np.ndarray) -> dict[str, float]:
     """ROC AUC, log loss, Brier score and its skill against the baseline's probabilities, ECE."""
+    from sklearn.metrics import roc_auc_score  # imported by ML runs only
+
     auc = float(roc_auc_score(actual, probability)) if 0 < actual.mean() < 1 else float("nan")
     reference = brier(actual, baseline)
     return {"rows": float(len(actual)), "auc": auc, "log_loss": log_loss(actual, probability),

@@ -1,16 +1,12 @@
 """The candidates of each use case: naive baselines, the reference's linear models and one global LightGBM
-across rooms. All share `fit(train)` / `predict(frame)` on feature frames; deterministic (fixed seed)."""
+across rooms. All share `fit(train)` / `predict(frame)` on feature frames; deterministic (fixed seed).
+scikit-learn and LightGBM are imported when a model is fitted: every run process imports the code location,
+and only the ML runs need them."""
 
 from __future__ import annotations
 
-import lightgbm as lgb
 import numpy as np
 import polars as pl
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from domotic_assets.ml.features import CATEGORICAL, FEATURES
 
@@ -63,6 +59,12 @@ class Linear:
         self.codes, self.model = {}, None
 
     def fit(self, train: pl.DataFrame) -> Linear:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import LogisticRegression, Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
         self.codes = category_codes(train)
         columns = ColumnTransformer([
             ("numeric", make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler()),
@@ -88,6 +90,8 @@ class LightGBM:
         self.codes, self.model = {}, None
 
     def fit(self, train: pl.DataFrame) -> LightGBM:
+        import lightgbm as lgb
+
         self.codes = category_codes(train)
         estimator = lgb.LGBMClassifier if self.classifier else lgb.LGBMRegressor
         self.model = estimator(**self.params).fit(matrix(train, self.codes), train["target"].to_numpy(),

@@ -3,27 +3,33 @@
 import base64
 import io
 
-import matplotlib
+import polars as pl
 
-matplotlib.use("Agg")  # no display: render to memory only
-import matplotlib.pyplot as plt  # noqa: E402
-import polars as pl  # noqa: E402
-
-from domotic_ops.config import TIMEZONE  # noqa: E402
+from domotic_ops.config import TIMEZONE
 
 WEEK_WINDOWS = 7 * 96
+
+
+def pyplot():
+    """matplotlib's pyplot rendering to memory (no display), imported by ML runs only."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def markdown_image(figure, title: str) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
+    pyplot().close(figure)
     return f"![{title}](data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()})"
 
 
 def reliability_picture(predictions: pl.DataFrame, bins: int = 10) -> str:
     """Observed occupancy rate against the predicted probability, per candidate (a reliability curve)."""
-    figure, axis = plt.subplots(figsize=(5, 4.5))
+    figure, axis = pyplot().subplots(figsize=(5, 4.5))
     axis.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
     for (candidate,), rows in predictions.group_by("candidate", maintain_order=True):
         curve = (rows.with_columns(bin=(pl.col("prediction").clip(0, 1) * bins).floor().clip(0, bins - 1))
@@ -43,7 +49,7 @@ def power_week_picture(predictions: pl.DataFrame, candidate: str) -> str:
             .group_by("window_start").agg(pl.col("target", "prediction", "lower", "upper").sum())
             .sort("window_start").tail(WEEK_WINDOWS)
             .with_columns(pl.col("window_start").dt.convert_time_zone(TIMEZONE).dt.replace_time_zone(None)))
-    figure, axis = plt.subplots(figsize=(10, 3.5))
+    figure, axis = pyplot().subplots(figsize=(10, 3.5))
     axis.fill_between(week["window_start"], week["lower"], week["upper"], color="tab:blue", alpha=0.2,
                       label="80 % interval")
     axis.plot(week["window_start"], week["target"], color="black", linewidth=0.8, label="actual")

@@ -248,7 +248,7 @@ def test_retention_removes_only_loaded_files_and_an_old_day_reloads_with_its_row
     assert bronze_files_of(bronze, DAY) == sorted([*loaded, unloaded]) and preview["files_removed"] >= len(loaded) - 1
     summary = retention(dry_run=False)
     assert summary["files_removed"] == preview["files_removed"] and summary["bytes_freed"] > 0
-    assert summary[f"kept: {CHANGED}"] == 1 and summary[f"kept: {NOT_IN_LEDGER}"] == 1
+    assert summary[f"kept: {CHANGED}"] == 1 and summary[f"kept: {NOT_IN_LEDGER}"] >= 1  # and the other day's, if unloaded
     assert bronze_files_of(bronze, DAY) == sorted([changed, unloaded])
     assert not [folder for folder in bronze.rglob("*") if folder.is_dir() and not any(folder.iterdir())]
 

@@ -207,3 +207,21 @@ def test_every_layer_has_a_freshness_policy(defs):
     assert policy["silver_weather_forecasts"].deadline_cron == "0 8 * * *"
     assert policy["fact_energy_minute"] != policy["silver_sensor_events"]
     assert policy["occupancy_forecast"].deadline_cron.endswith("* * *")
+
+
+@pytest.mark.component
+def test_ml_features_wait_until_every_gold_input_has_a_day(defs):
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    features = dg.AssetSelection.assets("occupancy_features")
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=features).cursor
+    requested = []
+    for partitioned in (False, True):  # the dimensions first, then a day of each fact
+        for key in graph.get(dg.AssetKey("occupancy_features")).parent_keys:
+            if bool(graph.get(key).partitions_def) == partitioned:
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(key, partition="2023-10-02" if partitioned else None))
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=features, cursor=cursor)
+        cursor = tick.cursor
+        requested.append(tick.total_requested)
+    assert requested == [0, 1]

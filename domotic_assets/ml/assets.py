@@ -26,15 +26,17 @@ GATES_CHECK = "quality_gates"
 ML_POOL = "ml"
 # Features: first built once gold has data (the tick after a gold day is updated), then every morning an hour
 # after the weather file is fetched (the daily forecast); backtest, model and forecast follow their ML inputs.
-# Nothing starts while an input is being written, and features wait while a blocking gold check (an
-# error-severity dbt test) has failed.
+# Nothing starts while an input is being written; features wait until every gold input has a day, and while a
+# blocking gold check (an error-severity dbt test) has failed.
 FORECAST_CRON = f"{WEATHER_MIN} {(WEATHER_HOUR + 1) % 24} * * *"
 GOLD_CHECKS_PASSED = ~dg.AutomationCondition.any_deps_match(
     dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True))
+GOLD_HAS_DATA = dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing())  # a day of each input
 FEATURES_AUTOMATION = (
     ((dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated())
      | dg.AutomationCondition.cron_tick_passed(FORECAST_CRON, TIMEZONE))
-    & GOLD_CHECKS_PASSED & ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
+    & GOLD_HAS_DATA & GOLD_CHECKS_PASSED & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
 )
 FOLLOW_AUTOMATION = (
     ((dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())

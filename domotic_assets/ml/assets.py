@@ -38,9 +38,11 @@ FEATURES_AUTOMATION = (
     & GOLD_HAS_DATA & GOLD_CHECKS_PASSED & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
+# "Since last handled": an input updated while this asset was in progress in the same run (a model whose
+# blocking gate failed, its forecast skipped) still triggers it once that run is over.
 FOLLOW_AUTOMATION = (
     ((dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
-     | dg.AutomationCondition.any_deps_updated())
+     | dg.AutomationCondition.any_deps_updated().since_last_handled())
     & ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )

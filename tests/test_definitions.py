@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from domotic_assets.gold.assets import gold_daily_models
+from domotic_assets.ml.assets import FOLLOW_AUTOMATION
 from domotic_ops.config import VARIABLES
 from resources.silver_tables import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 
@@ -225,3 +226,31 @@ def test_ml_features_wait_until_every_gold_input_has_a_day(defs):
         cursor = tick.cursor
         requested.append(tick.total_requested)
     assert requested == [0, 1]
+
+
+@pytest.mark.component
+@pytest.mark.parametrize("gate_passes", [False, True])
+def test_a_forecast_skipped_by_its_model_s_failed_gate_follows_once_and_only_once(gate_passes):
+    """Failed gate: the forecast, skipped in the model's run, is requested once afterwards (to publish the
+    baseline). Passed gate: the forecast ran in the model's run and is not requested again."""
+    @dg.asset(automation_condition=FOLLOW_AUTOMATION,
+              check_specs=[dg.AssetCheckSpec("gate", asset="model", blocking=True)])
+    def model():
+        yield dg.MaterializeResult()
+        yield dg.AssetCheckResult(check_name="gate", passed=gate_passes, severity=dg.AssetCheckSeverity.ERROR)
+
+    @dg.asset(deps=[model], automation_condition=FOLLOW_AUTOMATION)
+    def forecast():
+        return None
+
+    defs = dg.Definitions(assets=[model, forecast])
+    instance = dg.DagsterInstance.ephemeral()
+    requested, cursor = [], None
+    for _tick in range(3):
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        cursor = tick.cursor
+        keys = sorted(r.key.to_user_string() for r in tick.results if r.true_subset.size)
+        requested.append(keys)
+        if keys:
+            dg.materialize([model, forecast], selection=keys, instance=instance, raise_on_error=False)
+    assert requested == [["forecast", "model"], [] if gate_passes else ["forecast"], []]

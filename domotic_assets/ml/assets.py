@@ -38,11 +38,16 @@ FEATURES_AUTOMATION = (
     & GOLD_HAS_DATA & GOLD_CHECKS_PASSED & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
-# "Since last handled": an input updated while this asset was in progress in the same run (a model whose
-# blocking gate failed, its forecast skipped) still triggers it once that run is over.
+# An input updated in a run that also targeted this asset counts (any_deps_updated would ignore it): a model
+# whose blocking gate failed skips its forecast in that run, and the forecast must follow once the run is over
+# to publish the baseline. Handled: the asset updated, or requested at a tick where no input was updated (so
+# a request that fails is not repeated until an input changes again).
+DEP_UPDATED = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
+INPUT_UPDATED = DEP_UPDATED.since(
+    (dg.AutomationCondition.newly_requested() & ~DEP_UPDATED) | dg.AutomationCondition.newly_updated()
+    | dg.AutomationCondition.initial_evaluation())
 FOLLOW_AUTOMATION = (
-    ((dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
-     | dg.AutomationCondition.any_deps_updated().since_last_handled())
+    ((dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()) | INPUT_UPDATED)
     & ~dg.AutomationCondition.any_deps_missing() & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )

@@ -24,16 +24,17 @@ GOLD_INPUTS = ("fact_presence_minute", "fact_energy_minute", "fact_environment_m
                "dim_apartment", "dim_device", "dim_date")
 GATES_CHECK = "quality_gates"
 ML_POOL = "ml"
-# Features: first built once gold has data (the tick after a gold day is updated), then every morning an hour
-# after the weather file is fetched (the daily forecast); backtest, model and forecast follow their ML inputs.
-# Nothing starts while an input is being written; features wait until every gold input has a day, and while a
-# blocking gold check (an error-severity dbt test) has failed.
+# Features: first built as soon as every gold input has a day and none is being written (whenever their last
+# update came: a range backfill reports its assets one by one), then every morning an hour after the weather
+# file is fetched (the daily forecast); a failed first build waits for that morning. Backtest, model and
+# forecast follow their ML inputs. Nothing starts while an input is being written, nor while a blocking gold
+# check (an error-severity dbt test) has failed.
 FORECAST_CRON = f"{WEATHER_MIN} {(WEATHER_HOUR + 1) % 24} * * *"
 GOLD_CHECKS_PASSED = ~dg.AutomationCondition.any_deps_match(
     dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True))
 GOLD_HAS_DATA = dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing())  # a day of each input
 FEATURES_AUTOMATION = (
-    ((dg.AutomationCondition.missing() & dg.AutomationCondition.any_deps_updated())
+    ((dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
      | dg.AutomationCondition.cron_tick_passed(FORECAST_CRON, TIMEZONE))
     & GOLD_HAS_DATA & GOLD_CHECKS_PASSED & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()

@@ -10,7 +10,7 @@ import shutil
 import time
 import zipfile
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ import pytest
 from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
+from domotic_assets.ml import store
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
@@ -235,6 +236,33 @@ def test_a_range_build_equals_day_by_day_builds(warehouse, built):
         results = build(warehouse, day, day)
         assert failed_checks(results) == []
     assert query(warehouse, signature) + query(warehouse, environment) == before
+
+
+def test_a_rebuilt_day_keeps_the_latest_occupancy_forecast_of_each_window(warehouse, built):
+    """presence_prob comes from gold.fact_prediction in the dbt build itself: rebuilding a day (gold follows
+    every silver change) keeps the probability of the window's latest forecast, not a null."""
+    store.ensure_schema(warehouse)
+    [(room_key, apartment_key, window)] = query(warehouse, """
+        SELECT room_key, apartment_key, date_bin('15 minutes', t.timestamp_utc, timestamptz '2000-01-01 00:00+00')
+        FROM gold.fact_presence_minute p JOIN gold.dim_datetime t USING (datetime_key)
+        WHERE p.date_key = %s ORDER BY datetime_key, room_key LIMIT 1""", (int(DAYS[1].replace("-", "")),))
+    issued = [(window - timedelta(hours=hours), probability) for hours, probability in ((30, 0.2), (6, 0.7))]
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        for issue_time, probability in issued:
+            cursor.execute("""INSERT INTO gold.fact_prediction (kind, model_name, model_version, target, apartment_key,
+                              room_key, window_start, issue_time, probability, run_id)
+                              VALUES ('forecast', 'lightgbm', 'v-test', 'occupancy', %s, %s, %s, %s, %s, 'test')""",
+                           (apartment_key, room_key, window, issue_time, probability))
+    try:
+        build(warehouse, DAYS[1], DAYS[1])
+        probabilities = query(warehouse, """
+            SELECT date_bin('15 minutes', t.timestamp_utc, timestamptz '2000-01-01 00:00+00') = %s
+                   AND p.room_key = %s, array_agg(DISTINCT presence_prob)
+            FROM gold.fact_presence_minute p JOIN gold.dim_datetime t USING (datetime_key)
+            WHERE p.date_key = %s GROUP BY 1 ORDER BY 1""", (window, room_key, int(DAYS[1].replace("-", ""))))
+        assert probabilities == [(False, [None]), (True, [0.7])]
+    finally:
+        query(warehouse, "DELETE FROM gold.fact_prediction WHERE run_id = 'test' RETURNING 1")
 
 
 def test_every_silver_reading_of_an_environment_sensor_lands_in_a_fact(warehouse, built):

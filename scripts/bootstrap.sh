@@ -55,5 +55,6 @@ dbt_wanted=$(find dbt_project -path dbt_project/target -prune -o -path dbt_proje
 if [ ! -f dbt_project/target/manifest.json ] || [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_wanted" ]; then
   echo "bootstrap: parsing the dbt project"
   .venv/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+  rm -f dbt_project/target/.parsed-for-connection  # parsed without a connection (gold/project.py)
   echo "$dbt_wanted" > "$dbt_stamp"
 fi

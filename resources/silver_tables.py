@@ -102,11 +102,21 @@ def record_outcomes(cursor, source: str, days: Sequence[date], loaded: pl.DataFr
     """
     cursor.execute("DELETE FROM silver.file_ledger WHERE source = %s AND partition_date = ANY(%s)",
                    (source, list(days)))
+    _record(cursor, source, loaded, rejected)
+
+
+def record_file_outcomes(cursor, source: str, files: Sequence[str], loaded: pl.DataFrame,
+                         rejected: pl.DataFrame) -> None:
+    """`record_outcomes` for some files only (an append): their ledger rows are replaced, the others kept."""
+    cursor.execute("DELETE FROM silver.file_ledger WHERE source = %s AND file = ANY(%s)", (source, list(files)))
+    _record(cursor, source, loaded, rejected)
+
+
+def _record(cursor, source: str, loaded: pl.DataFrame, rejected: pl.DataFrame) -> None:
     if loaded.height:
         copy_frame(cursor, loaded.with_columns(source=pl.lit(source)), "silver.file_ledger",
                                     ["file", "source", "apartment", "partition_date", "rows", "checksum"])
-        cursor.execute("DELETE FROM silver.rejected_files r USING silver.file_ledger l "
-                       "WHERE r.file = l.file AND l.source = %s AND l.partition_date = ANY(%s)", (source, list(days)))
+        cursor.execute("DELETE FROM silver.rejected_files WHERE file = ANY(%s)", (loaded["file"].to_list(),))
     cursor.execute("CREATE TEMP TABLE rejected_now (LIKE silver.rejected_files INCLUDING DEFAULTS) ON COMMIT DROP")
     if rejected.height:
         copy_frame(cursor, rejected.with_columns(source=pl.lit(source)), "rejected_now",
@@ -117,6 +127,64 @@ def record_outcomes(cursor, source: str, days: Sequence[date], loaded: pl.DataFr
         ON CONFLICT (file) DO UPDATE SET reason = EXCLUDED.reason, detail = EXCLUDED.detail,
             checksum = EXCLUDED.checksum, partition_date = EXCLUDED.partition_date, last_seen = now()""")
     cursor.execute("DROP TABLE rejected_now")
+
+
+def append_sensor_rows(cursor, day: date, frame: pl.DataFrame, replaced: Sequence[str]) -> list[str]:
+    """Add the rows of new files to the day's partition, replacing the rows of `replaced` files (corrected in
+    bronze), and add them to the device registry. When a new reading's key is held by a loaded file (not one
+    being replaced), nothing is written and those files are returned: the full reload decides which loads."""
+    cursor.execute("CREATE TEMP TABLE sensor_append (LIKE silver.sensor_events) ON COMMIT DROP")
+    copy_frame(cursor, frame.with_columns(partition_date=pl.lit(day)), "sensor_append", SENSOR_COLUMNS)
+    cursor.execute("""
+        SELECT DISTINCT loaded.source_file FROM sensor_append AS new
+        JOIN silver.sensor_events AS loaded USING (apartment, sensor_id, field, "timestamp", partition_date)
+        WHERE loaded.partition_date = %s AND loaded.source_file <> ALL(%s) LIMIT 20""", (day, list(replaced)))
+    colliding = [row[0] for row in cursor.fetchall()]
+    if not colliding:
+        if replaced:
+            cursor.execute("DELETE FROM silver.sensor_events WHERE partition_date = %s AND source_file = ANY(%s)",
+                           (day, list(replaced)))
+        columns = sql.SQL(", ").join(map(sql.Identifier, SENSOR_COLUMNS))
+        cursor.execute(sql.SQL("INSERT INTO silver.sensor_events ({}) SELECT {} FROM sensor_append").format(
+            columns, columns))
+        cursor.execute("SELECT EXISTS (SELECT FROM silver.sensor_days WHERE partition_date = %s "
+                       "AND battery_readings IS NULL)", (day,))
+        if replaced or cursor.fetchone()[0]:  # rows taken away, or a registry day from before battery_readings
+            cursor.execute("SELECT silver.refresh_sensor_days(%s)", (day,))
+        else:
+            cursor.execute(ADD_TO_SENSOR_DAYS)
+    cursor.execute("DROP TABLE sensor_append")
+    return colliding
+
+
+# The registry's rows of a day plus the appended readings (their minutes are new: the keys did not collide).
+ADD_TO_SENSOR_DAYS = """
+    INSERT INTO silver.sensor_days AS day (apartment, room, sensor_type, sensor_id, partition_date, readings, minutes,
+                                           has_battery, has_counter, battery_min, battery_avg, battery_readings)
+    SELECT apartment, room, sensor_type, sensor_id, partition_date, count(*), count(DISTINCT "timestamp"),
+           bool_or(field = 'battery'), bool_or(field = 'total'), min(value) FILTER (WHERE field = 'battery'),
+           avg(value) FILTER (WHERE field = 'battery'), count(*) FILTER (WHERE field = 'battery')
+    FROM sensor_append GROUP BY partition_date, apartment, sensor_id, room, sensor_type
+    ON CONFLICT (partition_date, apartment, sensor_id, room, sensor_type) DO UPDATE SET
+        readings = day.readings + EXCLUDED.readings,
+        minutes = day.minutes + EXCLUDED.minutes,
+        has_battery = day.has_battery OR EXCLUDED.has_battery,
+        has_counter = day.has_counter OR EXCLUDED.has_counter,
+        battery_min = least(day.battery_min, EXCLUDED.battery_min),
+        battery_avg = (coalesce(day.battery_avg * day.battery_readings, 0)
+                       + coalesce(EXCLUDED.battery_avg * EXCLUDED.battery_readings, 0))
+                      / nullif(day.battery_readings + EXCLUDED.battery_readings, 0),
+        battery_readings = day.battery_readings + EXCLUDED.battery_readings"""
+
+
+def recorded_checksums(cursor, source: str, day: date) -> tuple[dict[str, str], dict[str, str]]:
+    """Files of a partition already decided, as file -> checksum of that version: (loaded, quarantined)."""
+    cursor.execute("SELECT file, checksum FROM silver.file_ledger WHERE source = %s AND partition_date = %s",
+                   (source, day))
+    loaded = dict(cursor.fetchall())
+    cursor.execute("SELECT file, coalesce(checksum, '') FROM silver.rejected_files "
+                   "WHERE source = %s AND partition_date = %s", (source, day))
+    return loaded, dict(cursor.fetchall())
 
 
 def lock_table(cursor, table: str) -> None:

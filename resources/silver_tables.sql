@@ -32,12 +32,15 @@ CREATE TABLE IF NOT EXISTS silver.sensor_days (
     battery_avg    double precision,
     PRIMARY KEY (partition_date, apartment, sensor_id, room, sensor_type)
 );
+-- battery readings of the day (to add appended readings to battery_avg); null on days registered before it
+ALTER TABLE silver.sensor_days ADD COLUMN IF NOT EXISTS battery_readings integer;
 CREATE OR REPLACE FUNCTION silver.refresh_sensor_days(day date) RETURNS void LANGUAGE sql AS $$
     DELETE FROM silver.sensor_days WHERE partition_date = day;
-    INSERT INTO silver.sensor_days
+    INSERT INTO silver.sensor_days (apartment, room, sensor_type, sensor_id, partition_date, readings, minutes,
+                                    has_battery, has_counter, battery_min, battery_avg, battery_readings)
     SELECT apartment, room, sensor_type, sensor_id, partition_date, count(*), count(DISTINCT "timestamp"),
            bool_or(field = 'battery'), bool_or(field = 'total'), min(value) FILTER (WHERE field = 'battery'),
-           avg(value) FILTER (WHERE field = 'battery')
+           avg(value) FILTER (WHERE field = 'battery'), count(*) FILTER (WHERE field = 'battery')
     FROM silver.sensor_events WHERE partition_date = day
     GROUP BY partition_date, apartment, sensor_id, room, sensor_type;
 $$;

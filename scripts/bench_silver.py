@@ -4,7 +4,8 @@
 
 Generates ~245,000 sensor files with the project's generator (reused when present), copies them into
 bronze, starts a private PostgreSQL, then measures `silver_sensor_events` over the whole range (one run,
-as a backfill does) and one intraday incremental tick (10 new files into a day that already holds ~2,880).
+as a backfill does), three live ticks (10 new files each into a day that already holds ~2,880: the one-day run
+appends them) and the same day reloaded whole.
 """
 
 from __future__ import annotations
@@ -45,10 +46,17 @@ def peak_memory_mib() -> tuple[float, float]:
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
-def materialise(resources: dict, start: str, end: str) -> tuple[float, dict]:
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def materialise(resources: dict, start: str, end: str, full_reload: bool = False) -> tuple[float, dict]:
     started = time.perf_counter()
     result = dg.materialize([silver_sensor_events], resources=resources, tags={
-        "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+        "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        run_config={"ops": {"silver_sensor_events": {"config": {"full_reload": full_reload}}}})
     seconds = time.perf_counter() - started
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     return seconds, {k: v.value for k, v in metadata.items() if k != "preview"}
@@ -70,6 +78,7 @@ def main() -> None:
     print(f"bronze: {sum(a['files'] for a in manifest['apartments'])} files in the share, {copied} newly copied "
           f"in {time.perf_counter() - started:.1f} s")
 
+    shutil.rmtree(args.workdir / "runtime", ignore_errors=True)  # silver from nothing, as the reference starts
     settings = load_settings(runtime=args.workdir / "runtime", read_environment=False,
                              overrides={"DOMOTIC_PG_PORT": str(free_port())})
     postgres = EmbeddedPostgres(settings)
@@ -89,26 +98,29 @@ def main() -> None:
         day = date.fromisoformat(keys[-1])
         existing = {p.name for p in share.iterdir() if p.name.startswith(f"{day:%d.%m.%Y} ")}
         template = json.loads(next(share.glob(f"{day:%d.%m.%Y} *_JimmyLoup_received.json")).read_bytes())
-        added = 0
-        for minute in range(1440):
-            moment = datetime.combine(day, datetime.min.time()) + timedelta(minutes=minute)
-            name = sensor_filename(moment, "BenchAnna")
-            if added < 10 and name not in existing:
+        free_minutes = (datetime.combine(day, datetime.min.time()) + timedelta(minutes=m) for m in range(1440))
+        free_minutes = (m for m in free_minutes if sensor_filename(m, "BenchAnna") not in existing)
+        print(f"\nlive ticks into {keys[-1]} (a day of {facts['files_read'] // len(keys)} files): "
+              "10 new files each, copied to bronze, then the one-day run (appends the new files)")
+        for _tick in range(3):
+            for moment in [next(free_minutes) for _ in range(10)]:
                 payload = {**template, "user": "BenchAnna", "datetime": moment.strftime("%d.%m.%Y %H:%M")}
-                (share / name).write_text(json.dumps(payload))
-                added += 1
-        old = time.time() - 60
-        for path in share.glob("*_BenchAnna_received.json"):
-            os.utime(path, (old, old))
-        started = time.perf_counter()
-        report = copy_day(share_resource, bronze, DEFAULT_APARTMENTS, keys[-1], time.time())
-        bronze_seconds = time.perf_counter() - started
-        print(f"\nincremental tick: {added} new files into {keys[-1]}")
-        print(f"  bronze copy          {bronze_seconds:8.2f} s  ({report.copied} copied, {report.skipped} skipped)")
-        for _attempt in range(3):  # the first one runs while the server still digests the full load
+                path = share / sensor_filename(moment, "BenchAnna")
+                path.write_text(json.dumps(payload))
+                os.utime(path, (time.time() - 60, time.time() - 60))
+            started = time.perf_counter()
+            report = copy_day(share_resource, bronze, DEFAULT_APARTMENTS, keys[-1], time.time())
+            bronze_seconds = time.perf_counter() - started
+            cpu = cpu_seconds()
             seconds, facts = materialise(resources, keys[-1], keys[-1])
-            print(f"  silver reload of day {seconds:8.2f} s  (asset body {facts['seconds']} s, "
-                  f"{facts['files_read']} files, {facts['dagster/row_count']} rows)")
+            cpu = cpu_seconds() - cpu
+            print(f"  tick: bronze copy {bronze_seconds:5.2f} s ({report.copied} copied), silver {seconds:5.2f} s "
+                  f"(asset body {facts['seconds']} s, {facts['files_read']} files read, appended "
+                  f"{facts['days_appended']} day, {cpu / max(facts['files_read'], 1):.3f} CPU-s per new file "
+                  "in the run process)")
+        seconds, facts = materialise(resources, keys[-1], keys[-1], full_reload=True)
+        print(f"  the same day reloaded whole: {seconds:5.2f} s (asset body {facts['seconds']} s, "
+              f"{facts['files_read']} files read)")
         for path in share.glob("*_BenchAnna_received.json"):
             path.unlink()
         shutil.rmtree(bronze / "benchanna", ignore_errors=True)

@@ -42,14 +42,21 @@ def sensor_bronze_path(root: Path, apartment: str, local_minute: datetime, name:
 
 def sensor_files_of_day(root: Path, day: date) -> list[str]:
     """Bronze sensor files of a local day, all apartments, temporary (dot) files excluded, sorted."""
+    return [path for folder in _sensor_day_folders(root, day)
+            for path in sorted(str(p) for p in folder.glob("*/*.json") if not p.name.startswith("."))]
+
+
+def corrected_files_of_day(root: Path, day: date) -> set[str]:
+    """Names of a day's sensor files of which bronze keeps an earlier version (their source changed)."""
+    return {p.name.split(REPLACED_MARK)[0] for folder in _sensor_day_folders(root, day)
+            for p in folder.glob(f"*/*.json{REPLACED_MARK}*")}
+
+
+def _sensor_day_folders(root: Path, day: date) -> list[Path]:
     if not root.exists():
         return []
-    paths = []
-    for apartment in sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (WEATHER_FOLDER, REJECTED_FOLDER)):
-        folder = apartment / day_folder(day)
-        if folder.is_dir():
-            paths += sorted(str(p) for p in folder.glob("*/*.json") if not p.name.startswith("."))
-    return paths
+    apartments = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (WEATHER_FOLDER, REJECTED_FOLDER))
+    return [folder for folder in (apartment / day_folder(day) for apartment in apartments) if folder.is_dir()]
 
 
 def rejected_files_of_day(root: Path, day: date) -> list[tuple[str, str]]:

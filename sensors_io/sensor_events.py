@@ -70,6 +70,15 @@ def local_timestamp(text, zone: ZoneInfo) -> datetime | None:
     return None
 
 
+def content_checksum(content: bytes) -> str:
+    """The checksum the ledger and the quarantine keep of a file's version."""
+    return hashlib.sha1(content).hexdigest()
+
+
+def file_checksum(path: str) -> str:
+    return content_checksum(Path(path).read_bytes())
+
+
 def _apartment_of(path: Path, root: Path) -> str:
     return path.relative_to(root).parts[0]
 
@@ -90,7 +99,7 @@ def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFra
         except OSError as error:
             outcomes.append(FileOutcome(path.name, apartment, "", reason="unreadable", detail=str(error)))
             continue
-        checksum = hashlib.sha1(content).hexdigest()
+        checksum = content_checksum(content)
         outcome, file_readings, instant = _parse_one(path.name, apartment, checksum, content, zone)
         outcomes.append(outcome)
         if outcome.reason is None:

@@ -7,6 +7,7 @@ A database of its own keeps other tests unaffected."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -27,7 +28,7 @@ from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.smb import SMBShareResource
-from sensors_io.atomic_copy import copy_atomically
+from sensors_io.atomic_copy import copy_atomically, keep_previous_version
 from sensors_io.bronze_layout import sensor_files_of_day
 from sensors_io.sensor_copy import copy_day
 
@@ -57,8 +58,10 @@ def resources(database: str, bronze: Path) -> dict:
             "rules": CleaningRulesResource()}
 
 
-def run(database, bronze, day=DAY, keep_missing=False, raise_on_error=True) -> dg.ExecuteInProcessResult:
-    config = {"ops": {"silver_sensor_events": {"config": {"keep_missing_files": keep_missing}}}}
+def run(database, bronze, day=DAY, keep_missing=False, raise_on_error=True, full_reload=False
+        ) -> dg.ExecuteInProcessResult:
+    config = {"ops": {"silver_sensor_events": {"config": {"keep_missing_files": keep_missing,
+                                                          "full_reload": full_reload}}}}
     return dg.materialize([silver_sensor_events], resources=resources(database, bronze), partition_key=day,
                           run_config=config, raise_on_error=raise_on_error)
 
@@ -91,6 +94,84 @@ def test_files_gone_from_bronze_never_shrink_silver(database, bronze):
                  ([p.name for p in gone],)) == [(5,)]
 
 
+STATE = {  # what a day's load leaves, compared between the append and the full reload
+    "ledger": "SELECT file, rows, checksum FROM silver.file_ledger WHERE partition_date = %s ORDER BY file",
+    "quarantine": "SELECT file, reason, checksum FROM silver.rejected_files WHERE partition_date = %s ORDER BY file",
+    "registry": "SELECT apartment, sensor_id, readings, minutes, has_battery, has_counter, battery_min, "
+                "round(battery_avg::numeric, 9) FROM silver.sensor_days WHERE partition_date = %s ORDER BY 1, 2",
+}
+
+
+def day_state(database: str, day: str = DAY) -> dict:
+    return {"rows": query(database, SIGNATURE, (day,)),
+            **{name: query(database, text, (day,)) for name, text in STATE.items()}}
+
+
+def correct_in_bronze(path: Path) -> None:
+    """The source changed a file already loaded: bronze keeps the earlier version beside the new one."""
+    payload = json.loads(path.read_text())
+    plug = next(iter(payload["plugs"].values()))
+    plug["power"] += 100
+    keep_previous_version(path)
+    path.write_text(json.dumps(payload))
+
+
+def appended_equals_reloaded(database: str, bronze: Path, files_new: int) -> None:
+    """A one-day run appends exactly the new files; a full reload of the day then changes nothing."""
+    appended = run(database, bronze)
+    metadata = appended.get_asset_materialization_events()[0].materialization.metadata
+    assert (metadata["days_appended"].value, metadata["files_read"].value) == (1, files_new)
+    assert all(checks(appended).values()), checks(appended)
+    after_append = day_state(database)
+    reloaded = run(database, bronze, full_reload=True)
+    assert reloaded.get_asset_materialization_events()[0].materialization.metadata["days_appended"].value == 0
+    assert day_state(database) == after_append
+
+
+def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh_database, bronze, tmp_path):
+    database = fresh_database("silver_append")
+    hours = {"morning": "0[0-9]", "afternoon": "1[2-9]", "evening": "2[0-3]"}
+    later = {part: sorted(bronze.glob(f"*/2023/10/29/{hour}/*.json")) for part, hour in hours.items()
+             if part != "morning"}
+    held_back = tmp_path / "held-back"
+    for path in [*later["afternoon"], *later["evening"]]:  # the afternoon and evening have not arrived yet
+        (held_back / path.relative_to(bronze)).parent.mkdir(parents=True, exist_ok=True)
+        path.rename(held_back / path.relative_to(bronze))
+    assert run(database, bronze).get_asset_materialization_events()[0].materialization.metadata[
+        "days_appended"].value == 0  # a first load reloads
+
+    for path in later["afternoon"]:
+        (held_back / path.relative_to(bronze)).rename(path)
+    appended_equals_reloaded(database, bronze, len(later["afternoon"]))  # new files only
+
+    for path in later["evening"]:
+        (held_back / path.relative_to(bronze)).rename(path)
+    corrected = sorted(bronze.glob("jimmy/2023/10/29/0*/*.json"))[3]
+    correct_in_bronze(corrected)
+    broken = later["evening"][0].with_name(later["evening"][0].name.replace(".json", "_copy.json"))
+    broken.write_bytes(b"{not json")
+    appended_equals_reloaded(database, bronze, len(later["evening"]) + 2)  # new, corrected and broken files
+    assert query(database, "SELECT count(*) FROM silver.sensor_events WHERE source_file = %s AND field = 'power' "
+                           "AND value >= 100", (corrected.name,)) == [(1,)]
+    assert query(database, "SELECT reason FROM silver.rejected_files WHERE file = %s", (broken.name,)) == [
+        ("invalid_json",)]
+    assert run(database, bronze).get_asset_materialization_events()[0].materialization.metadata[
+        "files_read"].value == 0  # nothing new: nothing read
+
+
+def test_a_new_file_colliding_with_a_loaded_one_makes_the_day_reload(fresh_database, bronze):
+    database = fresh_database("silver_append_collision")
+    run(database, bronze)
+    original = sorted(bronze.glob("jeremie/2023/10/29/12/*.json"))[0]
+    earlier_name = original.with_name("0" + original.name)  # sorts first: a reload loads it, not the original
+    shutil.copyfile(original, earlier_name)
+    result = run(database, bronze)
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["days_appended"].value == 0 and all(checks(result).values())
+    assert query(database, "SELECT file, reason FROM silver.rejected_files WHERE reason = 'duplicate_timestamp'") == [
+        (original.name, "duplicate_timestamp")]
+
+
 def test_a_missing_bronze_root_is_an_error_not_an_empty_day(database, bronze):
     run(database, bronze)
     before = query(database, SIGNATURE, (DAY,))
@@ -104,7 +185,7 @@ def test_two_files_with_one_instant_are_recorded_not_merged(database, bronze):
     original = sorted(bronze.glob("jeremie/2023/10/29/12/*.json"))[0]
     stuck = original.with_name(original.name[:13] + "59" + original.name[15:])
     shutil.copyfile(original, stuck)  # same content, hence the same `datetime`: a stuck device clock
-    result = run(database, bronze)
+    result = run(database, bronze, full_reload=True)  # the day may be loaded: the rewritten file is read again
     assert all(checks(result).values()), checks(result)
     assert query(database, "SELECT reason, detail FROM silver.rejected_files WHERE file = %s", (stuck.name,)) == [
         ("duplicate_timestamp", f"same apartment and instant as {original.name}, which is loaded")]
@@ -148,7 +229,7 @@ def test_postgres_killed_during_a_day_swap_keeps_the_day_and_the_run_recovers(da
 
     watcher = threading.Thread(target=kill_during_copy)
     watcher.start()
-    result = run(database, bronze)  # the step fails, then its retry policy runs it again
+    result = run(database, bronze, full_reload=True)  # the step fails, then its retry policy runs it again
     watcher.join()
     assert killed.is_set()
     assert result.success
@@ -160,7 +241,7 @@ def test_postgres_killed_during_a_day_swap_keeps_the_day_and_the_run_recovers(da
 COPY_SLOWLY = """
 import io, sys, time
 from pathlib import Path
-from sensors_io.atomic_copy import copy_atomically
+from sensors_io.atomic_copy import copy_atomically, keep_previous_version
 
 class Slow(io.RawIOBase):
     def __init__(self):
@@ -253,6 +334,6 @@ def test_retention_removes_only_loaded_files_and_an_old_day_reloads_with_its_row
     assert not [folder for folder in bronze.rglob("*") if folder.is_dir() and not any(folder.iterdir())]
 
     unloaded.unlink()
-    reloaded = run(database, bronze)  # no keep_missing: files removed by retention are expected to be gone
+    reloaded = run(database, bronze, full_reload=True)  # no keep_missing: removed by retention is expected
     assert all(checks(reloaded).values()), checks(reloaded)
     assert query(database, SIGNATURE, (DAY,)) == before

@@ -32,9 +32,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     # dbt unit tests check the models' logic, not the data: they run in the test suite (tests/test_gold.py).
     # A test runs with the models it reads once they are built ("buildable"): a fact's relationship tests run
     # with the fact (its dimensions are its ancestors), not with the dimensions before the fact exists.
-    # dbt lists the relations of each schema when it first needs them, not of every schema up front (0.7 s).
-    args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable",
-            "--no-populate-cache"]
+    args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     args += ["--full-refresh"] if config.full_refresh else []
     for event in dbt.cli(args, context=context).stream().fetch_row_counts():

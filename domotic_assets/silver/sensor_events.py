@@ -6,6 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from multiprocessing import get_context
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -31,8 +32,22 @@ from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
-from sensors_io.bronze_layout import rejected_files_of_day, sensor_files_of_day
-from sensors_io.sensor_events import FileOutcome, collect, quarantine_colliding_files, submit_files
+from sensors_io.bronze_layout import corrected_files_of_day, rejected_files_of_day, sensor_files_of_day
+from sensors_io.sensor_events import (
+    FileOutcome,
+    collect,
+    file_checksum,
+    parse_files,
+    quarantine_colliding_files,
+    submit_files,
+)
+
+
+class SensorLoadConfig(SilverLoadConfig):
+    full_reload: bool = False
+    """Reload a day from all its bronze files (the swap), even in a one-day run that would only append the
+    files new since the day's last load (a backfill of several days always reloads)."""
+
 
 IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
 LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
@@ -55,6 +70,8 @@ class DayLoad:
     bronze: set[str]
     kept: set[str] = field(default_factory=set)
     kept_rows: int = 0
+    badly_named: int = 0
+    appended: bool = False  # only the files new since the day's last load were read and added
 
 
 def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
@@ -67,27 +84,68 @@ def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
             if o.reason is None and abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
 
 
+def missing_from_bronze(cursor, day: date, bronze: set[str], keep_missing: bool) -> list[str]:
+    """Loaded files of the day no longer in bronze: kept when retention removed them or on request, otherwise
+    the day fails by name (a reload would drop their rows)."""
+    missing = sorted(set(silver_tables.ledger_of_day(cursor, "sensor", day)) - bronze)
+    unexpected = sorted(set(missing) - silver_tables.removed_by_retention(cursor, "sensor", day))
+    if unexpected and not keep_missing:
+        raise MissingBronzeFiles(day, unexpected)
+    return missing
+
+
+def outcome_frames(day: date, outcomes: list[FileOutcome], badly_named: list[tuple[str, str]]
+                   ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The ledger rows of the loaded files and the quarantine rows of the others, badly named ones included."""
+    loaded = silver_tables.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
+                                         for o in outcomes if o.reason is None])
+    rejected = silver_tables.quarantine_frame(
+        [(o.file, o.apartment, day, o.reason, o.detail, o.checksum) for o in outcomes if o.reason]
+        + [(name, None, day, "bad_filename", reason, None) for name, reason in badly_named])
+    return loaded, rejected
+
+
 def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome],
               badly_named: list[tuple[str, str]], keep_missing: bool) -> DayLoad:
     """Replace one day in one transaction; loaded files absent from bronze fail the day or are kept."""
     frame, outcomes = quarantine_colliding_files(frame, outcomes)
     bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
     silver_tables.lock_table(cursor, "silver.sensor_events")
-    missing = sorted(set(silver_tables.ledger_of_day(cursor, "sensor", day)) - bronze)
-    unexpected = sorted(set(missing) - silver_tables.removed_by_retention(cursor, "sensor", day))
-    if unexpected and not keep_missing:
-        raise MissingBronzeFiles(day, unexpected)
+    missing = missing_from_bronze(cursor, day, bronze, keep_missing)
     kept_frame = silver_tables.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
-    loaded = silver_tables.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
-                                         for o in outcomes if o.reason is None])
+    loaded, rejected = outcome_frames(day, outcomes, badly_named)
     if missing:
         loaded = pl.concat([loaded, silver_tables.ledger_rows_of_files(cursor, "sensor", missing)])
-    rejected = silver_tables.quarantine_frame(
-        [(o.file, o.apartment, day, o.reason, o.detail, o.checksum) for o in outcomes if o.reason]
-        + [(name, None, day, "bad_filename", reason, None) for name, reason in badly_named])
     silver_tables.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
     silver_tables.record_outcomes(cursor, "sensor", [day], loaded, rejected)
-    return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height)
+    return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
+
+
+def append_new_files(cursor, day: date, root: Path, paths: list[str], badly_named: list[tuple[str, str]],
+                     keep_missing: bool, zone_name: str) -> DayLoad | None:
+    """Live path of a day loaded before: parse only the files neither the ledger nor the quarantine holds, and
+    those whose version changed (a loaded file bronze keeps an earlier version of, a quarantined file read
+    again; their rows are replaced), and add them to the day in one transaction. Bronze never rewrites a
+    file in place; a full reload reads every file again. None when the day needs the full reload: never
+    loaded, or a new file collides with a loaded one."""
+    silver_tables.lock_table(cursor, "silver.sensor_events")
+    loaded, quarantined = silver_tables.recorded_checksums(cursor, "sensor", day)
+    recorded = loaded | quarantined
+    if not recorded:
+        return None
+    names = {Path(path).name: path for path in paths}
+    bronze = set(names) | {name for name, _ in badly_named}
+    missing = missing_from_bronze(cursor, day, bronze, keep_missing)
+    suspects = (corrected_files_of_day(root, day) & loaded.keys() | quarantined.keys()) & names.keys()
+    corrected = sorted(name for name in suspects if file_checksum(names[name]) != recorded[name])
+    new = [path for name, path in names.items() if name not in recorded or name in corrected]
+    frame, outcomes = quarantine_colliding_files(*parse_files(new, str(root), zone_name))
+    if silver_tables.append_sensor_rows(cursor, day, frame, corrected):
+        return None
+    badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
+    silver_tables.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
+                                       *outcome_frames(day, outcomes, badly_named))
+    return DayLoad(outcomes, frame, bronze, set(missing), badly_named=len(badly_named), appended=True)
 
 
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
@@ -96,41 +154,52 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
           metadata=table_metadata("silver.sensor_events", silver_tables.SENSOR_EVENT_COLUMNS),
           check_specs=check_specs("silver_sensor_events", CHECKS,
                                   blocking={FILES_ACCOUNTED_FOR, LEDGER_ROWS_MATCH_SILVER}))
-def silver_sensor_events(context: dg.AssetExecutionContext, config: SilverLoadConfig, warehouse: PostgresResource,
+def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadConfig, warehouse: PostgresResource,
                          bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
     """Sensor readings in long form (silver.sensor_events), typed and flagged for outliers.
-    Grain: one row per apartment, sensor, field and minute; partition = the local day of the file."""
+    Grain: one row per apartment, sensor, field and minute; partition = the local day of the file.
+    A one-day run appends the files new since the day's last load; a backfill reloads its days."""
     started = time.monotonic()
     require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
     paths = {day: sensor_files_of_day(bronze.path, day) for day in days}
-    total_files = sum(len(p) for p in paths.values())
-    use_pool = max((len(p) for p in paths.values()), default=0) > IN_PROCESS_LIMIT or len(days) > 2
-    pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
     stats, skipped = Counter(), Counter()
     loads: dict[date, DayLoad] = {}
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        silver_tables.ensure_schema(cursor)
+    if len(days) == 1 and not config.full_reload:
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            appended = append_new_files(cursor, days[0], bronze.path, paths[days[0]],
+                                        rejected_files_of_day(bronze.path, days[0]), config.keep_missing_files,
+                                        rules.sensor_timezone)
+        if appended:
+            loads[days[0]] = appended
+    reloaded = [day for day in days if day not in loads]
+    total_files = sum(len(paths[day]) for day in reloaded) + sum(len(load.outcomes) for load in loads.values())
+    use_pool = max((len(paths[day]) for day in reloaded), default=0) > IN_PROCESS_LIMIT or len(reloaded) > 2
+    pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
     first_frame = None
     checks_failed: dict[str, list[str]] = {name: [] for name in CHECKS}
     try:
-        with warehouse.connect() as connection, connection.cursor() as cursor:
-            silver_tables.ensure_schema(cursor)
         pending = {}
-        for index, day in enumerate(days):
-            for ahead in days[index:index + LOOKAHEAD_DAYS + 1]:  # parse the next days while this one is written
-                if ahead not in pending:
-                    pending[ahead] = submit_files(pool, paths[ahead], bronze.path, rules.sensor_timezone)
-            frame, outcomes = collect(pending.pop(day))
-            badly_named = rejected_files_of_day(bronze.path, day)
-            with warehouse.connect() as connection, connection.cursor() as cursor:
-                load = write_day(cursor, day, frame, outcomes, badly_named, config.keep_missing_files)
-            loads[day] = load
+        for day in days:
+            if day not in loads:
+                position = reloaded.index(day)
+                for ahead in reloaded[position:position + LOOKAHEAD_DAYS + 1]:
+                    if ahead not in pending:  # parse the next days while this one is written
+                        pending[ahead] = submit_files(pool, paths[ahead], bronze.path, rules.sensor_timezone)
+                frame, outcomes = collect(pending.pop(day))
+                badly_named = rejected_files_of_day(bronze.path, day)
+                with warehouse.connect() as connection, connection.cursor() as cursor:
+                    loads[day] = write_day(cursor, day, frame, outcomes, badly_named, config.keep_missing_files)
+            load = loads[day]
             frame = load.frame
             quarantined = [o for o in load.outcomes if o.reason]
             stats["rows"] += frame.height + load.kept_rows
             stats["outliers"] += frame["is_outlier"].sum()
             stats["loaded"] += len(load.outcomes) - len(quarantined)
-            stats["quarantined"] += len(quarantined) + len(badly_named)
-            stats["bad_filename"] += len(badly_named)
+            stats["quarantined"] += len(quarantined) + load.badly_named
+            stats["bad_filename"] += load.badly_named
             stats["kept_missing_files"] += len(load.kept)
             stats["timestamp_from_filename"] += sum(o.timestamp_from_filename for o in load.outcomes)
             for outcome in load.outcomes:
@@ -138,8 +207,10 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SilverLoadCo
             first_frame = frame if first_frame is None else first_frame
             if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
                 checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
-            context.log.info(f"{day}: {len(paths[day])} files, {len(load.outcomes) - len(quarantined)} loaded "
-                             f"({frame.height} rows), {len(quarantined) + len(badly_named)} quarantined"
+            context.log.info(f"{day}: {len(paths[day])} files, "
+                             + (f"{len(load.outcomes)} new appended: " if load.appended else "reloaded: ")
+                             + f"{len(load.outcomes) - len(quarantined)} loaded "
+                             f"({frame.height} rows), {len(quarantined) + load.badly_named} quarantined"
                              + (f", {len(load.kept)} missing from bronze kept" if load.kept else ""))
             for outcome in quarantined:
                 context.log.warning(f"quarantined {outcome.file}: {outcome.reason} ({outcome.detail})")
@@ -161,6 +232,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SilverLoadCo
     return dg.MaterializeResult(
         metadata={
             "files_read": total_files,
+            "days_appended": sum(load.appended for load in loads.values()),
             "files_loaded": stats["loaded"],
             "files_quarantined": stats["quarantined"],
             "quarantine_reasons": dict(reasons),

@@ -1,0 +1,116 @@
+"""Benchmark of live silver ticks at several building sizes; prints figures, asserts nothing.
+
+    .venv/bin/python scripts/bench_live.py [--apartments 2 20 100] [--new-minutes 10] [--workdir /tmp/domotic-live]
+
+For each size: one generated day (every apartment, one file per minute) is copied into bronze without its
+last `--new-minutes` minutes and loaded into silver (a private PostgreSQL); then those minutes arrive on the
+share, a bronze copy brings them in and the one-day run of `silver_sensor_events` appends them. Prints the
+tick's wall time, the CPU-seconds per new file of the run process, and the cost ratio between the largest and
+the smallest building (close to the ratio of new files when the tick costs what its new files cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import dagster as dg  # noqa: E402
+
+from demo.generator.generate import GenerationRequest, generate  # noqa: E402
+from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
+from domotic_ops.config import load_settings  # noqa: E402
+from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
+from domotic_ops.procs import free_port  # noqa: E402
+from resources.bronze import DEFAULT_APARTMENTS, BronzeResource  # noqa: E402
+from resources.cleaning import CleaningRulesResource  # noqa: E402
+from resources.postgres import PostgresResource  # noqa: E402
+from resources.smb import SMBShareResource  # noqa: E402
+from sensors_io.filenames import parse_sensor_filename  # noqa: E402
+from sensors_io.sensor_copy import copy_day  # noqa: E402
+
+DAY = date(2023, 8, 1)
+
+
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def load_day(resources: dict) -> tuple[float, dict]:
+    started = time.perf_counter()
+    result = dg.materialize([silver_sensor_events], resources=resources, partition_key=DAY.isoformat())
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    return time.perf_counter() - started, {k: v.value for k, v in metadata.items() if k != "preview"}
+
+
+def tick_at(apartments: int, new_minutes: int, workdir: Path) -> dict:
+    """Load a day without its last minutes, then time the tick that brings them."""
+    folder = workdir / f"{apartments}-apartments"
+    share, held_back, bronze = folder / "share", folder / "held-back", folder / "bronze"
+    request = GenerationRequest(start=DAY, days=1, apartments=apartments, seed=1)
+    generate(request, share, folder / "sftp", folder / "manifest.json")
+    held_back.mkdir(exist_ok=True)
+    for path in list(share.glob("*.json")) + list(held_back.glob("*.json")):
+        minute = parse_sensor_filename(path.name).local_minute
+        late = minute.hour * 60 + minute.minute >= 24 * 60 - new_minutes
+        path.rename((held_back if late else share) / path.name)
+    shutil.rmtree(bronze, ignore_errors=True)
+    shutil.rmtree(folder / "runtime", ignore_errors=True)
+    share_resource = SMBShareResource(path=str(share))
+    copy_day(share_resource, bronze, DEFAULT_APARTMENTS, DAY.isoformat(), time.time())
+    settings = load_settings(runtime=folder / "runtime", read_environment=False,
+                             overrides={"DOMOTIC_PG_PORT": str(free_port())})
+    postgres = EmbeddedPostgres(settings)
+    postgres.start()
+    try:
+        resources = {"warehouse": PostgresResource(db_url=settings["DB_URL"]), "bronze": BronzeResource(root=str(bronze)),
+                     "rules": CleaningRulesResource()}
+        first_seconds, first = load_day(resources)
+        for path in held_back.glob("*.json"):
+            path.rename(share / path.name)
+        started = time.perf_counter()
+        copied = copy_day(share_resource, bronze, DEFAULT_APARTMENTS, DAY.isoformat(), time.time() + 60).copied
+        bronze_seconds = time.perf_counter() - started
+        cpu = cpu_seconds()
+        silver_seconds, tick = load_day(resources)
+        cpu = cpu_seconds() - cpu
+    finally:
+        postgres.stop()
+    return {"apartments": apartments, "day_files": first["files_read"], "day_rows": first["dagster/row_count"],
+            "day_load_s": first_seconds, "new_files": tick["files_read"], "copied": copied,
+            "bronze_s": bronze_seconds, "silver_s": silver_seconds, "body_s": tick["seconds"],
+            "appended": tick["days_appended"], "cpu_per_file": cpu / max(tick["files_read"], 1), "cpu_s": cpu}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--apartments", type=int, nargs="+", default=[2, 20, 100])
+    parser.add_argument("--new-minutes", type=int, default=10)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-live"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    args.workdir.chmod(0o755)
+    figures = []
+    for apartments in args.apartments:
+        f = tick_at(apartments, args.new_minutes, args.workdir)
+        figures.append(f)
+        print(f"{apartments:4d} apartments: day of {f['day_files']:,} files / {f['day_rows']:,} rows loaded in "
+              f"{f['day_load_s']:.1f} s; tick of {f['new_files']:,} new files: bronze copy {f['bronze_s']:.2f} s "
+              f"({f['copied']} copied), silver {f['silver_s']:.2f} s wall (asset body {f['body_s']} s, appended "
+              f"{f['appended']} day), {f['cpu_per_file'] * 1000:.1f} CPU-ms per new file", flush=True)
+    smallest, largest = figures[0], figures[-1]
+    print(f"tick cost ratio {largest['apartments']} : {smallest['apartments']} apartments: wall "
+          f"{largest['silver_s'] / smallest['silver_s']:.1f}, asset body {largest['body_s'] / smallest['body_s']:.1f}, "
+          f"CPU {largest['cpu_s'] / smallest['cpu_s']:.1f} (new files {largest['new_files'] / smallest['new_files']:.0f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -234,24 +234,37 @@ def unaccounted_files(cursor, source: str, day: date, bronze: set[str], kept: se
     return problems
 
 
-def ledger_rows_against_silver(cursor, days: Sequence[date]) -> list[str]:
-    """Days where the ledger's row total differs from the rows in silver.sensor_events."""
+def ledger_rows_against_silver(cursor, days: Sequence[date], appended: Sequence[date] = ()) -> list[str]:
+    """Days where the ledger's row total differs from the rows in silver.sensor_events. For `appended` days the
+    rows are counted in the device registry, which the append updated from exactly the rows it inserted (a
+    count of the whole day would cost what the day costs, not what the append did)."""
     cursor.execute("""
         SELECT d::date, coalesce((SELECT sum(rows) FROM silver.file_ledger
                                   WHERE source = 'sensor' AND partition_date = d::date), 0),
-               (SELECT count(*) FROM silver.sensor_events WHERE partition_date = d::date)
-        FROM unnest(%s::date[]) AS d""", (list(days),))
+               CASE WHEN d::date = ANY(%s)
+                    THEN (SELECT coalesce(sum(readings), 0) FROM silver.sensor_days WHERE partition_date = d::date)
+                    ELSE (SELECT count(*) FROM silver.sensor_events WHERE partition_date = d::date) END
+        FROM unnest(%s::date[]) AS d""", (list(appended), list(days)))
     return [f"{day}: ledger {ledger} rows, silver {silver} rows" for day, ledger, silver in cursor.fetchall()
             if ledger != silver]
 
 
-def duplicate_sensor_keys(cursor, days: Sequence[date]) -> list[str]:
-    """Reading keys stored more than once in the given days (at most 20 examples)."""
+def days_without_unique_key(cursor, days: Sequence[date]) -> list[str]:
+    """Days whose partition lacks a valid unique index on the reading key (apartment, sensor_id, field,
+    timestamp): only such a day could hold a reading twice. Every partition gets one when it is written (and
+    the partitioned table's unique key requires it), so the check costs a catalogue lookup, not a scan."""
     cursor.execute("""
-        SELECT apartment, sensor_id, field, "timestamp", count(*) FROM silver.sensor_events
-        WHERE partition_date = ANY(%s)
-        GROUP BY apartment, sensor_id, field, "timestamp" HAVING count(*) > 1 LIMIT 20""", (list(days),))
-    return [f"{a} {s} {f} {t}: {n} rows" for a, s, f, t, n in cursor.fetchall()]
+        SELECT d::date FROM unnest(%s::date[]) AS d
+        WHERE to_regclass('silver.sensor_events_' || to_char(d, 'YYYYMMDD')) IS NOT NULL AND NOT EXISTS (
+            SELECT FROM pg_index AS i
+            WHERE i.indrelid = to_regclass('silver.sensor_events_' || to_char(d, 'YYYYMMDD'))
+              AND i.indisunique AND i.indisvalid
+              AND string_to_array(i.indkey::text, ' ')::int2[] = (
+                  SELECT array_agg(a.attnum ORDER BY k.position)
+                  FROM unnest(ARRAY['apartment', 'sensor_id', 'field', 'timestamp', 'partition_date'])
+                       WITH ORDINALITY AS k(name, position)
+                  JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attname = k.name))""", (list(days),))
+    return [f"{day}: its partition has no unique index on the reading key" for (day,) in cursor.fetchall()]
 
 
 def replace_weather_day(cursor, day: date, frame: pl.DataFrame) -> None:

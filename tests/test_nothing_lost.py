@@ -24,6 +24,7 @@ import pytest
 
 from domotic_assets.governance.retention import CHANGED, NOT_IN_LEDGER, bronze_retention_job
 from domotic_assets.silver.sensor_events import silver_sensor_events
+from resources import silver_tables
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -170,6 +171,30 @@ def test_a_new_file_colliding_with_a_loaded_one_makes_the_day_reload(fresh_datab
     assert metadata["days_appended"].value == 0 and all(checks(result).values())
     assert query(database, "SELECT file, reason FROM silver.rejected_files WHERE reason = 'duplicate_timestamp'") == [
         (original.name, "duplicate_timestamp")]
+
+
+def test_the_day_checks_see_a_partition_without_its_key_index_and_a_registry_that_disagrees(fresh_database,
+                                                                                           bronze):
+    """Cheap forms of two checks: a day's partition must carry the unique index on the reading key (then it
+    cannot hold a reading twice); an appended day's rows are counted in the device registry."""
+    database = fresh_database("silver_checks")
+    run(database, bronze)
+    day = date.fromisoformat(DAY)
+    with PostgresResource(db_url=database).connect() as connection, connection.cursor() as cursor:
+        assert silver_tables.days_without_unique_key(cursor, [day]) == []
+        assert silver_tables.ledger_rows_against_silver(cursor, [day], appended=[day]) == []
+        cursor.execute("UPDATE silver.sensor_days SET readings = readings + 1 WHERE ctid = "
+                       "(SELECT min(ctid) FROM silver.sensor_days WHERE partition_date = %s)", (day,))
+        assert silver_tables.ledger_rows_against_silver(cursor, [day]) == []
+        [mismatch] = silver_tables.ledger_rows_against_silver(cursor, [day], appended=[day])
+        assert mismatch.startswith(f"{day}: ledger ")
+        cursor.execute("ALTER TABLE silver.sensor_events DETACH PARTITION silver.sensor_events_20231029")
+        cursor.execute("SELECT indexrelid::regclass::text FROM pg_index "
+                       "WHERE indrelid = 'silver.sensor_events_20231029'::regclass AND indisunique")
+        cursor.execute(f"DROP INDEX {cursor.fetchone()[0]}")  # a name from the catalogue
+        assert silver_tables.days_without_unique_key(cursor, [day]) == [
+            f"{day}: its partition has no unique index on the reading key"]
+        connection.rollback()
 
 
 def test_a_missing_bronze_root_is_an_error_not_an_empty_day(database, bronze):

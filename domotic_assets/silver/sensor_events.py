@@ -206,6 +206,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
             for outcome in load.outcomes:
                 skipped.update(dict(outcome.skipped))
             first_frame = frame if first_frame is None else first_frame
+            load.frame = frame.clear()  # a long backfill keeps each day's figures, not its rows
             if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
                 checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
             context.log.info(f"{day}: {len(paths[day])} files, "

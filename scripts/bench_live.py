@@ -12,7 +12,6 @@ the smallest building (close to the ratio of new files when the tick costs what 
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import sys
 import time
@@ -21,16 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import dagster as dg  # noqa: E402
+from bench_silver import cpu_seconds, empty_warehouse, materialise  # noqa: E402
 
 from demo.generator.generate import GenerationRequest, generate  # noqa: E402
-from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
-from domotic_ops.config import load_settings  # noqa: E402
-from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
-from domotic_ops.procs import free_port  # noqa: E402
-from resources.bronze import DEFAULT_APARTMENTS, BronzeResource  # noqa: E402
-from resources.cleaning import CleaningRulesResource  # noqa: E402
-from resources.postgres import PostgresResource  # noqa: E402
+from resources.bronze import DEFAULT_APARTMENTS  # noqa: E402
 from resources.smb import SMBShareResource  # noqa: E402
 from sensors_io.filenames import parse_sensor_filename  # noqa: E402
 from sensors_io.sensor_copy import copy_day  # noqa: E402
@@ -38,17 +31,8 @@ from sensors_io.sensor_copy import copy_day  # noqa: E402
 DAY = date(2023, 8, 1)
 
 
-def cpu_seconds() -> float:
-    """User and system CPU time of this process and its finished children."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def load_day(resources: dict) -> tuple[float, dict]:
-    started = time.perf_counter()
-    result = dg.materialize([silver_sensor_events], resources=resources, partition_key=DAY.isoformat())
-    metadata = result.get_asset_materialization_events()[0].materialization.metadata
-    return time.perf_counter() - started, {k: v.value for k, v in metadata.items() if k != "preview"}
+    return materialise(resources, DAY.isoformat(), DAY.isoformat())
 
 
 def tick_at(apartments: int, new_minutes: int, workdir: Path) -> dict:
@@ -63,16 +47,9 @@ def tick_at(apartments: int, new_minutes: int, workdir: Path) -> dict:
         late = minute.hour * 60 + minute.minute >= 24 * 60 - new_minutes
         path.rename((held_back if late else share) / path.name)
     shutil.rmtree(bronze, ignore_errors=True)
-    shutil.rmtree(folder / "runtime", ignore_errors=True)
     share_resource = SMBShareResource(path=str(share))
     copy_day(share_resource, bronze, DEFAULT_APARTMENTS, DAY.isoformat(), time.time())
-    settings = load_settings(runtime=folder / "runtime", read_environment=False,
-                             overrides={"DOMOTIC_PG_PORT": str(free_port())})
-    postgres = EmbeddedPostgres(settings)
-    postgres.start()
-    try:
-        resources = {"warehouse": PostgresResource(db_url=settings["DB_URL"]), "bronze": BronzeResource(root=str(bronze)),
-                     "rules": CleaningRulesResource()}
+    with empty_warehouse(folder / "runtime", bronze) as resources:
         first_seconds, first = load_day(resources)
         for path in held_back.glob("*.json"):
             path.rename(share / path.name)
@@ -82,8 +59,6 @@ def tick_at(apartments: int, new_minutes: int, workdir: Path) -> dict:
         cpu = cpu_seconds()
         silver_seconds, tick = load_day(resources)
         cpu = cpu_seconds() - cpu
-    finally:
-        postgres.stop()
     return {"apartments": apartments, "day_files": first["files_read"], "day_rows": first["dagster/row_count"],
             "day_load_s": first_seconds, "new_files": tick["files_read"], "copied": copied,
             "bronze_s": bronze_seconds, "silver_s": silver_seconds, "body_s": tick["seconds"],

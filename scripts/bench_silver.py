@@ -17,6 +17,8 @@ import resource
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -44,6 +46,21 @@ def peak_memory_mib() -> tuple[float, float]:
     """Peak resident memory of this process and of its largest finished child (MiB)."""
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+
+
+@contextmanager
+def empty_warehouse(runtime: Path, bronze: Path) -> Iterator[dict]:
+    """The resources of `silver_sensor_events` on a private PostgreSQL started from nothing (silver loads from
+    an empty warehouse, as the reference's loader starts), stopped afterwards."""
+    shutil.rmtree(runtime, ignore_errors=True)
+    settings = load_settings(runtime=runtime, read_environment=False, overrides={"DOMOTIC_PG_PORT": str(free_port())})
+    postgres = EmbeddedPostgres(settings)
+    postgres.start()
+    try:
+        yield {"warehouse": PostgresResource(db_url=settings["DB_URL"]), "bronze": BronzeResource(root=str(bronze)),
+               "rules": CleaningRulesResource()}
+    finally:
+        postgres.stop()
 
 
 def cpu_seconds() -> float:
@@ -78,14 +95,7 @@ def main() -> None:
     print(f"bronze: {sum(a['files'] for a in manifest['apartments'])} files in the share, {copied} newly copied "
           f"in {time.perf_counter() - started:.1f} s")
 
-    shutil.rmtree(args.workdir / "runtime", ignore_errors=True)  # silver from nothing, as the reference starts
-    settings = load_settings(runtime=args.workdir / "runtime", read_environment=False,
-                             overrides={"DOMOTIC_PG_PORT": str(free_port())})
-    postgres = EmbeddedPostgres(settings)
-    postgres.start()
-    try:
-        resources = {"warehouse": PostgresResource(db_url=settings["DB_URL"]), "bronze": BronzeResource(root=str(bronze)),
-                     "rules": CleaningRulesResource()}
+    with empty_warehouse(args.workdir / "runtime", bronze) as resources:
         seconds, facts = materialise(resources, keys[0], keys[-1])
         self_mib, child_mib = peak_memory_mib()
         print(f"\nfull range, {len(keys)} partitions in one run")
@@ -124,8 +134,6 @@ def main() -> None:
         for path in share.glob("*_BenchAnna_received.json"):
             path.unlink()
         shutil.rmtree(bronze / "benchanna", ignore_errors=True)
-    finally:
-        postgres.stop()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Benchmark of silver → gold (dbt) at the reference's scale; prints figures, asserts nothing.
 
-    .venv/bin/python scripts/bench_gold.py [--days 85] [--apartments 2] [--workdir /tmp/domotic-bench]
+    .venv/bin/python scripts/bench_gold.py [--days 85] [--apartments 2] [--workdir /tmp/domotic-bench] [--silver-loaded]
 
 Generates ~245,000 sensor files and the forecasts with the project's generator (reused when present), loads
 them through bronze into silver in a private PostgreSQL (reference tables from a private MariaDB), then
-measures the gold build through Dagster: the
+measures the gold build through Dagster (`--silver-loaded`: the workdir's warehouse already holds that silver): the
 unpartitioned models (seeds, staging, dimensions), the whole history as one run (a backfill), and one day.
 """
 
@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=85)
     parser.add_argument("--apartments", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-bench"))
+    parser.add_argument("--silver-loaded", action="store_true", help="measure gold on the silver of an earlier run")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.workdir.chmod(0o755)
@@ -126,7 +127,8 @@ def main() -> None:
     try:
         mariadb.load_reference(reference_tables(apartments(args.apartments), start, 1))
         warehouse = PostgresResource(db_url=settings["DB_URL"])
-        load_silver(args, warehouse, settings["MYSQL_URL"], args.workdir / f"bronze-{args.days}d", keys)
+        if not args.silver_loaded:
+            load_silver(args, warehouse, settings["MYSQL_URL"], args.workdir / f"bronze-{args.days}d", keys)
         resources = {"warehouse": warehouse,
                      "dbt": gold_dbt()}
         with warehouse.connect() as connection, connection.cursor() as cursor:  # a workdir may hold an old gold

@@ -30,8 +30,7 @@ ASSETS = {  # asset key: (group, kinds)
         "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
         "fact_device_health_day", "fact_weather_hour", "weather_forecast_latest", "house_balance_minute")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
-        "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
-        "int_energy_readings", "int_counter_energy")},
+        "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors")},
     **{f"{target}_{step}": ("ml", kinds) for target in ("occupancy", "power") for step, kinds in (
         ("features", {"polars", "postgres"}), ("backtest", {"lightgbm", "scikitlearn"}), ("model", {"lightgbm"}),
         ("forecast", {"postgres"}))},

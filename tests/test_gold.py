@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import time
 import zipfile
 from collections import defaultdict
@@ -20,7 +21,7 @@ import psycopg2
 import pytest
 
 from domotic_assets.gold.assets import gold_daily_models, gold_models
-from domotic_assets.gold.project import gold_dbt
+from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver.reference import silver_reference_tables
@@ -110,6 +111,28 @@ def test_dbt_unit_tests_pass(warehouse, built, monkeypatch):
     invocation = dbt.cli(["test", "--select", "test_type:unit"], raise_on_error=False).wait()
     assert invocation.is_successful(), invocation.get_error()
     assert len([e for e in invocation.get_artifact("run_results.json")["results"]]) == 9
+
+
+def compiled_sql(target_path: Path) -> dict[str, str]:
+    folder = target_path / "compiled"
+    return {str(path.relative_to(folder)): path.read_text() for path in sorted(folder.rglob("*.sql"))}
+
+
+def test_runs_from_the_saved_parse_compile_what_a_fresh_parse_of_the_window_compiles(warehouse, built, monkeypatch,
+                                                                                      tmp_path):
+    """Gold runs skip dbt's parse (saved_parse_dbt.py): no node may keep a value rendered for the saved parse's
+    window. Every model, hook and test compiles to the SQL that dbt parsing the project with the day's --vars
+    gives."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+    window = ["--vars", json.dumps({"min_date": DAYS[1], "max_date": DAYS[2]})]
+    saved = gold_dbt().cli(["compile", *window], target_path=tmp_path / "saved").wait()
+    assert saved.is_successful(), saved.get_error()
+    fresh = subprocess.run([DBT_EXECUTABLE, "compile", *window, "--no-partial-parse", "--quiet",
+                            "--target-path", str(tmp_path / "fresh")], cwd=DBT_PROJECT_DIR, capture_output=True)
+    assert fresh.returncode == 0, fresh.stdout.decode()
+    assert compiled_sql(tmp_path / "saved") == compiled_sql(tmp_path / "fresh")
+    assert any(DAYS[1].replace("-", "") in sql for sql in compiled_sql(tmp_path / "saved").values())
 
 
 APARTMENT_SCOPED = ("dim_apartment", "dim_room", "dim_device", "fact_environment_minute", "fact_presence_minute",

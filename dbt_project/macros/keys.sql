@@ -22,6 +22,11 @@
     {{ column }} >= date '{{ var("min_date") }}' - {{ days_before }} and {{ column }} < date '{{ var("max_date") }}'
 {%- endmacro %}
 
+{#- The same window on a date key column (YYYYMMDD). -#}
+{% macro date_key_in_window(column='date_key') -%}
+    {{ column }} >= {{ var("min_date") | replace("-", "") }} and {{ column }} < {{ var("max_date") | replace("-", "") }}
+{%- endmacro %}
+
 {#- Incremental facts replace their window (pre-hook): the delete is bounded to the window, by date key or,
     with `as_date`, by a date column. -#}
 {% macro delete_window(relation, column='date_key', as_date=false) -%}
@@ -29,8 +34,7 @@
     {%- if as_date -%}
     delete from {{ relation }} where {{ in_window(column) }}
     {%- else -%}
-    delete from {{ relation }}
-    where {{ column }} >= {{ var("min_date") | replace("-", "") }} and {{ column }} < {{ var("max_date") | replace("-", "") }}
+    delete from {{ relation }} where {{ date_key_in_window(column) }}
     {%- endif -%}
     {%- else -%}
     select 1

@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
+SAVED_PARSE_DBT = Path(__file__).with_name("saved_parse_dbt.py")
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 PARSED_FOR = DBT_PROJECT_DIR / "target" / ".parsed-for-connection"  # scripts/bootstrap.sh removes it
@@ -32,8 +33,10 @@ class InstalledDbtCliResource(DbtCliResource):
 
 
 def gold_dbt() -> InstalledDbtCliResource:
-    """The dbt resource of the gold assets."""
-    return InstalledDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+    """The dbt resource of the gold assets: dbt of the project's environment, started from the saved parse
+    (`saved_parse_dbt.py`, run by this environment's Python ahead of dbt's own arguments)."""
+    return InstalledDbtCliResource(project_dir=dbt_project, dbt_executable=sys.executable,
+                                   global_config_flags=[str(SAVED_PARSE_DBT)])
 
 
 def parse_for_connection(environment: dict[str, str]) -> None:

@@ -1,4 +1,4 @@
-{{ config(materialized='view', tags=['daily']) }}
+{{ config(tags=['daily']) }}
 {#- Energy from cumulative counters, reading by reading (rules documented in _marts.yml):
     - a dip below the previous reading that recovers at the next one (a transient 0, a small backwards
       glitch) is a `glitch`: no energy of its own, the next good reading's rise covers it;

@@ -1,4 +1,4 @@
-{{ config(materialized='view', tags=['daily']) }}
+{{ config(tags=['daily']) }}
 {#- Energy devices (plugs with a cumulative Wh counter, the house meter with power only) per minute, over the
     run's window and the day before it (a counter's previous reading may lie in the previous day). Keyed by
     the star's surrogate keys, so later sorts and windows compare integers, not text. -#}

@@ -10,7 +10,7 @@ with window_end as (
 latest as (
     select max({{ column_name }}) as latest_key
     from {{ model }}
-    where date_key >= {{ var("min_date") | replace("-", "") }} and date_key < {{ var("max_date") | replace("-", "") }}
+    where {{ date_key_in_window() }}
 )
 select latest.latest_key, {{ minute_key('window_end.due_at') }} as due_key
 from latest cross join window_end

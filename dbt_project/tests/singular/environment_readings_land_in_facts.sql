@@ -10,7 +10,7 @@ with silver as (
 gold as (
     select date_key, sum(readings) as readings
     from {{ ref('fact_environment_minute') }}
-    where date_key >= {{ var("min_date") | replace("-", "") }} and date_key < {{ var("max_date") | replace("-", "") }}
+    where {{ date_key_in_window() }}
     group by 1
 )
 select silver.date_key, silver.readings as silver_readings, gold.readings as gold_readings

@@ -3,6 +3,6 @@
 {{ config(severity='warn', tags=['daily']) }}
 select apartment_key, date_key, sum(house_wh) as house_wh, sum(devices_wh) as devices_wh
 from {{ ref('house_balance_minute') }}
-where date_key >= {{ var("min_date") | replace("-", "") }} and date_key < {{ var("max_date") | replace("-", "") }}
+where {{ date_key_in_window() }}
 group by apartment_key, date_key
 having sum(devices_wh) > 1.05 * sum(house_wh)

@@ -12,8 +12,7 @@ with minutes as (
     from {{ ref('fact_energy_minute') }} as energy
     join {{ ref('dim_device') }} as devices using (device_key)
     where devices.sensor_type = 'plug'
-      and energy.date_key >= {{ var("min_date") | replace("-", "") }}
-      and energy.date_key < {{ var("max_date") | replace("-", "") }}
+      and {{ date_key_in_window('energy.date_key') }}
     window device as (partition by energy.device_key order by energy.datetime_key)
 ),
 days as (

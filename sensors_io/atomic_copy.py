@@ -25,7 +25,12 @@ def same_version(path: Path, size: int, mtime: float) -> bool:
         info = path.stat()
     except FileNotFoundError:
         return False
-    return info.st_size == size and abs(info.st_mtime - mtime) < 0.001
+    return is_version(info.st_size, info.st_mtime, size, mtime)
+
+
+def is_version(held_size: int, held_mtime: float, size: int, mtime: float) -> bool:
+    """True when a held copy (its size and modification time) is the source's version."""
+    return held_size == size and abs(held_mtime - mtime) < 0.001
 
 
 def keep_previous_version(target: Path) -> Path | None:

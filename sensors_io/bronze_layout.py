@@ -36,8 +36,13 @@ def day_folder(day: date) -> Path:
     return Path(f"{day:%Y}", f"{day:%m}", f"{day:%d}")
 
 
+def sensor_bronze_folder(root: Path, apartment: str, local_minute: datetime) -> Path:
+    """`<apartment>/YYYY/MM/DD/HH`, the folder of a sensor file's local hour."""
+    return root / apartment / day_folder(local_minute) / f"{local_minute:%H}"
+
+
 def sensor_bronze_path(root: Path, apartment: str, local_minute: datetime, name: str) -> Path:
-    return root / apartment / day_folder(local_minute) / f"{local_minute:%H}" / name
+    return sensor_bronze_folder(root, apartment, local_minute) / name
 
 
 def sensor_files_of_day(root: Path, day: date) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -45,16 +47,35 @@ def sensor_bronze_path(root: Path, apartment: str, local_minute: datetime, name:
     return sensor_bronze_folder(root, apartment, local_minute) / name
 
 
+@dataclass
+class BronzeDay:
+    """A local day's sensor files in bronze: their paths (all apartments, sorted, temporary dot files left out)
+    and the names of which bronze keeps an earlier version (their source changed)."""
+
+    files: list[str] = field(default_factory=list)
+    corrected: set[str] = field(default_factory=set)
+
+
+def bronze_day(root: Path, day: date) -> BronzeDay:
+    """The day's files, from one listing of each of its hour folders."""
+    found = BronzeDay()
+    for folder in _sensor_day_folders(root, day):
+        with os.scandir(folder) as entries:
+            hours = sorted(entry.path for entry in entries if entry.is_dir())
+        for hour in hours:
+            for name in sorted(os.listdir(hour)):
+                if name.startswith("."):
+                    continue
+                if name.endswith(".json"):
+                    found.files.append(os.path.join(hour, name))
+                elif REPLACED_MARK in name:
+                    found.corrected.add(name.split(REPLACED_MARK)[0])
+    return found
+
+
 def sensor_files_of_day(root: Path, day: date) -> list[str]:
     """Bronze sensor files of a local day, all apartments, temporary (dot) files excluded, sorted."""
-    return [path for folder in _sensor_day_folders(root, day)
-            for path in sorted(str(p) for p in folder.glob("*/*.json") if not p.name.startswith("."))]
-
-
-def corrected_files_of_day(root: Path, day: date) -> set[str]:
-    """Names of a day's sensor files of which bronze keeps an earlier version (their source changed)."""
-    return {p.name.split(REPLACED_MARK)[0] for folder in _sensor_day_folders(root, day)
-            for p in folder.glob(f"*/*.json{REPLACED_MARK}*")}
+    return bronze_day(root, day).files
 
 
 def _sensor_day_folders(root: Path, day: date) -> list[Path]:

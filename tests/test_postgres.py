@@ -54,6 +54,15 @@ def test_copy_frame_loads_rows_with_quoted_identifiers(postgres, settings):
         assert cursor.fetchall() == [("Bathroom", None), ("Living Room", 1.5), (None, 3.0)]
 
 
+def test_the_platform_s_sessions_run_without_jit(postgres, settings):
+    """JIT compiled a 2 ms ledger check for 3.1 s after every live tick (its plan covers every day partition)."""
+    warehouse = PostgresResource(db_url=settings["DB_URL"])
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+    assert warehouse.dbt_environment()["PGOPTIONS"] == "-c jit=off"
+
+
 def test_stop_and_start_again(postgres):
     pid = postgres.status()
     assert postgres.stop() is True

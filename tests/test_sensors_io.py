@@ -13,6 +13,7 @@ import pytest
 
 from sensors_io.bronze_layout import (
     apartment_id,
+    bronze_day,
     parse_apartment_map,
     partition_prefix,
     sensor_bronze_path,
@@ -188,6 +189,12 @@ def test_bronze_layout_and_apartment_map(tmp_path):
         target.write_text("{}")
     assert sensor_files_of_day(tmp_path, date(2023, 10, 3)) == [str(path)]
     assert sensor_files_of_day(tmp_path / "absent", date(2023, 10, 3)) == []
+    earlier = tmp_path / "jimmy/2023/10/03/09/c.json"
+    for target in (earlier, earlier.with_name("c.json.replaced-20231003T090000.000000Z")):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("{}")
+    day = bronze_day(tmp_path, date(2023, 10, 3))
+    assert day.files == [str(earlier), str(path)] and day.corrected == {"c.json"}
 
 
 # --- discovery ---------------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
-from sensors_io.bronze_layout import corrected_files_of_day, rejected_files_of_day, sensor_files_of_day
+from sensors_io.bronze_layout import BronzeDay, bronze_day, rejected_files_of_day
 from sensors_io.sensor_events import (
     FileOutcome,
     collect,
@@ -122,7 +122,7 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
     return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
 
 
-def append_new_files(cursor, day: date, root: Path, paths: list[str], badly_named: list[tuple[str, str]],
+def append_new_files(cursor, day: date, root: Path, in_bronze: BronzeDay, badly_named: list[tuple[str, str]],
                      keep_missing: bool, zone_name: str) -> DayLoad | None:
     """Live path of a day loaded before: parse only the files neither the ledger nor the quarantine holds, and
     those whose version changed (a loaded file bronze keeps an earlier version of, a quarantined file read
@@ -134,10 +134,10 @@ def append_new_files(cursor, day: date, root: Path, paths: list[str], badly_name
     recorded = loaded | quarantined
     if not recorded:
         return None
-    names = {Path(path).name: path for path in paths}
+    names = {Path(path).name: path for path in in_bronze.files}
     bronze = set(names) | {name for name, _ in badly_named}
     missing = missing_from_bronze(cursor, day, bronze, keep_missing)
-    suspects = (corrected_files_of_day(root, day) & loaded.keys() | quarantined.keys()) & names.keys()
+    suspects = (in_bronze.corrected & loaded.keys() | quarantined.keys()) & names.keys()
     corrected = sorted(name for name in suspects if file_checksum(names[name]) != recorded[name])
     new = [path for name, path in names.items() if name not in recorded or name in corrected]
     frame, outcomes = quarantine_colliding_files(*parse_files(new, str(root), zone_name))
@@ -163,14 +163,15 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     started = time.monotonic()
     require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    paths = {day: sensor_files_of_day(bronze.path, day) for day in days}
+    in_bronze = {day: bronze_day(bronze.path, day) for day in days}
+    paths = {day: found.files for day, found in in_bronze.items()}
     stats, skipped = Counter(), Counter()
     loads: dict[date, DayLoad] = {}
     with warehouse.connect() as connection, connection.cursor() as cursor:
         silver_tables.ensure_schema(cursor)
     if len(days) == 1 and not config.full_reload:
         with warehouse.connect() as connection, connection.cursor() as cursor:
-            appended = append_new_files(cursor, days[0], bronze.path, paths[days[0]],
+            appended = append_new_files(cursor, days[0], bronze.path, in_bronze[days[0]],
                                         rejected_files_of_day(bronze.path, days[0]), config.keep_missing_files,
                                         rules.sensor_timezone)
         if appended:

@@ -12,10 +12,11 @@ from statistics import mean
 import orjson
 import pytest
 
-from demo.generator.apartments import apartments
+from demo.generator.apartments import LAYOUTS, apartments
 from demo.generator.generate import GenerationRequest, generate_apartment
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.flatten import flatten_payload
+from sensors_io.sensor_events import KNOWN_ROOMS
 
 pytestmark = pytest.mark.unit
 
@@ -45,6 +46,20 @@ def test_inventory_row_counts_match_the_contract():
     assert (jimmy.user, jimmy.rows_per_file) == ("JimmyLoup", 50)
     assert (jeremie.user, jeremie.rows_per_file) == ("JeremieVianin", 61)
     assert third.user not in ("JimmyLoup", "JeremieVianin")
+
+
+def test_every_layout_flattens_to_its_count_with_rooms_silver_knows(tmp_path):
+    """The layouts beyond the two references (a studio, a family flat) hold only keys the contract knows."""
+    request = GenerationRequest(start=date(2023, 10, 3), days=1, apartments=6, seed=3)
+    built = apartments(request.apartments)
+    assert {a.layout for a in built} == set(LAYOUTS) and len({a.rows_per_file for a in built}) == len(LAYOUTS)
+    references = {built[0].layout, built[1].layout}  # their counts are the contract's (test above)
+    for index, apartment in ((i, a) for i, a in enumerate(built) if a.layout not in references):
+        generate_apartment(request, index, tmp_path)
+        for name in sorted(n for n in os.listdir(tmp_path) if f"_{apartment.user}_" in n)[::120]:
+            readings = flatten_payload(orjson.loads((tmp_path / name).read_bytes()))[0]
+            assert len(readings) == apartment.rows_per_file, (apartment.layout, name)
+            assert {r.room for r in readings} <= KNOWN_ROOMS, apartment.layout
 
 
 def test_every_valid_file_parses_and_flattens_to_its_apartment_count(settings, generated):

@@ -1,7 +1,9 @@
 """Apartment inventories (contract §1.4) and the people living there.
 
 The two reference apartments keep their contract inventories (50 and 61 silver rows per file). Further
-apartments reuse one of the two layouts under a new user name, so any number of apartments can be generated.
+apartments take, in turn, the two reference layouts and two of their own (a studio: 36 rows per file; a family
+flat: 72), under new user names, so any number of apartments can be generated. Every layout uses the room and
+appliance keys the contract knows (§1.4).
 """
 
 from __future__ import annotations
@@ -73,7 +75,27 @@ LAYOUTS = {
         works_from_home=(4,),
         people=2,
     ),
+    "studio": dict(
+        plugs=("Livingroom",),
+        doors_windows={"Livingroom": ("window", "door"), "Bdroom": ("window",), "Bhroom": ("door",)},
+        motions=("Livingroom",),
+        meteo_modules=("Livingroom", "Outdoor"),
+        humidities=("Bhroom",),
+        works_from_home=(0, 1, 2, 3, 4),
+        people=1,
+    ),
+    "family": dict(
+        plugs=("Dishwasher", "WashingMachine", "Office", "Livingroom"),
+        doors_windows={"Kitchen": ("window", "door"), "Bdroom": ("window", "door"), "Bhroom": ("window",),
+                       "Livingroom": ("window", "door"), "Office": ("window",), "Laundry": ("door",)},
+        motions=("Kitchen", "Livingroom", "Office"),
+        meteo_modules=("Livingroom", "Bdroom", "Office", "Outdoor"),
+        humidities=("Bhroom", "Laundry"),
+        works_from_home=(0, 2),
+        people=4,
+    ),
 }
+EXTRA_LAYOUTS = ("jimmy", "jeremie", "studio", "family")  # taken in turn by the apartments after the two references
 
 REFERENCE_USERS = (("JimmyLoup", "jimmy"), ("JeremieVianin", "jeremie"))
 EXTRA_USERS = ("AnnaMeier", "LucaRossi", "SofiaKeller", "NoahFavre", "EmmaBonvin", "LeoZufferey",
@@ -87,11 +109,11 @@ def split_user(user: str) -> tuple[str, str]:
 
 
 def apartments(count: int) -> list[Apartment]:
-    """The two reference apartments first, then extra households alternating the two layouts."""
+    """The two reference apartments first, then extra households taking the layouts in turn."""
     if count < 1:
         raise ValueError("at least one apartment is needed")
     users = [*REFERENCE_USERS]
     for index, user in enumerate(EXTRA_USERS * (1 + count // len(EXTRA_USERS))):
         suffix = "" if index < len(EXTRA_USERS) else str(index // len(EXTRA_USERS) + 1)
-        users.append((user + suffix, ("jimmy", "jeremie")[index % 2]))
+        users.append((user + suffix, EXTRA_LAYOUTS[index % len(EXTRA_LAYOUTS)]))
     return [Apartment(user=user, layout=layout, **LAYOUTS[layout]) for user, layout in users[:count]]

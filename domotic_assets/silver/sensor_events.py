@@ -1,5 +1,6 @@
 """`silver_sensor_events`: every reading of every bronze sensor file, exactly once, or the file quarantined."""
 
+import os
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -134,7 +135,7 @@ def append_new_files(cursor, day: date, root: Path, in_bronze: BronzeDay, badly_
     recorded = loaded | quarantined
     if not recorded:
         return None
-    names = {Path(path).name: path for path in in_bronze.files}
+    names = {os.path.basename(path): path for path in in_bronze.files}  # a Path per file: 3.8 s at 100 apartments
     bronze = set(names) | {name for name, _ in badly_named}
     missing = missing_from_bronze(cursor, day, bronze, keep_missing)
     suspects = (in_bronze.corrected & loaded.keys() | quarantined.keys()) & names.keys()

@@ -21,7 +21,7 @@ import psycopg2
 import pytest
 
 from domotic_assets.gold.assets import gold_daily_models, gold_models
-from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
+from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt, project_files_digest
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver.reference import silver_reference_tables
@@ -133,6 +133,20 @@ def test_runs_from_the_saved_parse_compile_what_a_fresh_parse_of_the_window_comp
     assert fresh.returncode == 0, fresh.stdout.decode()
     assert compiled_sql(tmp_path / "saved") == compiled_sql(tmp_path / "fresh")
     assert any(DAYS[1].replace("-", "") in sql for sql in compiled_sql(tmp_path / "saved").values())
+
+
+def test_an_edited_project_file_changes_the_digest_that_asks_for_a_new_parse(tmp_path):
+    """Gold runs do not parse: parse_for_connection parses again when a project file changed, not when dbt
+    wrote its own output."""
+    project = tmp_path / "project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    before = project_files_digest(project)
+    (project / "target").mkdir()
+    (project / "target" / "run_results.json").write_text("{}")
+    assert project_files_digest(project) == before
+    model = project / "models" / "marts" / "dim_date.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    assert project_files_digest(project) != before
 
 
 APARTMENT_SCOPED = ("dim_apartment", "dim_room", "dim_device", "fact_environment_minute", "fact_presence_minute",

@@ -40,12 +40,24 @@ def gold_dbt() -> InstalledDbtCliResource:
 
 
 def parse_for_connection(environment: dict[str, str]) -> None:
-    """Parse the project again when the saved parse was made for another connection. Every dbt command starts
-    from the saved parse (target/partial_parse.msgpack), and dbt parses the whole project again (about 2 s)
-    when the connection differs from the one that parse saw; the bootstrap parses without one."""
-    wanted = hashlib.sha256(json.dumps([environment.get(name) for name in CONNECTION_VARIABLES]).encode()).hexdigest()
+    """Parse the project again when the saved parse was made for another connection or other project files.
+    Gold runs start from the saved parse (target/partial_parse.msgpack) without parsing (saved_parse_dbt.py),
+    so an edited model must be parsed here; the relations' database comes from the connection (the bootstrap
+    parses without one)."""
+    connection = [environment.get(name) for name in CONNECTION_VARIABLES]
+    wanted = hashlib.sha256(json.dumps([*connection, project_files_digest(DBT_PROJECT_DIR)]).encode()).hexdigest()
     if PARSED_FOR.is_file() and PARSED_FOR.read_text() == wanted:
         return
     subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
                     "--profiles-dir", str(DBT_PROJECT_DIR)], env={**os.environ, **environment}, check=True)
     PARSED_FOR.write_text(wanted)
+
+
+def project_files_digest(project_dir: Path) -> str:
+    """A digest of the dbt project's own files: names and contents, dbt's target/ and logs/ left out."""
+    digest = hashlib.sha256()
+    for path in sorted(project_dir.rglob("*")):
+        relative = path.relative_to(project_dir)
+        if path.is_file() and relative.parts[0] not in ("target", "logs"):
+            digest.update(f"{relative}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -43,10 +43,6 @@ def sensor_bronze_folder(root: Path, apartment: str, local_minute: datetime) -> 
     return root / apartment / day_folder(local_minute) / f"{local_minute:%H}"
 
 
-def sensor_bronze_path(root: Path, apartment: str, local_minute: datetime, name: str) -> Path:
-    return sensor_bronze_folder(root, apartment, local_minute) / name
-
-
 @dataclass
 class BronzeDay:
     """A local day's sensor files in bronze: their paths (all apartments, sorted, temporary dot files left out)

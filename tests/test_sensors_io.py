@@ -16,7 +16,7 @@ from sensors_io.bronze_layout import (
     bronze_day,
     parse_apartment_map,
     partition_prefix,
-    sensor_bronze_path,
+    sensor_bronze_folder,
     sensor_files_of_day,
     weather_bronze_path,
 )
@@ -179,7 +179,7 @@ def test_bronze_layout_and_apartment_map(tmp_path):
     with pytest.raises(ValueError, match="not of the form"):
         parse_apartment_map("JimmyLoup")
     minute = datetime(2023, 10, 3, 14, 37)
-    path = sensor_bronze_path(tmp_path, "jimmy", minute, "a.json")
+    path = sensor_bronze_folder(tmp_path, "jimmy", minute) / "a.json"
     assert path == tmp_path / "jimmy/2023/10/03/14/a.json"
     assert weather_bronze_path(tmp_path, date(2023, 10, 3), "p.csv") == tmp_path / "weather/2023/10/03/p.csv"
     assert partition_prefix("2023-10-03") == "03.10.2023 "

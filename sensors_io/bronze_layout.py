@@ -69,11 +69,6 @@ def bronze_day(root: Path, day: date) -> BronzeDay:
     return found
 
 
-def sensor_files_of_day(root: Path, day: date) -> list[str]:
-    """Bronze sensor files of a local day, all apartments, temporary (dot) files excluded, sorted."""
-    return bronze_day(root, day).files
-
-
 def _sensor_day_folders(root: Path, day: date) -> list[Path]:
     if not root.exists():
         return []

@@ -30,7 +30,7 @@ from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.smb import SMBShareResource
 from sensors_io.atomic_copy import copy_atomically, keep_previous_version
-from sensors_io.bronze_layout import sensor_files_of_day
+from sensors_io.bronze_layout import bronze_day
 from sensors_io.sensor_copy import copy_day
 
 pytestmark = pytest.mark.integration
@@ -296,7 +296,7 @@ def test_a_copy_killed_mid_file_leaves_no_bronze_file_and_the_next_copy_complete
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert part.exists() and not target.exists()
-    assert target.name not in {Path(p).name for p in sensor_files_of_day(bronze, date(2023, 10, 29))}
+    assert target.name not in {Path(p).name for p in bronze_day(bronze, date(2023, 10, 29)).files}
     copy_atomically(lambda: io.BytesIO(b"{}"), target, 2)
     assert target.read_bytes() == b"{}" and not part.exists()  # the abandoned part is cleared away
 

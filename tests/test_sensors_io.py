@@ -17,7 +17,6 @@ from sensors_io.bronze_layout import (
     parse_apartment_map,
     partition_prefix,
     sensor_bronze_folder,
-    sensor_files_of_day,
     weather_bronze_path,
 )
 from sensors_io.discovery import Cursor, discover
@@ -187,8 +186,8 @@ def test_bronze_layout_and_apartment_map(tmp_path):
                    tmp_path / "jeremie/2023/10/04/00/b.json"):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("{}")
-    assert sensor_files_of_day(tmp_path, date(2023, 10, 3)) == [str(path)]
-    assert sensor_files_of_day(tmp_path / "absent", date(2023, 10, 3)) == []
+    assert bronze_day(tmp_path, date(2023, 10, 3)).files == [str(path)]
+    assert bronze_day(tmp_path / "absent", date(2023, 10, 3)).files == []
     earlier = tmp_path / "jimmy/2023/10/03/09/c.json"
     for target in (earlier, earlier.with_name("c.json.replaced-20231003T090000.000000Z")):
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
 from resources.smb import SMBShareResource
-from sensors_io.bronze_layout import sensor_files_of_day, weather_bronze_path
+from sensors_io.bronze_layout import bronze_day, weather_bronze_path
 from sensors_io.filenames import parse_weather_filename
 from sensors_io.sensor_copy import copy_day
 from sensors_io.weather_clean import clean_forecast
@@ -120,7 +120,7 @@ def test_generated_days_load_with_malformed_files_quarantined(settings, generate
             assert rows == per_apartment[users[apartment]] + extra.get(cases.get(file), 0), file
     skipped = event(result)["readings_skipped"]
     assert skipped["null_category"] == 1 and skipped["non_numeric_value"] == 1
-    files_in_bronze = sum(len(sensor_files_of_day(bronze, date.fromisoformat(d))) for d in DAYS)
+    files_in_bronze = sum(len(bronze_day(bronze, date.fromisoformat(d)).files) for d in DAYS)
     assert len(ledger) + len(quarantined) == files_in_bronze + 1  # + the badly named file kept aside
     outliers = query(settings, "SELECT source_file, field FROM silver.sensor_events WHERE is_outlier")
     outlier_files = {f for f, _ in outliers}
@@ -173,13 +173,13 @@ def test_accounting_check_fails_for_a_file_neither_loaded_nor_quarantined(settin
     stray = bronze / "jimmy/2023/10/30/12/30.10.2023 1259_Stray_received.json"
     stray.write_bytes(b"{}")
     try:
-        names = {Path(p).name for p in sensor_files_of_day(bronze, date.fromisoformat(DAYS[2]))}
+        names = {Path(p).name for p in bronze_day(bronze, date.fromisoformat(DAYS[2])).files}
         with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
             assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == [
                 f"{DAYS[2]}: {stray.name} is in bronze but neither loaded nor quarantined"]
     finally:
         stray.unlink()
-    names = {Path(p).name for p in sensor_files_of_day(bronze, date.fromisoformat(DAYS[2]))}
+    names = {Path(p).name for p in bronze_day(bronze, date.fromisoformat(DAYS[2])).files}
     with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
         assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == []
         assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), set()) != []

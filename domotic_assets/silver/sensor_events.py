@@ -165,7 +165,6 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
     in_bronze = {day: bronze_day(bronze.path, day) for day in days}
-    paths = {day: found.files for day, found in in_bronze.items()}
     stats, skipped = Counter(), Counter()
     loads: dict[date, DayLoad] = {}
     with warehouse.connect() as connection, connection.cursor() as cursor:
@@ -178,8 +177,8 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
         if appended:
             loads[days[0]] = appended
     reloaded = [day for day in days if day not in loads]
-    total_files = sum(len(paths[day]) for day in reloaded) + sum(len(load.outcomes) for load in loads.values())
-    use_pool = max((len(paths[day]) for day in reloaded), default=0) > IN_PROCESS_LIMIT or len(reloaded) > 2
+    total_files = sum(len(in_bronze[day].files) for day in reloaded) + sum(len(load.outcomes) for load in loads.values())
+    use_pool = max((len(in_bronze[day].files) for day in reloaded), default=0) > IN_PROCESS_LIMIT or len(reloaded) > 2
     pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
     first_frame = None
     checks_failed: dict[str, list[str]] = {name: [] for name in CHECKS}
@@ -190,7 +189,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
                 position = reloaded.index(day)
                 for ahead in reloaded[position:position + LOOKAHEAD_DAYS + 1]:
                     if ahead not in pending:  # parse the next days while this one is written
-                        pending[ahead] = submit_files(pool, paths[ahead], bronze.path, rules.sensor_timezone)
+                        pending[ahead] = submit_files(pool, in_bronze[ahead].files, bronze.path, rules.sensor_timezone)
                 frame, outcomes = collect(pending.pop(day))
                 badly_named = rejected_files_of_day(bronze.path, day)
                 with warehouse.connect() as connection, connection.cursor() as cursor:
@@ -211,7 +210,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
             load.frame = frame.clear()  # a long backfill keeps each day's figures, not its rows
             if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
                 checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
-            context.log.info(f"{day}: {len(paths[day])} files, "
+            context.log.info(f"{day}: {len(in_bronze[day].files)} files, "
                              + (f"{len(load.outcomes)} new appended: " if load.appended else "reloaded: ")
                              + f"{len(load.outcomes) - len(quarantined)} loaded "
                              f"({frame.height} rows), {len(quarantined) + load.badly_named} quarantined"

@@ -7,6 +7,8 @@ stats per apartment). When an apartment's probing stops more than `lookahead` mi
 its newer files at once. Full listing (first tick, then every `full_scan_interval` seconds): finds gaps of
 any length, new apartments and changed files, by comparing a per-partition summary (files, bytes, newest
 mtime) with the one kept in the cursor. Files modified within `settle_seconds` are pending, not counted.
+Probing and gap listings also name the new files of each partition (`Discovery.names`), so that a run can
+copy just those; a full listing names none (its runs list their day).
 An unreachable share raises `ShareUnreachable` (never "no new files").
 
 The cursor is JSON and only moves forward; a partition's summary is its content version, used in run keys.
@@ -56,6 +58,7 @@ class Discovery:
     probes: int = 0
     pending: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # newly seen (name, reason)
+    names: dict[str, list[str]] = field(default_factory=dict)  # partition -> its new files, when all are known
 
 
 def discover(share: Share, cursor: Cursor, now: float, full_scan_interval: float, settle_seconds: float = 5.0,
@@ -92,7 +95,7 @@ def _list_gaps(share: Share, found: Discovery, users: set[str], now: float, sett
             cursor.pending.append(info.name)
             found.pending += 1
             continue
-        changed.add(_count(cursor, info))
+        changed.add(_count(cursor, info, found.names))
         found.new_files += 1
         newest[parsed.user] = max(newest[parsed.user], minute)
     cursor.last_minute.update(newest)
@@ -135,6 +138,7 @@ def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float) 
 def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float, lookahead: int,
                 max_probes: int) -> Discovery:
     changed: set[str] = set()
+    names: dict[str, list[str]] = {}
     found = probes = 0
     still_pending = []
     known_pending = set(cursor.pending)
@@ -146,7 +150,7 @@ def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float,
         if not _settled(info, now, settle_seconds):
             still_pending.append(name)
         else:
-            changed.add(_count(cursor, info))
+            changed.add(_count(cursor, info, names))
             found += 1
             parsed = parse_sensor_filename(name)
             minute = parsed.local_minute.isoformat(timespec="minutes")
@@ -166,16 +170,17 @@ def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float,
             if not _settled(info, now, settle_seconds):
                 still_pending.append(info.name)
                 continue
-            changed.add(_count(cursor, info))
+            changed.add(_count(cursor, info, names))
             found += 1
             cursor.last_minute[user] = minute.isoformat(timespec="minutes")
     cursor.pending = still_pending[:MAX_PENDING]
-    return Discovery(cursor, sorted(changed), found, False, probes=probes, pending=len(still_pending))
+    return Discovery(cursor, sorted(changed), found, False, probes=probes, pending=len(still_pending), names=names)
 
 
-def _count(cursor: Cursor, info: ShareFileInfo) -> str:
-    """Add a settled, newly seen file to its partition's summary; returns the partition."""
+def _count(cursor: Cursor, info: ShareFileInfo, names: dict[str, list[str]]) -> str:
+    """Add a settled, newly seen file to its partition's summary and to `names`; returns the partition."""
     key = parse_sensor_filename(info.name).local_minute.date().isoformat()
+    names.setdefault(key, []).append(info.name)
     summary = cursor.partitions.setdefault(key, [0, 0, 0.0])
     summary[0] += 1
     summary[1] += info.size

@@ -5,6 +5,9 @@ of the day listed once; a corrected file is copied again, its earlier version ke
 it was modified within `settle_seconds` or changed size while being copied, left out when its apartment was
 erased on request (`sensors_io.erased`), rejected (kept under `_rejected/` with a reason file) when its name
 does not parse or names another day, and reported as failed when the share cannot be read.
+
+Given `names` (the new files the sensor found), only those are looked up on the share, one by one, instead of
+listing the whole day: a tick at 100 apartments then costs what its new files cost.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -35,18 +39,20 @@ class CopyReport:
     bytes: int = 0
     apartments: set[str] = field(default_factory=set)
     erased: int = 0  # files of apartments erased on request: left on the share, never copied
+    gone: list[str] = field(default_factory=list)  # named files no longer on the share
 
 
 def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key: str, now: float,
-             settle_seconds: float = 5.0, workers: int = 16) -> CopyReport:
-    """Bring bronze up to date with the share for one local day."""
+             settle_seconds: float = 5.0, workers: int = 16, names: Sequence[str] | None = None) -> CopyReport:
+    """Bring bronze up to date with the share for one local day (or for the `names` of it only)."""
     share.ensure_reachable()  # an unmounted share is an error, not an empty day
     report = CopyReport()
     erased = erased_digests(root)
     day = date.fromisoformat(partition_key)
     held = HeldVersions(root)
     jobs: list[tuple[ShareFileInfo, Path]] = []
-    for info in share.list_files(partition_prefix(partition_key)):
+    found = share.list_files(partition_prefix(partition_key)) if names is None else _look_up(share, names, report)
+    for info in found:
         report.listed += 1
         try:
             parsed = parse_sensor_filename(info.name)
@@ -93,6 +99,15 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
                 report.failed.append((info.name, error))
     _write_reasons(root, report.rejected)
     return report
+
+
+def _look_up(share: Share, names: Sequence[str], report: CopyReport) -> Iterator[ShareFileInfo]:
+    for name in names:
+        info = share.stat(name)
+        if info is None:
+            report.gone.append(name)
+        else:
+            yield info
 
 
 class HeldVersions:

@@ -61,6 +61,24 @@ def test_sensor_files_land_in_bronze_byte_for_byte_and_reruns_skip(share_copy, t
 
 
 @pytest.mark.component
+def test_a_run_given_the_new_names_copies_those_only_and_reports_names_gone(share_copy, tmp_path):
+    bronze = tmp_path / "bronze"
+    day = sorted(n for n in os.listdir(share_copy) if n.startswith("29.10.2023 ") and n.endswith("_JimmyLoup_received.json"))
+    gone = "29.10.2023 2359_NobodyHere_received.json"
+    config = {"ops": {"bronze_sensor_files": {"config": {"files": day[:3] + [gone]}}}}
+    result = dg.materialize([bronze_sensor_files], partition_key="2023-10-29", run_config=config, resources=dict(
+        share=SMBShareResource(path=str(share_copy)), bronze=BronzeResource(root=str(bronze))))
+    facts = metadata(result)
+    assert (facts["files_copied"], facts["named_files_gone"], facts["files_on_share"]) == (3, 1, 3)
+    assert sorted(p.name for p in bronze.rglob("*.json")) == day[:3]
+    other_day = {"ops": {"bronze_sensor_files": {"config": {"files": ["28.10.2023 1200_JimmyLoup_received.json"]}}}}
+    refused = dg.materialize([bronze_sensor_files], partition_key="2023-10-29", run_config=other_day,
+                             raise_on_error=False, resources=dict(share=SMBShareResource(path=str(share_copy)),
+                                                                  bronze=BronzeResource(root=str(bronze))))
+    assert not refused.success and "not files of 2023-10-29" in str(refused.get_step_failure_events()[0].event_specific_data)
+
+
+@pytest.mark.component
 def test_bad_names_are_kept_aside_with_their_reason(generated, share_copy, tmp_path):
     bad = next(c["file"] for c in generated["cases"] if c["case"] == "bad_filename")
     key = f"{bad[6:10]}-{bad[3:5]}-{bad[0:2]}"

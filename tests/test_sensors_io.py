@@ -249,6 +249,8 @@ def test_discovery_lists_once_then_probes_only_the_next_minutes():
     assert not second.full_scan and share.listings == listings
     assert second.changed == ["2023-10-03"] and second.new_files == 1
     assert second.cursor.version("2023-10-03") != first.cursor.version("2023-10-03")
+    assert first.names == {} and second.names == {"2023-10-03": [sensor_filename(datetime(2023, 10, 3, 14, 10),
+                                                                                 "JimmyLoup")]}
 
 
 def test_discovery_waits_for_files_still_being_written_and_counts_them_once():

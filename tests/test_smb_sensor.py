@@ -70,6 +70,14 @@ def test_one_new_minute_requests_its_partition_with_a_new_version(share):
     assert tick(share, second.cursor).run_requests == []
 
 
+def test_a_probing_tick_names_its_new_files_for_the_copy_and_a_full_listing_does_not(share):
+    first = tick(share, None)
+    assert first.run_requests[0].run_config == {}  # the run lists its day
+    names = [write(share, user, START + timedelta(minutes=30)) for user in ("JimmyLoup", "JeremieVianin")]
+    second = tick(share, first.cursor)
+    assert second.run_requests[0].run_config == {"ops": {"bronze_sensor_files": {"config": {"files": sorted(names)}}}}
+
+
 def test_a_three_hour_gap_is_found_without_waiting_for_the_full_listing(share):
     first = tick(share, None)
     after_gap = START + timedelta(minutes=29 + 180)

@@ -11,7 +11,7 @@ from resources.bronze import BronzeResource
 from resources.sftp import DownloadFailed, SFTPConfigurationError, SFTPResource
 from resources.smb import SMBShareResource
 from sensors_io.atomic_copy import same_version
-from sensors_io.bronze_layout import weather_bronze_path
+from sensors_io.bronze_layout import partition_prefix, weather_bronze_path
 from sensors_io.filenames import weather_filename
 from sensors_io.sensor_copy import CopyReport, copy_day
 
@@ -24,6 +24,9 @@ SFTP_RETRY_POLICY = dg.RetryPolicy(max_retries=integer("SFTP_MAX_RETRIES"), dela
 class SensorCopyConfig(dg.Config):
     settle_seconds: float = 5.0
     workers: int = 16
+    files: list[str] = []
+    """Names of new files of a one-day run, as the SMB sensor found them: only they are looked up and copied.
+    Empty (the default): the day is listed on the share."""
 
 
 def _preview(rows: list[tuple[str, str]], limit: int = 20) -> dg.MetadataValue:
@@ -39,16 +42,23 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
     """Raw sensor JSON files of the SMB share, copied unchanged into BRONZE_ROOT/<apartment>/YYYY/MM/DD/HH/.
     Grain: one file per apartment and minute; partition = the local date in the file name."""
     started = time.monotonic()
+    names = _named_files(config.files, context.partition_keys)
     total = CopyReport()
     for key in context.partition_keys:
         report = copy_day(share, bronze.path, bronze.apartments(), key, time.time(), config.settle_seconds,
-                          config.workers)
-        context.log.info(f"{key}: {report.listed} files on the share, {report.copied} copied, {report.skipped} "
+                          config.workers, names)
+        context.log.info(f"{key}: {report.listed} files {'named' if names else 'on the share'}, {report.copied} "
+                         f"copied, {report.skipped} "
                          f"already in bronze, {len(report.deferred)} still being written, "
                          f"{len(report.rejected)} rejected, {len(report.failed)} unreadable"
                          + (f", {report.erased} of erased apartments left on the share" if report.erased else ""))
         for name, reason in report.rejected:
             context.log.warning(f"rejected {name}: {reason}")
+        if report.gone:
+            context.log.warning(f"{len(report.gone)} named files are no longer on the share, e.g. {report.gone[0]}")
+        if names and report.deferred:  # changed since the sensor saw them: its next full listing requests them
+            context.log.warning(f"{len(report.deferred)} named files changed since the sensor saw them, e.g. "
+                                f"{report.deferred[0]}; the sensor's next full listing brings them")
         for name, error in report.failed:
             context.log.error(f"could not copy {name}: {error}")
         total.listed += report.listed
@@ -60,6 +70,7 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
         total.failed += report.failed
         total.apartments |= report.apartments
         total.erased += report.erased
+        total.gone += report.gone
     seconds = time.monotonic() - started
     if total.failed:
         raise dg.Failure(description=f"{len(total.failed)} files could not be read from the share; they stay "
@@ -72,6 +83,7 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
         "files_deferred": len(total.deferred),
         "files_rejected": len(total.rejected),
         "files_of_erased_apartments": total.erased,
+        "named_files_gone": len(total.gone),
         "rejected": _preview(total.rejected),
         "bytes_copied": total.bytes,
         "apartments": ", ".join(sorted(total.apartments)),
@@ -79,6 +91,20 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
         "files_per_second": round(total.copied / seconds, 1) if seconds else 0.0,
         "dagster/row_count": total.copied + total.skipped,
     })
+
+
+def _named_files(files: list[str], partition_keys: list[str]) -> list[str] | None:
+    """The `files` of the config, which must all be of the run's one day; None when the day is to be listed."""
+    if not files:
+        return None
+    if len(partition_keys) != 1:
+        raise dg.Failure(description="`files` names the new files of one day: give it to one-day runs only",
+                         allow_retries=False)
+    foreign = [name for name in files if not name.startswith(partition_prefix(partition_keys[0]))]
+    if foreign:
+        raise dg.Failure(description=f"{len(foreign)} of `files` are not files of {partition_keys[0]}, e.g. "
+                                     f"{foreign[0]!r}", allow_retries=False)
+    return files
 
 
 @dg.asset(partitions_def=daily_partitions, group_name="bronze", kinds={"sftp", "csv"},

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from domotic_assets.bronze.assets import bronze_sensor_files
 from domotic_assets.bronze.recovery import requests_again
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.partitions import TIMEZONE, daily_partitions
@@ -26,13 +27,15 @@ SENSOR_INTERVAL_SECONDS = integer("SENSOR_INTERVAL_SECONDS")
 WEATHER_HOUR = integer("WEATHER_HOUR")
 SENSOR_TIMEZONE = value("SENSOR_TIMEZONE")
 WEATHER_MIN = integer("WEATHER_MIN")
+MAX_NAMED_FILES = 20_000  # above this, a run lists its day on the share rather than looking up each name
 
 
 @dg.sensor(job=sensor_files_job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
            default_status=dg.DefaultSensorStatus.RUNNING)
 def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShareResource) -> dg.SensorResult:
     """New sensor files on the SMB share: predictive probing every tick, a full listing every
-    SMB_FULL_SCAN_MINUTES (default once a day) for gaps of any length, new apartments and changed files."""
+    SMB_FULL_SCAN_MINUTES (default once a day) for gaps of any length, new apartments and changed files.
+    A run for files found by probing is given their names, so that it copies just those."""
     found = discover(share, Cursor.from_json(context.cursor), time.time(), FULL_SCAN_SECONDS, zone=SENSOR_TIMEZONE)
     mode = "full listing" if found.full_scan else f"predictive ({found.probes} names probed)"
     context.log.info(f"{mode}: {found.new_files} new files in {len(found.changed)} partitions, "
@@ -40,7 +43,8 @@ def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShare
     for _name, reason in found.rejected:
         context.log.warning(f"not a sensor file name, left out: {reason}")
     valid = set(daily_partitions.get_partition_keys())
-    requests = [dg.RunRequest(partition_key=key, run_key=f"sensor_files:{key}:{found.cursor.version(key)}")
+    requests = [dg.RunRequest(partition_key=key, run_key=f"sensor_files:{key}:{found.cursor.version(key)}",
+                              run_config=copy_config(found.names.get(key, [])))
                 for key in found.changed if key in valid]
     for key in sorted(set(found.changed) - valid):
         context.log.warning(f"files dated {key} are outside the partitions ({daily_partitions.start:%Y-%m-%d} on)")
@@ -50,6 +54,14 @@ def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShare
     fresh = {r.partition_key for r in requests}
     requests += [r for r in again if r.partition_key not in fresh]
     return dg.SensorResult(run_requests=requests, cursor=found.cursor.to_json())
+
+
+def copy_config(names: list[str]) -> dict:
+    """Run config that has the bronze copy look up just the new files the sensor found, when it knows them all
+    and they are not so many that listing the day is cheaper."""
+    if not names or len(names) > MAX_NAMED_FILES:
+        return {}
+    return {"ops": {bronze_sensor_files.op.name: {"config": {"files": sorted(names)}}}}
 
 
 @dg.sensor(job=weather_files_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)

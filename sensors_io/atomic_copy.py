@@ -3,7 +3,6 @@ version of the target is kept beside it, never overwritten."""
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -49,10 +48,13 @@ def temporary_name(target: Path, pid: int | None = None) -> Path:
 
 def remove_abandoned_parts(target: Path) -> None:
     """Temporary files of copies whose process died (killed mid-file) are removed; live copies are left alone."""
-    for part in target.parent.glob(f".{glob.escape(target.name)}.part-*"):
-        pid = part.name.rsplit("-", 1)[1]
+    prefix = f".{target.name}.part-"  # a prefix test, not a glob: a glob compiles a pattern per file
+    with os.scandir(target.parent) as entries:
+        parts = [entry.path for entry in entries if entry.name.startswith(prefix)]
+    for part in parts:
+        pid = part.rsplit("-", 1)[1]
         if pid.isdigit() and not _alive(int(pid)):
-            part.unlink(missing_ok=True)
+            Path(part).unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

@@ -177,14 +177,69 @@ ADD_TO_SENSOR_DAYS = """
         battery_readings = day.battery_readings + EXCLUDED.battery_readings"""
 
 
-def recorded_checksums(cursor, source: str, day: date) -> tuple[dict[str, str], dict[str, str]]:
-    """Files of a partition already decided, as file -> checksum of that version: (loaded, quarantined)."""
-    cursor.execute("SELECT file, checksum FROM silver.file_ledger WHERE source = %s AND partition_date = %s",
-                   (source, day))
-    loaded = dict(cursor.fetchall())
-    cursor.execute("SELECT file, coalesce(checksum, '') FROM silver.rejected_files "
-                   "WHERE source = %s AND partition_date = %s", (source, day))
-    return loaded, dict(cursor.fetchall())
+Folders = set[tuple[str, str]] | None
+"""Some hour folders of a day's sensor files, as (apartment, file name prefix `DD.MM.YYYY HH`); None: all."""
+
+
+def _in_folders(folders: Folders) -> tuple[sql.Composable, tuple]:
+    """The condition (and its parameters) keeping the ledger or quarantine rows of files in `folders` (and the
+    quarantined files of no apartment, badly named ones)."""
+    if folders is None:
+        return sql.SQL("TRUE"), ()
+    apartments, prefixes = (list(column) for column in zip(*folders)) if folders else ([], [])
+    return sql.SQL("(apartment IS NULL OR (apartment, left(file, 13)) IN "
+                   "(SELECT * FROM unnest(%s::text[], %s::text[])))"), (apartments, prefixes)
+
+
+def _files_of(cursor, table: str, columns: str, source: str, day: date, folders: Folders) -> list[tuple]:
+    """`columns` (constant SQL) of the rows of silver.`table` for one partition, or the `folders` of it."""
+    condition, parameters = _in_folders(folders)
+    cursor.execute(sql.SQL("SELECT {} FROM {} WHERE source = %s AND partition_date = %s AND {}").format(
+        sql.SQL(columns), sql.Identifier("silver", table), condition), (source, day, *parameters))
+    return cursor.fetchall()
+
+
+def recorded_checksums(cursor, source: str, day: date, folders: Folders = None
+                       ) -> tuple[dict[str, str], dict[str, str]]:
+    """Files of a partition already decided, as file -> checksum of that version: (loaded, quarantined); the
+    loaded ones of `folders` only, when given."""
+    loaded = _files_of(cursor, "file_ledger", "file, checksum", source, day, folders)
+    quarantined = _files_of(cursor, "rejected_files", "file, coalesce(checksum, '')", source, day, None)
+    return dict(loaded), dict(quarantined)
+
+
+def quarantined_folders(cursor, day: date) -> set[tuple[str, str]]:
+    """The hour folders (as in `Folders`) holding quarantined sensor files of the day."""
+    cursor.execute("SELECT DISTINCT apartment, left(file, 13) FROM silver.rejected_files "
+                   "WHERE source = 'sensor' AND partition_date = %s AND apartment IS NOT NULL", (day,))
+    return set(cursor.fetchall())
+
+
+def was_loaded(cursor, source: str, day: date) -> bool:
+    """True when a load of the partition decided at least one file (loaded or quarantined)."""
+    cursor.execute("SELECT EXISTS (SELECT FROM silver.file_ledger WHERE source = %(s)s AND partition_date = %(d)s) "
+                   "OR EXISTS (SELECT FROM silver.rejected_files WHERE source = %(s)s AND partition_date = %(d)s)",
+                   {"s": source, "d": day})
+    return cursor.fetchone()[0]
+
+
+def last_listing(cursor, day: date) -> float | None:
+    """When bronze was listed for the day's last committed sensor load (None: never recorded)."""
+    cursor.execute("SELECT listed_at FROM silver.sensor_day_listings WHERE partition_date = %s", (day,))
+    row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def record_listing(cursor, day: date, listed_at: float) -> None:
+    cursor.execute("""INSERT INTO silver.sensor_day_listings (partition_date, listed_at) VALUES (%s, %s)
+                      ON CONFLICT (partition_date) DO UPDATE SET listed_at = EXCLUDED.listed_at""", (day, listed_at))
+
+
+def ledger_folders(cursor, day: date) -> set[tuple[str, str]]:
+    """The hour folders (as in `Folders`) that the ledger holds loaded sensor files of."""
+    cursor.execute("SELECT DISTINCT apartment, left(file, 13) FROM silver.file_ledger "
+                   "WHERE source = 'sensor' AND partition_date = %s", (day,))
+    return set(cursor.fetchall())
 
 
 def lock_table(cursor, table: str) -> None:
@@ -192,10 +247,9 @@ def lock_table(cursor, table: str) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
 
 
-def ledger_of_day(cursor, source: str, day: date) -> dict[str, int]:
-    """The ledger of record: file -> rows loaded, for one partition."""
-    cursor.execute("SELECT file, rows FROM silver.file_ledger WHERE source = %s AND partition_date = %s", (source, day))
-    return dict(cursor.fetchall())
+def ledger_of_day(cursor, source: str, day: date, folders: Folders = None) -> dict[str, int]:
+    """The ledger of record: file -> rows loaded, for one partition (or some of its folders)."""
+    return dict(_files_of(cursor, "file_ledger", "file, rows", source, day, folders))
 
 
 def removed_by_retention(cursor, source: str, day: date) -> set[str]:
@@ -219,15 +273,13 @@ def sensor_rows_of_files(cursor, day: date, files: Sequence[str]) -> pl.DataFram
     return pl.DataFrame(cursor.fetchall(), schema={c: READING_SCHEMA[c] for c in columns}, orient="row")
 
 
-def unaccounted_files(cursor, source: str, day: date, bronze: set[str], kept: set[str] = frozenset()) -> list[str]:
-    """What does not add up for one partition: bronze files neither loaded nor quarantined, and ledger files
-    that are neither in bronze nor deliberately kept (rows of record without their file)."""
-    cursor.execute("SELECT file FROM silver.file_ledger WHERE source = %(s)s AND partition_date = %(d)s",
-                   {"s": source, "d": day})
-    ledger = {row[0] for row in cursor.fetchall()}
-    cursor.execute("SELECT file FROM silver.rejected_files WHERE source = %(s)s AND partition_date = %(d)s",
-                   {"s": source, "d": day})
-    quarantined = {row[0] for row in cursor.fetchall()}
+def unaccounted_files(cursor, source: str, day: date, bronze: set[str], kept: set[str] = frozenset(),
+                      folders: Folders = None) -> list[str]:
+    """What does not add up for one partition (or the `folders` of it that `bronze` lists): bronze files
+    neither loaded nor quarantined, and ledger files that are neither in bronze nor deliberately kept (rows of
+    record without their file)."""
+    ledger = {row[0] for row in _files_of(cursor, "file_ledger", "file", source, day, folders)}
+    quarantined = {row[0] for row in _files_of(cursor, "rejected_files", "file", source, day, folders)}
     problems = [f"{day}: {name} is in bronze but neither loaded nor quarantined"
                 for name in sorted(bronze - ledger - quarantined)]
     problems += [f"{day}: {name} is in the ledger but not in bronze" for name in sorted(ledger - bronze - kept)]

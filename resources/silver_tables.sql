@@ -94,6 +94,14 @@ CREATE TABLE IF NOT EXISTS silver.bronze_removed (
     removed_at     timestamptz NOT NULL DEFAULT now()
 );
 
+-- When bronze was last listed for a committed sensor load of each day (epoch seconds of the bronze host): an
+-- append lists only the hour folders modified since (bronze adds, moves aside and removes files, never
+-- rewrites one in place, so a folder not modified since holds what that load saw).
+CREATE TABLE IF NOT EXISTS silver.sensor_day_listings (
+    partition_date date             PRIMARY KEY,
+    listed_at      double precision NOT NULL
+);
+
 -- A new device registry is filled once from the days already loaded.
 SELECT silver.refresh_sensor_days(partition_date)
 FROM (SELECT DISTINCT partition_date FROM silver.file_ledger WHERE source = 'sensor') AS days

@@ -46,24 +46,37 @@ def sensor_bronze_folder(root: Path, apartment: str, local_minute: datetime) -> 
 @dataclass
 class BronzeDay:
     """A local day's sensor files in bronze: their paths (all apartments, sorted, temporary dot files left out)
-    and the names of which bronze keeps an earlier version (their source changed)."""
+    and the names of which bronze keeps an earlier version (their source changed). `folders`: every hour
+    folder of the day, as (apartment, file name prefix `DD.MM.YYYY HH`); `listed`: the folders whose files
+    these are, when not all of them were listed."""
 
     files: list[str] = field(default_factory=list)
     corrected: set[str] = field(default_factory=set)
+    folders: set[tuple[str, str]] = field(default_factory=set)
+    listed: set[tuple[str, str]] | None = None
 
 
-def bronze_day(root: Path, day: date) -> BronzeDay:
-    """The day's files, from one listing of each of its hour folders."""
-    found = BronzeDay()
+def bronze_day(root: Path, day: date, modified_since: float | None = None,
+               also: set[tuple[str, str]] = frozenset()) -> BronzeDay:
+    """The day's files, from one listing of each of its hour folders (when `modified_since` is given, epoch
+    seconds: of those modified at or after it, and of the folders `also` names)."""
+    found = BronzeDay(listed=None if modified_since is None else set())
+    prefix = partition_prefix(day.isoformat())
     for folder in _sensor_day_folders(root, day):
         with os.scandir(folder) as entries:
-            hours = sorted(entry.path for entry in entries if entry.is_dir())
-        for hour in hours:
-            for name in sorted(os.listdir(hour)):
+            hours = sorted((entry.name, entry.path, entry.stat().st_mtime) for entry in entries if entry.is_dir())
+        for hour, path, modified in hours:
+            key = (folder.parent.parent.parent.name, prefix + hour)
+            found.folders.add(key)
+            if modified_since is not None:
+                if modified < modified_since and key not in also:
+                    continue
+                found.listed.add(key)
+            for name in sorted(os.listdir(path)):
                 if name.startswith("."):
                     continue
                 if name.endswith(".json"):
-                    found.files.append(os.path.join(hour, name))
+                    found.files.append(os.path.join(path, name))
                 elif REPLACED_MARK in name:
                     found.corrected.add(name.split(REPLACED_MARK)[0])
     return found

@@ -160,6 +160,42 @@ def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh
         "files_read"].value == 0  # nothing new: nothing read
 
 
+def test_an_append_lists_the_folders_modified_since_the_last_load_and_notices_a_folder_gone(fresh_database, bronze,
+                                                                                            tmp_path):
+    """The live path lists the hour folders bronze changed since the day's last load and those holding
+    quarantined files (a tick at 100 apartments then costs what is new), yet a whole hour folder gone from
+    bronze still fails the day by name, and a day without a recorded listing is listed whole."""
+    database = fresh_database("silver_append_folders")
+    hour_folders = sorted(bronze.glob("*/2023/10/29/*"))
+    arriving = sorted((bronze / "jimmy/2023/10/29/12").glob("*.json"))[-1]
+    arriving.rename(tmp_path / arriving.name)
+    an_hour_ago = time.time() - 3600
+    for folder in hour_folders:
+        os.utime(folder, (an_hour_ago, an_hour_ago))
+    run(database, bronze)
+    (tmp_path / arriving.name).rename(arriving)
+    with PostgresResource(db_url=database).connect() as connection, connection.cursor() as cursor:
+        quarantined = silver_tables.quarantined_folders(cursor, date.fromisoformat(DAY))
+    listed = {bronze / "jimmy/2023/10/29/12"} | {bronze / apartment / "2023/10/29" / prefix[-2:]
+                                                 for apartment, prefix in quarantined}
+    appended = run(database, bronze).get_asset_materialization_events()[0].materialization.metadata
+    assert (appended["files_read"].value, appended["days_appended"].value) == (1, 1)
+    assert appended["bronze_files_listed"].value == sum(len(list(folder.glob("*.json"))) for folder in listed)
+    assert appended["bronze_files_listed"].value < len(bronze_day(bronze, date.fromisoformat(DAY)).files)
+
+    query(database, "DELETE FROM silver.sensor_day_listings WHERE partition_date = %s RETURNING 1", (DAY,))
+    whole = run(database, bronze).get_asset_materialization_events()[0].materialization.metadata
+    assert whole["bronze_files_listed"].value == len(bronze_day(bronze, date.fromisoformat(DAY)).files)
+
+    gone = bronze / "jeremie/2023/10/29/05"
+    names = sorted(path.name for path in gone.glob("*.json"))
+    shutil.rmtree(gone)
+    result = run(database, bronze, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error.message
+    assert f"{len(names)} files loaded earlier are no longer in bronze" in failure and names[0] in failure
+
+
 def test_a_new_file_colliding_with_a_loaded_one_makes_the_day_reload(fresh_database, bronze):
     database = fresh_database("silver_append_collision")
     run(database, bronze)

@@ -3,6 +3,7 @@ the bronze layout, timestamps and the discovery cursor. No service, no Dagster i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -194,6 +195,12 @@ def test_bronze_layout_and_apartment_map(tmp_path):
         target.write_text("{}")
     day = bronze_day(tmp_path, date(2023, 10, 3))
     assert day.files == [str(earlier), str(path)] and day.corrected == {"c.json"}
+    assert day.folders == {("jimmy", "03.10.2023 09"), ("jimmy", "03.10.2023 14")} and day.listed is None
+    os.utime(earlier.parent, (1_000, 1_000))
+    recent = bronze_day(tmp_path, date(2023, 10, 3), modified_since=2_000)
+    assert recent.files == [str(path)] and recent.listed == {("jimmy", "03.10.2023 14")}
+    assert recent.folders == day.folders
+    assert bronze_day(tmp_path, date(2023, 10, 3), 2_000, also={("jimmy", "03.10.2023 09")}).files == day.files
 
 
 # --- discovery ---------------------------------------------------------------------------------------------

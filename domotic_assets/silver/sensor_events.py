@@ -33,7 +33,7 @@ from resources import silver_tables
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
-from sensors_io.bronze_layout import BronzeDay, bronze_day, rejected_files_of_day
+from sensors_io.bronze_layout import bronze_day, rejected_files_of_day
 from sensors_io.sensor_events import (
     FileOutcome,
     collect,
@@ -52,6 +52,7 @@ class SensorLoadConfig(SilverLoadConfig):
 
 IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
 LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
+LISTING_MARGIN_SECONDS = 60  # an append lists the folders modified up to this long before the last listing
 FUTURE_TOLERANCE = timedelta(minutes=10)
 CHECKS = {
     **SHARED_CHECKS,
@@ -74,6 +75,11 @@ class DayLoad:
     kept_rows: int = 0
     badly_named: int = 0
     appended: bool = False  # only the files new since the day's last load were read and added
+    folders: silver_tables.Folders = None  # the hour folders `bronze` lists, when not the whole day
+
+    def summary(self) -> str:
+        where = "" if self.folders is None else f" in the {len(self.folders)} hour folders modified since its last load"
+        return f"{len(self.bronze)} files{where}, " + (f"{len(self.outcomes)} new appended" if self.appended else "reloaded")
 
 
 def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
@@ -86,10 +92,11 @@ def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
             if o.reason is None and abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
 
 
-def missing_from_bronze(cursor, day: date, bronze: set[str], keep_missing: bool) -> list[str]:
-    """Loaded files of the day no longer in bronze: kept when retention removed them or on request, otherwise
-    the day fails by name (a reload would drop their rows)."""
-    missing = sorted(set(silver_tables.ledger_of_day(cursor, "sensor", day)) - bronze)
+def missing_from_bronze(cursor, day: date, bronze: set[str], keep_missing: bool,
+                        folders: silver_tables.Folders = None) -> list[str]:
+    """Loaded files of the day (or of its `folders`) no longer in bronze: kept when retention removed them or on
+    request, otherwise the day fails by name (a reload would drop their rows)."""
+    missing = sorted(set(silver_tables.ledger_of_day(cursor, "sensor", day, folders)) - bronze)
     unexpected = sorted(set(missing) - silver_tables.removed_by_retention(cursor, "sensor", day))
     if unexpected and not keep_missing:
         raise MissingBronzeFiles(day, unexpected)
@@ -108,8 +115,9 @@ def outcome_frames(day: date, outcomes: list[FileOutcome], badly_named: list[tup
 
 
 def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome],
-              badly_named: list[tuple[str, str]], keep_missing: bool) -> DayLoad:
-    """Replace one day in one transaction; loaded files absent from bronze fail the day or are kept."""
+              badly_named: list[tuple[str, str]], keep_missing: bool, listed_at: float) -> DayLoad:
+    """Replace one day in one transaction (its bronze listed at `listed_at`); loaded files absent from bronze
+    fail the day or are kept."""
     frame, outcomes = quarantine_colliding_files(frame, outcomes)
     bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
     silver_tables.lock_table(cursor, "silver.sensor_events")
@@ -120,24 +128,32 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
         loaded = pl.concat([loaded, silver_tables.ledger_rows_of_files(cursor, "sensor", missing)])
     silver_tables.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
     silver_tables.record_outcomes(cursor, "sensor", [day], loaded, rejected)
+    silver_tables.record_listing(cursor, day, listed_at)
     return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
 
 
-def append_new_files(cursor, day: date, root: Path, in_bronze: BronzeDay, badly_named: list[tuple[str, str]],
-                     keep_missing: bool, zone_name: str) -> DayLoad | None:
+def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str, str]], keep_missing: bool,
+                     zone_name: str) -> DayLoad | None:
     """Live path of a day loaded before: parse only the files neither the ledger nor the quarantine holds, and
     those whose version changed (a loaded file bronze keeps an earlier version of, a quarantined file read
-    again; their rows are replaced), and add them to the day in one transaction. Bronze never rewrites a
-    file in place; a full reload reads every file again. None when the day needs the full reload: never
-    loaded, or a new file collides with a loaded one."""
+    again; their rows are replaced), and add them to the day in one transaction. Only the hour folders
+    modified since the day's last listing (less LISTING_MARGIN_SECONDS) and those holding quarantined files
+    are listed, and those the ledger has files of that are gone: bronze never rewrites a loaded file in place,
+    so the others hold what that load saw. A full reload reads every file again. None when the day needs the
+    full reload: never loaded, or a new file collides with a loaded one."""
     silver_tables.lock_table(cursor, "silver.sensor_events")
-    loaded, quarantined = silver_tables.recorded_checksums(cursor, "sensor", day)
-    recorded = loaded | quarantined
-    if not recorded:
+    if not silver_tables.was_loaded(cursor, "sensor", day):
         return None
+    listed_at, last = time.time(), silver_tables.last_listing(cursor, day)
+    in_bronze = bronze_day(root, day, None if last is None else last - LISTING_MARGIN_SECONDS,
+                           silver_tables.quarantined_folders(cursor, day))
+    folders = None if in_bronze.listed is None else (
+        in_bronze.listed | (silver_tables.ledger_folders(cursor, day) - in_bronze.folders))
+    loaded, quarantined = silver_tables.recorded_checksums(cursor, "sensor", day, folders)
+    recorded = loaded | quarantined
     names = {os.path.basename(path): path for path in in_bronze.files}  # a Path per file: 3.8 s at 100 apartments
     bronze = set(names) | {name for name, _ in badly_named}
-    missing = missing_from_bronze(cursor, day, bronze, keep_missing)
+    missing = missing_from_bronze(cursor, day, bronze, keep_missing, folders)
     suspects = (in_bronze.corrected & loaded.keys() | quarantined.keys()) & names.keys()
     corrected = sorted(name for name in suspects if file_checksum(names[name]) != recorded[name])
     new = [path for name, path in names.items() if name not in recorded or name in corrected]
@@ -147,7 +163,9 @@ def append_new_files(cursor, day: date, root: Path, in_bronze: BronzeDay, badly_
     badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
     silver_tables.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
                                        *outcome_frames(day, outcomes, badly_named))
-    return DayLoad(outcomes, frame, bronze, set(missing), badly_named=len(badly_named), appended=True)
+    silver_tables.record_listing(cursor, day, listed_at)
+    return DayLoad(outcomes, frame, bronze, set(missing), badly_named=len(badly_named), appended=True,
+                   folders=folders)
 
 
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
@@ -164,19 +182,19 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     started = time.monotonic()
     require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    in_bronze = {day: bronze_day(bronze.path, day) for day in days}
     stats, skipped = Counter(), Counter()
     loads: dict[date, DayLoad] = {}
     with warehouse.connect() as connection, connection.cursor() as cursor:
         silver_tables.ensure_schema(cursor)
     if len(days) == 1 and not config.full_reload:
         with warehouse.connect() as connection, connection.cursor() as cursor:
-            appended = append_new_files(cursor, days[0], bronze.path, in_bronze[days[0]],
-                                        rejected_files_of_day(bronze.path, days[0]), config.keep_missing_files,
-                                        rules.sensor_timezone)
+            appended = append_new_files(cursor, days[0], bronze.path, rejected_files_of_day(bronze.path, days[0]),
+                                        config.keep_missing_files, rules.sensor_timezone)
         if appended:
             loads[days[0]] = appended
     reloaded = [day for day in days if day not in loads]
+    listed_at = {day: time.time() for day in reloaded}
+    in_bronze = {day: bronze_day(bronze.path, day) for day in reloaded}
     total_files = sum(len(in_bronze[day].files) for day in reloaded) + sum(len(load.outcomes) for load in loads.values())
     use_pool = max((len(in_bronze[day].files) for day in reloaded), default=0) > IN_PROCESS_LIMIT or len(reloaded) > 2
     pool = ProcessPoolExecutor(max_workers=rules.parse_workers, mp_context=get_context("spawn")) if use_pool else None
@@ -193,7 +211,8 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
                 frame, outcomes = collect(pending.pop(day))
                 badly_named = rejected_files_of_day(bronze.path, day)
                 with warehouse.connect() as connection, connection.cursor() as cursor:
-                    loads[day] = write_day(cursor, day, frame, outcomes, badly_named, config.keep_missing_files)
+                    loads[day] = write_day(cursor, day, frame, outcomes, badly_named, config.keep_missing_files,
+                                           listed_at[day])
             load = loads[day]
             frame = load.frame
             quarantined = [o for o in load.outcomes if o.reason]
@@ -210,9 +229,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
             load.frame = frame.clear()  # a long backfill keeps each day's figures, not its rows
             if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
                 checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
-            context.log.info(f"{day}: {len(in_bronze[day].files)} files, "
-                             + (f"{len(load.outcomes)} new appended: " if load.appended else "reloaded: ")
-                             + f"{len(load.outcomes) - len(quarantined)} loaded "
+            context.log.info(f"{day}: {load.summary()}: {len(load.outcomes) - len(quarantined)} loaded "
                              f"({frame.height} rows), {len(quarantined) + load.badly_named} quarantined"
                              + (f", {len(load.kept)} missing from bronze kept" if load.kept else ""))
             for outcome in quarantined:
@@ -225,7 +242,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     with warehouse.connect() as connection, connection.cursor() as cursor:
         for day, load in loads.items():
             checks_failed[FILES_ACCOUNTED_FOR] += silver_tables.unaccounted_files(cursor, "sensor", day, load.bronze,
-                                                                                  load.kept)
+                                                                                  load.kept, load.folders)
         checks_failed[LEDGER_ROWS_MATCH_SILVER] = silver_tables.ledger_rows_against_silver(
             cursor, days, [day for day, load in loads.items() if load.appended])
         checks_failed["unique_reading_key"] = silver_tables.days_without_unique_key(cursor, days)
@@ -236,6 +253,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     return dg.MaterializeResult(
         metadata={
             "files_read": total_files,
+            "bronze_files_listed": sum(len(load.bronze) for load in loads.values()),
             "days_appended": sum(load.appended for load in loads.values()),
             "files_loaded": stats["loaded"],
             "files_quarantined": stats["quarantined"],

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
+import psycopg2.errors
 import sqlalchemy as sa
 from psycopg2 import sql
 
@@ -132,29 +133,35 @@ def _record(cursor, source: str, loaded: pl.DataFrame, rejected: pl.DataFrame) -
 def append_sensor_rows(cursor, day: date, frame: pl.DataFrame, replaced: Sequence[str]) -> list[str]:
     """Add the rows of new files to the day's partition, replacing the rows of `replaced` files (corrected in
     bronze), and add them to the device registry. When a new reading's key is held by a loaded file (not one
-    being replaced), nothing is written and those files are returned: the full reload decides which loads."""
+    being replaced), nothing is written and those files are returned: the full reload decides which loads.
+    The partition's unique key finds such a collision while inserting (no join of every new row beforehand)."""
     cursor.execute("CREATE TEMP TABLE sensor_append (LIKE silver.sensor_events) ON COMMIT DROP")
     copy_frame(cursor, frame.with_columns(partition_date=pl.lit(day)), "sensor_append", SENSOR_COLUMNS)
-    cursor.execute("""
-        SELECT DISTINCT loaded.source_file FROM sensor_append AS new
-        JOIN silver.sensor_events AS loaded USING (apartment, sensor_id, field, "timestamp", partition_date)
-        WHERE loaded.partition_date = %s AND loaded.source_file <> ALL(%s) LIMIT 20""", (day, list(replaced)))
-    colliding = [row[0] for row in cursor.fetchall()]
-    if not colliding:
-        if replaced:
-            cursor.execute("DELETE FROM silver.sensor_events WHERE partition_date = %s AND source_file = ANY(%s)",
-                           (day, list(replaced)))
-        columns = sql.SQL(", ").join(map(sql.Identifier, SENSOR_COLUMNS))
+    cursor.execute("SAVEPOINT before_append")
+    if replaced:
+        cursor.execute("DELETE FROM silver.sensor_events WHERE partition_date = %s AND source_file = ANY(%s)",
+                       (day, list(replaced)))
+    columns = sql.SQL(", ").join(map(sql.Identifier, SENSOR_COLUMNS))
+    try:
         cursor.execute(sql.SQL("INSERT INTO silver.sensor_events ({}) SELECT {} FROM sensor_append").format(
             columns, columns))
-        cursor.execute("SELECT EXISTS (SELECT FROM silver.sensor_days WHERE partition_date = %s "
-                       "AND battery_readings IS NULL)", (day,))
-        if replaced or cursor.fetchone()[0]:  # rows taken away, or a registry day from before battery_readings
-            cursor.execute("SELECT silver.refresh_sensor_days(%s)", (day,))
-        else:
-            cursor.execute(ADD_TO_SENSOR_DAYS)
+    except psycopg2.errors.UniqueViolation:
+        cursor.execute("ROLLBACK TO SAVEPOINT before_append")
+        cursor.execute("""
+            SELECT DISTINCT loaded.source_file FROM sensor_append AS new
+            JOIN silver.sensor_events AS loaded USING (apartment, sensor_id, field, "timestamp", partition_date)
+            WHERE loaded.partition_date = %s AND loaded.source_file <> ALL(%s) LIMIT 20""", (day, list(replaced)))
+        colliding = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DROP TABLE sensor_append")
+        return colliding
+    cursor.execute("SELECT EXISTS (SELECT FROM silver.sensor_days WHERE partition_date = %s "
+                   "AND battery_readings IS NULL)", (day,))
+    if replaced or cursor.fetchone()[0]:  # rows taken away, or a registry day from before battery_readings
+        cursor.execute("SELECT silver.refresh_sensor_days(%s)", (day,))
+    else:
+        cursor.execute(ADD_TO_SENSOR_DAYS)
     cursor.execute("DROP TABLE sensor_append")
-    return colliding
+    return []
 
 
 # The registry's rows of a day plus the appended readings (their minutes are new: the keys did not collide).

@@ -4,9 +4,10 @@
 
 For each size: one generated day (every apartment, one file per minute) is copied into bronze without its
 last `--new-minutes` minutes and loaded into silver (a private PostgreSQL); then those minutes arrive on the
-share, a bronze copy brings them in and the one-day run of `silver_sensor_events` appends them. Prints the
-tick's wall time, the CPU-seconds per new file of the run process, and the cost ratio between the largest and
-the smallest building (close to the ratio of new files when the tick costs what its new files cost).
+share, a bronze copy given their names (as the sensor's probing gives them to its run) brings them in and the
+one-day run of `silver_sensor_events` appends them. Prints the tick's wall time (bronze copy + silver run), the
+CPU-seconds per new file of the run process, and the cost ratio between the largest and the smallest building
+(close to the ratio of new files when the tick costs what its new files cost).
 """
 
 from __future__ import annotations
@@ -51,10 +52,13 @@ def tick_at(apartments: int, new_minutes: int, workdir: Path) -> dict:
     copy_day(share_resource, bronze, DEFAULT_APARTMENTS, DAY.isoformat(), time.time())
     with empty_warehouse(folder / "runtime", bronze) as resources:
         first_seconds, first = load_day(resources)
+        arrived = []
         for path in held_back.glob("*.json"):
             path.rename(share / path.name)
+            arrived.append(path.name)
         started = time.perf_counter()
-        copied = copy_day(share_resource, bronze, DEFAULT_APARTMENTS, DAY.isoformat(), time.time() + 60).copied
+        copied = copy_day(share_resource, bronze, DEFAULT_APARTMENTS, DAY.isoformat(), time.time() + 60,
+                          names=arrived).copied  # the names the sensor's probing found
         bronze_seconds = time.perf_counter() - started
         cpu = cpu_seconds()
         silver_seconds, tick = load_day(resources)
@@ -62,7 +66,8 @@ def tick_at(apartments: int, new_minutes: int, workdir: Path) -> dict:
     return {"apartments": apartments, "day_files": first["files_read"], "day_rows": first["dagster/row_count"],
             "day_load_s": first_seconds, "new_files": tick["files_read"], "copied": copied,
             "bronze_s": bronze_seconds, "silver_s": silver_seconds, "body_s": tick["seconds"],
-            "appended": tick["days_appended"], "cpu_per_file": cpu / max(tick["files_read"], 1), "cpu_s": cpu}
+            "appended": tick["days_appended"], "listed": tick["bronze_files_listed"],
+            "cpu_per_file": cpu / max(tick["files_read"], 1), "cpu_s": cpu}
 
 
 def main() -> None:
@@ -78,9 +83,10 @@ def main() -> None:
         f = tick_at(apartments, args.new_minutes, args.workdir)
         figures.append(f)
         print(f"{apartments:4d} apartments: day of {f['day_files']:,} files / {f['day_rows']:,} rows loaded in "
-              f"{f['day_load_s']:.1f} s; tick of {f['new_files']:,} new files: bronze copy {f['bronze_s']:.2f} s "
-              f"({f['copied']} copied), silver {f['silver_s']:.2f} s wall (asset body {f['body_s']} s, appended "
-              f"{f['appended']} day), {f['cpu_per_file'] * 1000:.1f} CPU-ms per new file", flush=True)
+              f"{f['day_load_s']:.1f} s; tick of {f['new_files']:,} new files {f['bronze_s'] + f['silver_s']:.2f} s: "
+              f"bronze copy {f['bronze_s']:.2f} s ({f['copied']} copied), silver {f['silver_s']:.2f} s wall (asset "
+              f"body {f['body_s']} s, appended {f['appended']} day, {f['listed']:,} bronze files listed), "
+              f"{f['cpu_per_file'] * 1000:.1f} CPU-ms per new file", flush=True)
     smallest, largest = figures[0], figures[-1]
     print(f"tick cost ratio {largest['apartments']} : {smallest['apartments']} apartments: wall "
           f"{largest['silver_s'] / smallest['silver_s']:.1f}, asset body {largest['body_s'] / smallest['body_s']:.1f}, "

@@ -152,6 +152,8 @@ def append_sensor_rows(cursor, day: date, frame: pl.DataFrame, replaced: Sequenc
             JOIN silver.sensor_events AS loaded USING (apartment, sensor_id, field, "timestamp", partition_date)
             WHERE loaded.partition_date = %s AND loaded.source_file <> ALL(%s) LIMIT 20""", (day, list(replaced)))
         colliding = [row[0] for row in cursor.fetchall()]
+        if not colliding:  # keys repeated among the new files themselves, which the caller quarantines first
+            raise
         cursor.execute("DROP TABLE sensor_append")
         return colliding
     cursor.execute("SELECT EXISTS (SELECT FROM silver.sensor_days WHERE partition_date = %s "

@@ -14,6 +14,8 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging.version import Version
 
+from domotic_ops.dbt_files import project_files_digest
+
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
 SAVED_PARSE_DBT = Path(__file__).with_name("saved_parse_dbt.py")
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -52,12 +54,3 @@ def parse_for_connection(environment: dict[str, str]) -> None:
                     "--profiles-dir", str(DBT_PROJECT_DIR)], env={**os.environ, **environment}, check=True)
     PARSED_FOR.write_text(wanted)
 
-
-def project_files_digest(project_dir: Path) -> str:
-    """A digest of the dbt project's own files: names and contents, dbt's target/ and logs/ left out."""
-    digest = hashlib.sha256()
-    for path in sorted(project_dir.rglob("*")):
-        relative = path.relative_to(project_dir)
-        if path.is_file() and relative.parts[0] not in ("target", "logs"):
-            digest.update(f"{relative}\0".encode() + path.read_bytes() + b"\0")
-    return digest.hexdigest()

@@ -190,19 +190,17 @@ Folders = set[tuple[str, str]] | None
 """Some hour folders of a day's sensor files, as (apartment, file name prefix `DD.MM.YYYY HH`); None: all."""
 
 
-def _in_folders(folders: Folders) -> tuple[sql.Composable, tuple]:
-    """The condition (and its parameters) keeping the ledger or quarantine rows of files in `folders` (and the
-    quarantined files of no apartment, badly named ones)."""
-    if folders is None:
-        return sql.SQL("TRUE"), ()
-    apartments, prefixes = (list(column) for column in zip(*folders)) if folders else ([], [])
-    return sql.SQL("(apartment IS NULL OR (apartment, left(file, 13)) IN "
-                   "(SELECT * FROM unnest(%s::text[], %s::text[])))"), (apartments, prefixes)
-
-
 def _files_of(cursor, table: str, columns: str, source: str, day: date, folders: Folders) -> list[tuple]:
-    """`columns` (constant SQL) of the rows of silver.`table` for one partition, or the `folders` of it."""
-    condition, parameters = _in_folders(folders)
+    """`columns` (constant SQL) of the rows of silver.`table` for one partition, or for the files of its
+    `folders`: in the ledger through its folder index; in the quarantine also the files of no apartment (badly
+    named ones, kept under _rejected/)."""
+    condition, parameters = sql.SQL("TRUE"), ()
+    if folders is not None:
+        apartments, prefixes = (list(column) for column in zip(*folders)) if folders else ([], [])
+        condition = sql.SQL("(apartment, left(file, 13)) IN (SELECT * FROM unnest(%s::text[], %s::text[]))")
+        if table == "rejected_files":
+            condition = sql.SQL("(apartment IS NULL OR {})").format(condition)
+        parameters = (apartments, prefixes)
     cursor.execute(sql.SQL("SELECT {} FROM {} WHERE source = %s AND partition_date = %s AND {}").format(
         sql.SQL(columns), sql.Identifier("silver", table), condition), (source, day, *parameters))
     return cursor.fetchall()

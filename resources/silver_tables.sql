@@ -68,7 +68,9 @@ CREATE TABLE IF NOT EXISTS silver.file_ledger (
     checksum       text        NOT NULL,
     loaded_at      timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS file_ledger_partition ON silver.file_ledger (source, partition_date);
+-- A partition's ledger, and the files of some of its hour folders (an append reads only those).
+CREATE INDEX IF NOT EXISTS file_ledger_folder ON silver.file_ledger (source, partition_date, apartment, left(file, 13));
+DROP INDEX IF EXISTS silver.file_ledger_partition;  -- the leading columns of file_ledger_folder
 
 CREATE TABLE IF NOT EXISTS silver.rejected_files (
     file           text        PRIMARY KEY,

@@ -190,15 +190,16 @@ Folders = set[tuple[str, str]] | None
 """Some hour folders of a day's sensor files, as (apartment, file name prefix `DD.MM.YYYY HH`); None: all."""
 
 
-def _files_of(cursor, table: str, columns: str, source: str, day: date, folders: Folders) -> list[tuple]:
+def _files_of(cursor, table: str, columns: str, source: str, day: date, folders: Folders,
+              unplaced: bool = False) -> list[tuple]:
     """`columns` (constant SQL) of the rows of silver.`table` for one partition, or for the files of its
-    `folders`: in the ledger through its folder index; in the quarantine also the files of no apartment (badly
-    named ones, kept under _rejected/)."""
+    `folders` (the ledger's folder index serves that condition), with `unplaced` also the rows of no apartment
+    (badly named files, kept under _rejected/)."""
     condition, parameters = sql.SQL("TRUE"), ()
     if folders is not None:
         apartments, prefixes = (list(column) for column in zip(*folders)) if folders else ([], [])
         condition = sql.SQL("(apartment, left(file, 13)) IN (SELECT * FROM unnest(%s::text[], %s::text[]))")
-        if table == "rejected_files":
+        if unplaced:
             condition = sql.SQL("(apartment IS NULL OR {})").format(condition)
         parameters = (apartments, prefixes)
     cursor.execute(sql.SQL("SELECT {} FROM {} WHERE source = %s AND partition_date = %s AND {}").format(
@@ -286,7 +287,7 @@ def unaccounted_files(cursor, source: str, day: date, bronze: set[str], kept: se
     neither loaded nor quarantined, and ledger files that are neither in bronze nor deliberately kept (rows of
     record without their file)."""
     ledger = {row[0] for row in _files_of(cursor, "file_ledger", "file", source, day, folders)}
-    quarantined = {row[0] for row in _files_of(cursor, "rejected_files", "file", source, day, folders)}
+    quarantined = {row[0] for row in _files_of(cursor, "rejected_files", "file", source, day, folders, unplaced=True)}
     problems = [f"{day}: {name} is in bronze but neither loaded nor quarantined"
                 for name in sorted(bronze - ledger - quarantined)]
     problems += [f"{day}: {name} is in the ledger but not in bronze" for name in sorted(ledger - bronze - kept)]

@@ -64,12 +64,12 @@ def bronze_day(root: Path, day: date, modified_since: float | None = None,
     prefix = partition_prefix(day.isoformat())
     for folder in _sensor_day_folders(root, day):
         with os.scandir(folder) as entries:
-            hours = sorted((entry.name, entry.path, entry.stat().st_mtime) for entry in entries if entry.is_dir())
-        for hour, path, modified in hours:
+            hours = sorted((entry.name, entry.path) for entry in entries if entry.is_dir())
+        for hour, path in hours:
             key = (folder.parent.parent.parent.name, prefix + hour)
             found.folders.add(key)
             if modified_since is not None:
-                if modified < modified_since and key not in also:
+                if key not in also and os.stat(path).st_mtime < modified_since:
                     continue
                 found.listed.add(key)
             for name in sorted(os.listdir(path)):

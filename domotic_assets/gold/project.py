@@ -53,4 +53,3 @@ def parse_for_connection(environment: dict[str, str]) -> None:
     subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
                     "--profiles-dir", str(DBT_PROJECT_DIR)], env={**os.environ, **environment}, check=True)
     PARSED_FOR.write_text(wanted)
-

@@ -280,6 +280,34 @@ def test_a_range_build_equals_day_by_day_builds(warehouse, built):
     assert query(warehouse, signature) + query(warehouse, environment) == before
 
 
+def materialised_counts(result) -> dict[str, dict]:
+    return {m.materialization.asset_key.to_user_string(): {k: m.materialization.metadata[k].value for k in (
+        "rows_written", "dagster/row_count") if k in m.materialization.metadata}
+        for m in result.get_asset_materialization_events()}
+
+
+def test_materialisations_carry_the_rows_dbt_wrote(warehouse, built):
+    """Row counts come from dbt's results: a dimension's are its table's rows, a one-day partition's are the
+    rows of that day; a range run gives the rows it wrote without claiming them for each of its days."""
+    dimensions, facts = (materialised_counts(result) for result in built)
+    assert dimensions["dim_date"] == {"rows_written": query(warehouse, "SELECT count(*) FROM gold.dim_date")[0][0],
+                                      "dagster/row_count": query(warehouse, "SELECT count(*) FROM gold.dim_date")[0][0]}
+    assert "rows_written" not in dimensions["dim_device"]  # a view: nothing written, nothing counted
+    day_key = int(DAYS[1].replace("-", ""))
+    in_day = {table: query(warehouse, f"SELECT count(*) FROM gold.{table} WHERE {column} = %s",
+                           (DAYS[1] if column == "prediction_date" else day_key,))[0][0]
+              for table, column in (("fact_energy_minute", "date_key"), ("fact_environment_minute", "date_key"),
+                                    ("fact_presence_minute", "date_key"), ("fact_device_health_day", "date_key"),
+                                    ("fact_weather_hour", "prediction_date"))}
+    assert {table: facts[table] for table in in_day} == {
+        table: {"rows_written": query(warehouse, f"SELECT count(*) FROM gold.{table}")[0][0]} for table in in_day}
+    [one_day] = build(warehouse, DAYS[1], DAYS[1])[1:]
+    counts = materialised_counts(one_day)
+    assert {table: counts[table] for table in in_day} == {
+        table: {"rows_written": rows, "dagster/row_count": rows} for table, rows in in_day.items()}
+    assert all(rows > 0 for rows in in_day.values())
+
+
 def test_a_rebuilt_day_keeps_the_latest_occupancy_forecast_of_each_window(warehouse, built):
     """presence_prob comes from gold.fact_prediction in the dbt build itself: rebuilding a day (gold follows
     every silver change) keeps the probability of the window's latest forecast, not a null."""

@@ -3,6 +3,7 @@ staging views, dimensions). dbt tests are their asset checks."""
 
 import json
 import os
+import re
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
@@ -15,6 +16,7 @@ from resources.postgres import PostgresResource
 DAILY_MODELS = "tag:daily"
 ENERGY_FACT = "fact_energy_minute"
 GOLD_POOL = "gold"
+INSERTED = re.compile(r"INSERT (?:0 )?(\d+)")
 
 
 class GoldBuildConfig(dg.Config):
@@ -24,8 +26,9 @@ class GoldBuildConfig(dg.Config):
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
               config: GoldBuildConfig, dbt_vars: dict | None = None):
-    """`dbt build` of the selected models; row counts on every materialisation, and on the energy fact the
-    minutes of the window per adjustment rule."""
+    """`dbt build` of the selected models; on every table materialisation the rows dbt wrote (the row count of
+    an unpartitioned table or of a one-day partition), and on the energy fact the minutes of the window per
+    adjustment rule."""
     environment = warehouse.dbt_environment()
     os.environ.update(environment)  # profiles.yml reads the connection from the environment
     parse_for_connection(environment)
@@ -35,11 +38,31 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable"]
     args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     args += ["--full-refresh"] if config.full_refresh else []
-    for event in dbt.cli(args, context=context).stream().fetch_row_counts():
-        if isinstance(event, dg.Output) and event.output_name == ENERGY_FACT and dbt_vars:
-            event = event.with_metadata({**event.metadata,
-                                         "energy_adjustments": energy_adjustments(warehouse, dbt_vars)})
-        yield event
+    whole = dbt_vars is None or len(context.partition_keys) == 1  # the rows written are those of the asset
+    invocation = dbt.cli(args, context=context)
+    # Row counts come from dbt's own results, not from dagster-dbt's fetch_row_counts(), whose event loop
+    # polls without sleeping while dbt runs (a whole core taken from dbt and PostgreSQL on a 2-core machine).
+    for dbt_event in invocation.stream_raw_events():
+        written = rows_written(dbt_event.raw_event)
+        for event in dbt_event.to_default_asset_events(
+                manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
+                context=context, target_path=invocation.target_path, project=invocation.project):
+            if isinstance(event, dg.Output) and written is not None:
+                counts = {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
+                event = event.with_metadata({**event.metadata, **counts})
+            if isinstance(event, dg.Output) and event.output_name == ENERGY_FACT and dbt_vars:
+                event = event.with_metadata({**event.metadata,
+                                             "energy_adjustments": energy_adjustments(warehouse, dbt_vars)})
+            yield event
+
+
+def rows_written(raw_event: dict) -> int | None:
+    """The rows a dbt model or seed inserted (a table's rows, an incremental model's window), from the
+    PostgreSQL command tag in its result line (`INSERT 0 <rows>`, a seed's `INSERT <rows>`); None for views,
+    tests and other events."""
+    status = raw_event["data"].get("status")
+    inserted = INSERTED.fullmatch(status) if isinstance(status, str) else None
+    return int(inserted[1]) if inserted else None
 
 
 def energy_adjustments(warehouse: PostgresResource, window: dict) -> dict[str, int]:

@@ -28,7 +28,7 @@ from demo.generator.reference import reference_tables  # noqa: E402
 from demo.mariadb import EmbeddedMariaDB  # noqa: E402
 from demo.settings import load_demo_settings  # noqa: E402
 from domotic_assets.gold.assets import gold_daily_models, gold_models  # noqa: E402
-from domotic_assets.gold.project import gold_dbt  # noqa: E402
+from domotic_assets.gold.project import SAVED_PARSE_DBT, gold_dbt  # noqa: E402
 from domotic_assets.silver.reference import silver_reference_tables  # noqa: E402
 from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
 from domotic_assets.silver.weather import silver_weather_forecasts  # noqa: E402
@@ -48,7 +48,8 @@ FACTS = ("fact_energy_minute", "fact_environment_minute", "fact_presence_minute"
 
 
 class DbtMemory(threading.Thread):
-    """Samples the resident memory of running dbt processes; `peak_mib` is the highest seen."""
+    """Samples the resident memory of running dbt processes (`dbt parse`, and the builds started from the saved
+    parse); `peak_mib` is the highest seen."""
 
     def __init__(self):
         super().__init__(daemon=True)
@@ -58,7 +59,8 @@ class DbtMemory(threading.Thread):
         while self.running:
             for status in Path("/proc").glob("[0-9]*/status"):
                 try:
-                    if "bin/dbt" not in (status.parent / "cmdline").read_text():
+                    command = (status.parent / "cmdline").read_text()
+                    if "bin/dbt" not in command and SAVED_PARSE_DBT.name not in command:  # a parse, a build
                         continue
                     rss = next(line for line in status.read_text().splitlines() if line.startswith("VmRSS"))
                     self.peak_mib = max(self.peak_mib, int(rss.split()[1]) / 1024)

@@ -311,6 +311,12 @@ def test_materialisations_carry_the_rows_dbt_wrote(warehouse, built):
     assert {table: counts[table] for table in in_day} == {
         table: {"rows_written": rows, "dagster/row_count": rows} for table, rows in in_day.items()}
     assert all(rows > 0 for rows in in_day.values())
+    assert run_target_folders(one_day) == []  # a successful run leaves no dbt target folder behind
+
+
+def run_target_folders(result) -> list[Path]:
+    """The dbt target folders dagster-dbt gave the run's invocations (named after the run id's first 7 chars)."""
+    return list((DBT_PROJECT_DIR / "target").glob(f"*-{result.run_id[:7]}-*"))
 
 
 def test_a_rebuilt_day_keeps_the_latest_occupancy_forecast_of_each_window(warehouse, built):
@@ -363,6 +369,9 @@ def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built)
         assert f"fact_environment_minute.{expected}" in failed, failed
         check = next(c for r in results for c in r.get_asset_check_evaluations() if not c.passed)
         assert check.severity == dg.AssetCheckSeverity.ERROR
+        [kept] = run_target_folders(results[1])  # the failed run keeps its dbt.log and compiled SQL
+        assert (kept / "dbt.log").is_file()
+        shutil.rmtree(kept)
     finally:
         with warehouse.connect() as connection, connection.cursor() as cursor:
             cursor.execute("DELETE FROM silver.sensor_events WHERE source_file = 'corrupted.json'")

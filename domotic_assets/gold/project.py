@@ -54,8 +54,8 @@ def parse_for_connection(environment: dict[str, str]) -> None:
     Gold runs start from the saved parse (target/partial_parse.msgpack) without parsing (saved_parse_dbt.py),
     so an edited model must be parsed here; the relations' database comes from the connection (the bootstrap
     parses without one)."""
-    connection = [environment.get(name) for name in PARSE_VARIABLES]
-    wanted = hashlib.sha256(json.dumps([*connection, project_files_digest(DBT_PROJECT_DIR)]).encode()).hexdigest()
+    parsed_for = [environment.get(name) for name in PARSE_VARIABLES]
+    wanted = hashlib.sha256(json.dumps([*parsed_for, project_files_digest(DBT_PROJECT_DIR)]).encode()).hexdigest()
     if PARSED_FOR.is_file() and PARSED_FOR.read_text() == wanted:
         return
     subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),

@@ -54,6 +54,6 @@ dbt_wanted=$(.venv/bin/python -m domotic_ops.dbt_files dbt_project)  # the diges
 if [ ! -f dbt_project/target/manifest.json ] || [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_wanted" ]; then
   echo "bootstrap: parsing the dbt project"
   .venv/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
-  rm -f dbt_project/target/.parsed-for-connection  # parsed without a connection (gold/project.py)
+  rm -f dbt_project/target/.parsed-for-database  # parsed without a connection (gold/project.py)
   echo "$dbt_wanted" > "$dbt_stamp"
 fi

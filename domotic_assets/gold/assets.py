@@ -49,12 +49,13 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
         for event in dbt_event.to_default_asset_events(
                 manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
                 context=context, target_path=invocation.target_path, project=invocation.project):
-            if isinstance(event, dg.Output) and written is not None:
-                counts = {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
-                event = event.with_metadata({**event.metadata, **counts})
-            if isinstance(event, dg.Output) and event.output_name == ENERGY_FACT and dbt_vars:
-                event = event.with_metadata({**event.metadata,
-                                             "energy_adjustments": energy_adjustments(warehouse, dbt_vars)})
+            if isinstance(event, dg.Output):
+                extra = {}
+                if written is not None:
+                    extra = {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
+                if event.output_name == ENERGY_FACT and dbt_vars:
+                    extra["energy_adjustments"] = energy_adjustments(warehouse, dbt_vars)
+                event = event.with_metadata({**event.metadata, **extra})
             yield event
     # dagster-dbt gives every run a target folder of its own (about 4 MB: dbt.log, the saved parse, compiled SQL);
     # a successful run removes it, a failed one keeps it for inspection (its path is in the run's error).

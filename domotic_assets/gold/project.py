@@ -20,7 +20,7 @@ DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's envir
 SAVED_PARSE_DBT = Path(__file__).with_name("saved_parse_dbt.py")
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-PARSED_FOR = DBT_PROJECT_DIR / "target" / ".parsed-for-connection"  # scripts/bootstrap.sh removes it
+PARSED_FOR = DBT_PROJECT_DIR / "target" / ".parsed-for-database"  # scripts/bootstrap.sh removes it
 # What of the connection a parse depends on: the database named in every relation. Host, port and user do not
 # reach the manifest, so a warehouse moved to another server or port is not parsed again.
 PARSE_VARIABLES = ("DOMOTIC_DBT_DBNAME",)

@@ -96,10 +96,11 @@ def _no_nul(text: str, where: str) -> str:
 
 
 def _reading(readings: list[Reading], skipped: Counter, room: str, sensor_type: str, sensor_id: str, field: str,
-             read, unit: str) -> None:
-    """Append one reading; an unreadable or non-finite value skips just this reading (counted by reason)."""
+             unit: str, convert, raw, where: str) -> None:
+    """Append one reading, `convert(raw, where)`; an unreadable or non-finite value skips just this reading
+    (counted by reason)."""
     try:
-        value = read()
+        value = convert(raw, where)
     except FlattenError as error:
         skipped[error.reason] += 1
         return
@@ -115,9 +116,14 @@ def _fields(readings: list[Reading], skipped: Counter, raw_room: str, sensor_typ
         raise FlattenError("bad_sensor", f"{where} is {type(obj).__name__}, expected an object")
     room = normalise_room(raw_room)
     for key, (field, unit) in mapping.items():
-        if obj.get(key) is not None:
-            _reading(readings, skipped, room, sensor_type, sensor_id, field,
-                     lambda key=key: to_number(obj[key], f"{where}.{key}"), unit)
+        raw = obj.get(key)
+        if raw is None:
+            continue
+        kind = type(raw)
+        if kind is int or kind is float and math.isfinite(raw):  # most readings: a JSON number, nothing to skip
+            readings.append(Reading(room, sensor_type, sensor_id, field, float(raw), unit))
+        else:
+            _reading(readings, skipped, room, sensor_type, sensor_id, field, unit, to_number, raw, f"{where}.{key}")
 
 
 def flatten_payload(payload) -> tuple[list[Reading], Counter]:
@@ -143,14 +149,14 @@ def flatten_payload(payload) -> tuple[list[Reading], Counter]:
             kind = _no_nul(str(sensor.get("type") or "door").strip().lower(), f"{where}.type")
             seen[kind] = seen.get(kind, 0) + 1
             sensor_id = f"{kind}:{raw}" + (f":{seen[kind]}" if seen[kind] > 1 else "")
-            _reading(readings, skipped, normalise_room(raw), kind, sensor_id, "open",
-                     lambda sensor=sensor, where=where: switch_is_on(sensor.get("switch"), f"{where}.switch"), "bool")
+            _reading(readings, skipped, normalise_room(raw), kind, sensor_id, "open", "bool", switch_is_on,
+                     sensor.get("switch"), f"{where}.switch")
             _fields(readings, skipped, raw, kind, sensor_id, sensor, CONTACT_FIELDS, where)
     for raw, motion in _category(payload, "motions", skipped).items():
         where = f"motions.{raw}"
         if isinstance(motion, dict) and motion.get("motion") is not None:
-            _reading(readings, skipped, normalise_room(raw), "motion", f"motion:{raw}", "motion",
-                     lambda motion=motion, where=where: to_number(motion["motion"], f"{where}.motion"), "bool")
+            _reading(readings, skipped, normalise_room(raw), "motion", f"motion:{raw}", "motion", "bool", to_number,
+                     motion["motion"], f"{where}.motion")
         _fields(readings, skipped, raw, "motion", f"motion:{raw}", motion, MOTION_FIELDS, where)
     for raw, station in _category(payload, "meteos", skipped).items():
         _fields(readings, skipped, raw, "meteo", f"meteo:{raw}", station, METEO_FIELDS, f"meteos.meteo.{raw}")

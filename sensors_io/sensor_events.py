@@ -13,6 +13,7 @@ import json
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from itertools import groupby
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,9 @@ KNOWN_ROOMS = {*ROOM_MAP.values(), "Office", "Kitchen", "Laundry", "Outdoor", "O
 SCHEMA = {"apartment": pl.String, "room": pl.String, "sensor_type": pl.String, "sensor_id": pl.String,
           "field": pl.String, "value": pl.Float64, "unit": pl.String, "timestamp": pl.Datetime("us", "UTC"),
           "is_outlier": pl.Boolean, "source_file": pl.String}
+# A reading's identity within a day. Rows in this order let PostgreSQL build a day's unique index from presorted
+# input (byte order, as PostgreSQL's C and C.UTF-8 collations compare; another collation only sorts more).
+READING_KEY = ("apartment", "sensor_id", "field", "timestamp")
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def _apartment_of(path: Path, root: Path) -> str:
 
 
 def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFrame, list[FileOutcome]]:
-    """Parse bronze files into readings (frame) and one outcome per file."""
+    """Parse bronze files into readings (frame, in READING_KEY order) and one outcome per file."""
     zone = ZoneInfo(zone_name)
     root_path = Path(root)
     readings: list = []
@@ -112,8 +116,14 @@ def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFra
 
 
 def submit_files(pool: Executor | None, paths: list[str], root: Path, zone_name: str, chunk: int = CHUNK) -> list:
-    """Parse files in chunks: futures on the pool, or the done results when there is no pool."""
-    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)] or [[]]
+    """Parse files in chunks: futures on the pool, or the done results when there is no pool. A chunk holds
+    files of one apartment (split beyond `chunk` files), so for `paths` in apartment order, as a bronze listing
+    gives them, the parts' readings together are in key order too."""
+    chunks = []
+    for _, files in groupby(paths, key=lambda path: _apartment_of(Path(path), root)):
+        files = list(files)
+        chunks += [files[i:i + chunk] for i in range(0, len(files), chunk)]
+    chunks = chunks or [[]]
     if pool is None:
         return [parse_files(part, str(root), zone_name) for part in chunks]
     return [pool.submit(parse_files, part, str(root), zone_name) for part in chunks]
@@ -145,7 +155,8 @@ def quarantine_colliding_files(frame: pl.DataFrame, outcomes: list[FileOutcome]
 
 
 def _frame(readings: list, loaded: dict[str, list], counts: list[int]) -> pl.DataFrame:
-    """Readings plus their file's apartment, timestamp and name; outliers flagged with the bounds table."""
+    """Readings plus their file's apartment, timestamp and name, in key order; outliers flagged with the bounds
+    table."""
     columns = zip(*readings) if readings else [[] for _ in Reading._fields]
     values = pl.DataFrame(dict(zip(Reading._fields, columns)), schema={k: SCHEMA[k] for k in Reading._fields})
     files = pl.DataFrame(loaded, schema={k: SCHEMA[k] for k in loaded})
@@ -157,7 +168,7 @@ def _frame(readings: list, loaded: dict[str, list], counts: list[int]) -> pl.Dat
     frame = frame.join(bounds, on=["sensor_type", "field"], how="left", maintain_order="left")
     outlier = (~pl.col("value").is_finite()) | (pl.col("value") < pl.col("lo")).fill_null(False) | (
         pl.col("value") > pl.col("hi")).fill_null(False)
-    return frame.with_columns(is_outlier=outlier).select(list(SCHEMA))
+    return frame.with_columns(is_outlier=outlier).select(list(SCHEMA)).sort(READING_KEY)
 
 
 def _parse_one(name: str, apartment: str, checksum: str, content: bytes, zone: ZoneInfo):

@@ -30,7 +30,14 @@ from sensors_io.filenames import (
 )
 from sensors_io.flatten import FlattenError, flatten_payload
 from sensors_io.outliers import is_outlier
-from sensors_io.sensor_events import TimestampOutOfRange, local_timestamp, parse_files
+from sensors_io.sensor_events import (
+    READING_KEY,
+    TimestampOutOfRange,
+    collect,
+    local_timestamp,
+    parse_files,
+    submit_files,
+)
 from sensors_io.share import ShareUnreachable
 from sensors_io.weather_clean import WeatherFileError, clean_forecast
 
@@ -344,6 +351,25 @@ def test_bad_files_are_quarantined_one_by_one_and_the_rest_loads(tmp_path):
     assert by_case["not_a_dict_sensor"].reason == "bad_sensor"
     assert frame.height == by_case["bom"].rows + by_case["nan"].rows
     assert not frame["room"].str.contains("\x00").any()
+
+
+def test_a_day_is_parsed_in_chunks_of_one_apartment_that_together_are_in_key_order(tmp_path):
+    paths = []
+    for apartment in ("jeremie", "jimmy"):
+        folder = tmp_path / apartment / "2023/10/03/14"
+        folder.mkdir(parents=True)
+        for minute in range(5):
+            path = folder / f"03.10.2023 14{minute:02d}_JimmyLoup_received.json"
+            path.write_bytes(EXAMPLE.replace(b"14:37", f"14:{minute:02d}".encode()))
+            paths.append(str(path))
+    split = submit_files(None, paths, tmp_path, "Europe/Zurich", chunk=3)
+    assert [part[0]["apartment"].unique().to_list() for part in split] == [["jeremie"]] * 2 + [["jimmy"]] * 2
+    parts = submit_files(None, paths, tmp_path, "Europe/Zurich", chunk=8)
+    assert [part[0]["apartment"].unique().to_list() for part in parts] == [["jeremie"], ["jimmy"]]
+    frame, outcomes = collect(parts)
+    assert frame.height == 10 * 50 and [o.file for o in outcomes] == [Path(p).name for p in paths]
+    assert frame.select(READING_KEY).equals(frame.select(READING_KEY).sort(READING_KEY))
+    assert frame["timestamp"].n_unique() == 5
 
 
 def test_forecast_whose_time_format_changed_is_quarantined_not_loaded_empty():

@@ -3,6 +3,7 @@ and the reference tables typed from their source."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -18,6 +19,7 @@ from sensors_io.sensor_events import READING_KEY
 from sensors_io.sensor_events import SCHEMA as READING_SCHEMA
 
 SCHEMA_SQL = (Path(__file__).parent / "silver_tables.sql").read_text()
+SCHEMA_VERSION = f"domotic silver tables {hashlib.sha1(SCHEMA_SQL.encode()).hexdigest()[:12]}"
 LEDGER_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "rows": pl.Int64,
                  "checksum": pl.String}
 QUARANTINE_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "reason": pl.String,
@@ -62,12 +64,18 @@ def quarantine_frame(rows: list[tuple]) -> pl.DataFrame:
 
 def ensure_schema(cursor) -> None:
     """Create the `silver` schema (when missing: a role owning it needs no CREATE on the database) and its
-    tables, idempotently and one session at a time."""
+    tables, idempotently and one session at a time. The schema's comment names the version of
+    silver_tables.sql applied; when it is current nothing runs: the DDL locks every partition of
+    silver.sensor_events, and after a backfill it waited behind autovacuum for minutes at every run."""
+    cursor.execute("SELECT obj_description(to_regnamespace('silver'), 'pg_namespace')")
+    if cursor.fetchone()[0] == SCHEMA_VERSION:
+        return
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext('domotic silver schema'))")
     cursor.execute("SELECT to_regnamespace('silver')")
     if cursor.fetchone()[0] is None:
         cursor.execute("CREATE SCHEMA silver")
     cursor.execute(SCHEMA_SQL)
+    cursor.execute(sql.SQL("COMMENT ON SCHEMA silver IS {}").format(sql.Literal(SCHEMA_VERSION)))
 
 
 def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:

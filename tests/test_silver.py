@@ -243,6 +243,32 @@ def test_declared_columns_are_the_tables_columns(settings, resources, table, col
     assert [(name, aliases.get(kind, kind)) for name, kind in actual] == [(n, k) for n, (k, _) in columns.items()]
 
 
+def test_a_current_silver_schema_is_not_locked_again(settings, resources):
+    """The schema's DDL runs once per version of silver_tables.sql: a run does not wait behind a session (an
+    autovacuum, say) holding a lock on a partition; a new version is applied."""
+    warehouse = PostgresResource(db_url=settings["DB_URL"])
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        silver_tables.ensure_schema(cursor)
+        cursor.execute("CREATE TABLE IF NOT EXISTS silver.sensor_events_20000101 PARTITION OF silver.sensor_events "
+                       "FOR VALUES FROM ('2000-01-01') TO ('2000-01-02')")
+    with warehouse.connect() as vacuuming, vacuuming.cursor() as holder:
+        holder.execute("LOCK TABLE silver.sensor_events_20000101 IN SHARE UPDATE EXCLUSIVE MODE")
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            silver_tables.ensure_schema(cursor)
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("COMMENT ON SCHEMA silver IS 'domotic silver tables (an older version)'")
+        with pytest.raises(psycopg2.errors.LockNotAvailable), warehouse.connect() as connection, \
+                connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            silver_tables.ensure_schema(cursor)
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        silver_tables.ensure_schema(cursor)
+        cursor.execute("SELECT obj_description('silver'::regnamespace, 'pg_namespace')")
+        assert cursor.fetchone() == (silver_tables.SCHEMA_VERSION,)
+        cursor.execute("DROP TABLE silver.sensor_events_20000101")
+
+
 def test_silver_schema_is_created_on_a_server_of_ones_own(settings, postgres):
     """A fresh database where the role may CREATE but nothing exists yet: the first run creates silver."""
     admin = postgres.connect()

@@ -6,9 +6,12 @@ roles see only their apartments; GDPR export and erasure on a copy of the built 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections import defaultdict
@@ -127,14 +130,13 @@ def compiled_sql(target_path: Path) -> dict[str, str]:
 
 def test_runs_from_the_saved_parse_compile_what_a_fresh_parse_of_the_window_compiles(warehouse, built, monkeypatch,
                                                                                       tmp_path):
-    """Gold runs skip dbt's parse (saved_parse_dbt.py): no node may keep a value rendered for the saved parse's
+    """Gold runs skip dbt's parse (dbt_runner.py): no node may keep a value rendered for the saved parse's
     window. Every model, hook and test compiles to the SQL that dbt parsing the project with the day's --vars
     gives."""
     for name, value in warehouse.dbt_environment().items():
         monkeypatch.setenv(name, value)
     window = ["--vars", json.dumps({"min_date": DAYS[1], "max_date": DAYS[2]})]
-    saved = gold_dbt().cli(["compile", *window], target_path=tmp_path / "saved").wait()
-    assert saved.is_successful(), saved.get_error()
+    list(gold_dbt().run_in_process(["compile", *window], target_path=tmp_path / "saved").stream_raw_events())
     fresh = subprocess.run([DBT_EXECUTABLE, "compile", *window, "--no-partial-parse", "--quiet",
                             "--target-path", str(tmp_path / "fresh")], cwd=DBT_PROJECT_DIR, capture_output=True)
     assert fresh.returncode == 0, fresh.stdout.decode()
@@ -471,3 +473,24 @@ def test_an_erased_apartment_is_gone_everywhere_and_stays_gone(copied, settings)
 
     report = copy_day(SMBShareResource(path=settings["SMB_PATH"]), bronze, DEFAULT_APARTMENTS, DAYS[0], time.time())
     assert report.erased > 0 and erased not in report.apartments and not (bronze / erased).exists()
+
+
+def test_an_interrupted_gold_run_stops_dbt_and_its_queries(warehouse, monkeypatch, tmp_path):
+    """Terminating a run interrupts the step (Dagster raises in its thread): dbt, which runs in a thread of the
+    step's process, has its query cancelled and stops."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+    run = gold_dbt().run_in_process(["show", "--inline", "select pg_sleep(600) as slept"], target_path=tmp_path)
+    sleeping = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%%pg_sleep(600)%%' AND pid <> pg_backend_pid()"
+
+    def interrupt_when_the_query_runs():
+        while query(warehouse, sleeping) == [(0,)]:
+            time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    interrupt = threading.Thread(target=interrupt_when_the_query_runs, daemon=True)
+    interrupt.start()
+    with pytest.raises(KeyboardInterrupt):
+        list(run.stream_raw_events())
+    assert query(warehouse, sleeping) == [(0,)]
+    assert not [thread for thread in threading.enumerate() if thread.name == "dbt"]

@@ -7,9 +7,9 @@ import re
 import shutil
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import dbt_assets
 
-from domotic_assets.gold.project import dbt_project, parse_for_connection
+from domotic_assets.gold.project import InstalledDbtCliResource, dbt_project, parse_for_connection
 from domotic_assets.gold.translator import GoldTranslator
 from domotic_assets.partitions import daily_partitions
 from resources.postgres import PostgresResource
@@ -25,7 +25,7 @@ class GoldBuildConfig(dg.Config):
     """Rebuild the models from scratch (`dbt build --full-refresh`) instead of replacing the window."""
 
 
-def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
+def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
               config: GoldBuildConfig, dbt_vars: dict | None = None):
     """`dbt build` of the selected models; on every table materialisation the rows dbt wrote (the row count of
     an unpartitioned table or of a one-day partition), and on the energy fact the minutes of the window per
@@ -41,14 +41,13 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
     args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     args += ["--full-refresh"] if config.full_refresh else []
     whole = dbt_vars is None or len(context.partition_keys) == 1  # the rows written are those of the asset
-    invocation = dbt.cli(args, context=context)
-    # Row counts come from dbt's own results, not from dagster-dbt's fetch_row_counts(), whose event loop
-    # polls without sleeping while dbt runs (a whole core taken from dbt and PostgreSQL on a 2-core machine).
-    for dbt_event in invocation.stream_raw_events():
+    run = dbt.run_in_process(args, context=context)
+    context.log.info(f"Running {run.command}")
+    for dbt_event in run.stream_raw_events():
         written = rows_written(dbt_event.raw_event)
         for event in dbt_event.to_default_asset_events(
-                manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
-                context=context, target_path=invocation.target_path, project=invocation.project):
+                manifest=run.manifest, dagster_dbt_translator=run.dagster_dbt_translator,
+                context=context, target_path=run.target_path, project=run.project):
             if isinstance(event, dg.Output):
                 extra = {}
                 if written is not None:
@@ -57,9 +56,9 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse:
                     extra["energy_adjustments"] = energy_adjustments(warehouse, dbt_vars)
                 event = event.with_metadata({**event.metadata, **extra})
             yield event
-    # dagster-dbt gives every run a target folder of its own (about 4 MB: dbt.log, the saved parse, compiled SQL);
-    # a successful run removes it, a failed one keeps it for inspection (its path is in the run's error).
-    shutil.rmtree(invocation.target_path, ignore_errors=True)
+    # Every run has a target folder of its own (dbt.log, compiled SQL); a successful run removes it, a failed
+    # one keeps it for inspection (its path is in the run's error).
+    shutil.rmtree(run.target_path, ignore_errors=True)
 
 
 def rows_written(raw_event: dict) -> int | None:
@@ -83,7 +82,7 @@ def energy_adjustments(warehouse: PostgresResource, window: dict) -> dict[str, i
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DAILY_MODELS,
             partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
             dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_daily_models")
-def gold_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
+def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                       config: GoldBuildConfig):
     """Gold facts, one local day per partition (a range runs as one dbt build over its window)."""
     window = context.partition_time_window
@@ -94,7 +93,7 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, wa
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude=DAILY_MODELS,
             dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_models")
-def gold_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: PostgresResource,
+def gold_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                 config: GoldBuildConfig):
     """Seeds, staging views and the dimensions of the star (unpartitioned)."""
     yield from dbt_build(context, dbt, warehouse, config)

@@ -7,17 +7,21 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
+from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_updated_cli_invocation_params_for_context
+from dagster_dbt.core.dbt_cli_invocation import _get_dbt_target_path
 from packaging.version import Version
 
+from domotic_assets.gold.dbt_runner import DbtRun
 from domotic_ops.dbt_files import project_files_digest
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
-SAVED_PARSE_DBT = Path(__file__).with_name("saved_parse_dbt.py")
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 PARSED_FOR = DBT_PROJECT_DIR / "target" / ".parsed-for-database"  # scripts/bootstrap.sh removes it
@@ -35,23 +39,33 @@ class InstalledDbtCliResource(DbtCliResource):
     def _cli_version(self) -> Version:
         return Version(version("dbt-core"))
 
-    def _initialize_dbt_core_adapter(self, args):
-        """No dbt adapter in the Dagster process: dagster-dbt builds one before every command (about 1 s of
-        parsing dbt's macros) only for its fetch_row_counts() and fetch_column_metadata(), which the gold
-        assets do not use (their row counts come from dbt's own results)."""
-        return None
+    def run_in_process(self, args: Sequence[str], *, context: dg.AssetExecutionContext | None = None,
+                       target_path: Path | None = None) -> DbtRun:
+        """A dbt command run in this process from the saved parse (`dbt_runner.py`), with what `cli()` adds to
+        it: the selection of the assets and checks the step materialises, a target folder of its own."""
+        args, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context, manifest={}, dagster_dbt_translator=DagsterDbtTranslator(),
+            runtime_selects=selects, runtime_excludes=excludes)
+        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
+        target_path = project_dir / (target_path or self._get_unique_target_path(context=context))
+        indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
+        return DbtRun(args=[*args, "--project-dir", str(project_dir), "--profiles-dir", self.profiles_dir,
+                            "--target-path", str(target_path), "--log-path", str(target_path),
+                            "--no-send-anonymous-usage-stats", *params.selection_args, *indirect],
+                      saved_parse_path=project_dir / _get_dbt_target_path(), manifest=params.manifest,
+                      dagster_dbt_translator=params.dagster_dbt_translator, target_path=target_path,
+                      project=params.dbt_project)
 
 
 def gold_dbt() -> InstalledDbtCliResource:
-    """The dbt resource of the gold assets: dbt of the project's environment, started from the saved parse
-    (`saved_parse_dbt.py`, run by this environment's Python ahead of dbt's own arguments)."""
-    return InstalledDbtCliResource(project_dir=dbt_project, dbt_executable=sys.executable,
-                                   global_config_flags=[str(SAVED_PARSE_DBT)])
+    """The dbt resource of the gold assets: dbt of the project's environment."""
+    return InstalledDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
 def parse_for_connection(environment: dict[str, str]) -> None:
     """Parse the project again when the saved parse was made for another database or other project files.
-    Gold runs start from the saved parse (target/partial_parse.msgpack) without parsing (saved_parse_dbt.py),
+    Gold runs start from the saved parse (target/partial_parse.msgpack) without parsing (dbt_runner.py),
     so an edited model must be parsed here; the relations' database comes from the connection (the bootstrap
     parses without one)."""
     parsed_for = [environment.get(name) for name in PARSE_VARIABLES]

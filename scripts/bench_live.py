@@ -6,8 +6,9 @@ For each size: one generated day (every apartment, one file per minute) is copie
 last `--new-minutes` minutes and loaded into silver (a private PostgreSQL); then those minutes arrive on the
 share, a bronze copy given their names (as the sensor's probing gives them to its run) brings them in and the
 one-day run of `silver_sensor_events` appends them. Prints the tick's wall time (bronze copy + silver run), the
-CPU-seconds per new file of the run process, and the cost ratio between the largest and the smallest building
-(close to the ratio of new files when the tick costs what its new files cost).
+CPU-seconds per new file of the run process, the marginal CPU of a new file between two sizes (flat when a tick
+costs what its new files cost, apart from the run's fixed cost), and the cost ratio between the largest and the
+smallest building.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ def main() -> None:
               f"bronze copy {f['bronze_s']:.2f} s ({f['copied']} copied), silver {f['silver_s']:.2f} s wall (asset "
               f"body {f['body_s']} s, appended {f['appended']} day, {f['listed']:,} bronze files listed), "
               f"{f['cpu_per_file'] * 1000:.1f} CPU-ms per new file", flush=True)
+    for before, after in zip(figures, figures[1:]):  # what one more new file costs, the run's fixed cost aside
+        marginal = (after["cpu_s"] - before["cpu_s"]) / max(after["new_files"] - before["new_files"], 1)
+        print(f"marginal CPU per new file from {before['apartments']} to {after['apartments']} apartments: "
+              f"{marginal * 1000:.2f} ms")
     smallest, largest = figures[0], figures[-1]
     print(f"tick cost ratio {largest['apartments']} : {smallest['apartments']} apartments: wall "
           f"{largest['tick_s'] / smallest['tick_s']:.1f} (silver {largest['silver_s'] / smallest['silver_s']:.1f}), "

@@ -70,7 +70,7 @@ class DbtRun:
         try:
             while isinstance(item := events.get(), dict):
                 yield DbtCoreCliEventMessage(raw_event=item, event_history_metadata={})
-        except (dg.DagsterExecutionInterruptedError, KeyboardInterrupt):
+        except (dg.DagsterExecutionInterruptedError, KeyboardInterrupt, GeneratorExit):  # terminated, or abandoned
             stop(thread)
             raise
         if isinstance(item, BaseException):
@@ -98,6 +98,8 @@ class DbtRun:
 def stop(thread: threading.Thread) -> None:
     """Stop a dbt run the way Ctrl-C stops dbt: its open queries are cancelled, then its thread is interrupted
     (dbt then skips the nodes not started)."""
+    if not thread.is_alive():
+        return
     adapter = FACTORY.adapters.get("postgres")  # none before dbt has connected
     if adapter is not None:
         with adapter.connection_named("master"):  # dbt's own way: pg_terminate_backend of each open query

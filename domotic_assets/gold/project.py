@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version
@@ -15,7 +16,6 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_updated_cli_invocation_params_for_context
-from dagster_dbt.core.dbt_cli_invocation import _get_dbt_target_path
 from packaging.version import Version
 
 from domotic_assets.gold.dbt_runner import DbtRun
@@ -48,12 +48,14 @@ class InstalledDbtCliResource(DbtCliResource):
             context=context, manifest={}, dagster_dbt_translator=DagsterDbtTranslator(),
             runtime_selects=selects, runtime_excludes=excludes)
         project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
-        target_path = project_dir / (target_path or self._get_unique_target_path(context=context))
+        saved_parse_path = project_dir / dbt_project.target_path
+        run = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-" if context else ""  # as dagster-dbt
+        target_path = target_path or saved_parse_path / f"{run}{uuid.uuid4().hex[:7]}"
         indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
         return DbtRun(args=[*args, "--project-dir", str(project_dir), "--profiles-dir", self.profiles_dir,
                             "--target-path", str(target_path), "--log-path", str(target_path),
                             "--no-send-anonymous-usage-stats", *params.selection_args, *indirect],
-                      saved_parse_path=project_dir / _get_dbt_target_path(), manifest=params.manifest,
+                      saved_parse_path=saved_parse_path, manifest=params.manifest,
                       dagster_dbt_translator=params.dagster_dbt_translator, target_path=target_path,
                       project=params.dbt_project)
 

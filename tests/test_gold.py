@@ -23,6 +23,7 @@ import dagster as dg
 import polars as pl
 import psycopg2
 import pytest
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
@@ -32,6 +33,7 @@ from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
 from domotic_ops.dbt_files import project_files_digest
+from domotic_ops.procs import free_port
 from resources.apartment_data import apartment_tables, count_rows
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
@@ -494,3 +496,12 @@ def test_an_interrupted_gold_run_stops_dbt_and_its_queries(warehouse, monkeypatc
         list(run.stream_raw_events())
     assert query(warehouse, sleeping) == [(0,)]
     assert not [thread for thread in threading.enumerate() if thread.name == "dbt"]
+
+
+def test_a_gold_run_that_cannot_reach_the_warehouse_fails_naming_dbt_s_command_and_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOMOTIC_DBT_PORT", str(free_port()))  # nothing listens there
+    run = gold_dbt().run_in_process(["show", "--inline", "select 1 as one"], target_path=tmp_path)
+    with pytest.raises(DagsterDbtCliRuntimeError) as failure:
+        list(run.stream_raw_events())
+    assert "`dbt show --inline select 1 as one" in str(failure.value)
+    assert "connection" in str(failure.value).lower()

@@ -90,7 +90,7 @@ class DbtRun:
         try:
             result: dbtRunnerResult | BaseException = dbtRunner(
                 manifest=saved_parse(self.saved_parse_path), callbacks=[forward]).invoke(self.args)
-        except BaseException as error:  # noqa: BLE001 - handed to the step's thread, which raises it
+        except BaseException as error:  # handed to the step's thread, which raises it
             result = error
         events.put(result)
 

@@ -49,8 +49,8 @@ class InstalledDbtCliResource(DbtCliResource):
             runtime_selects=selects, runtime_excludes=excludes)
         project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
         saved_parse_path = project_dir / dbt_project.target_path
-        run = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-" if context else ""  # as dagster-dbt
-        target_path = target_path or saved_parse_path / f"{run}{uuid.uuid4().hex[:7]}"
+        prefix = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-" if context else ""  # dagster-dbt's
+        target_path = target_path or saved_parse_path / f"{prefix}{uuid.uuid4().hex[:7]}"
         indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
         return DbtRun(args=[*args, "--project-dir", str(project_dir), "--profiles-dir", self.profiles_dir,
                             "--target-path", str(target_path), "--log-path", str(target_path),

@@ -89,8 +89,9 @@ def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
     staging = f"sensor_events_{suffix}_{secrets.token_hex(4)}"
     parent = sql.Identifier("silver", "sensor_events")
     table = sql.Identifier("silver", staging)
+    frame = frame.with_columns(partition_date=pl.lit(day))
     cursor.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(table, parent))
-    copy_frame(cursor, frame.with_columns(partition_date=pl.lit(day)), f"silver.{staging}", SENSOR_COLUMNS)
+    copy_frame(cursor, frame, f"silver.{staging}", SENSOR_COLUMNS)
     cursor.execute(sql.SQL("CREATE UNIQUE INDEX ON {} ({})").format(
         table, sql.SQL(", ").join(map(sql.Identifier, (*READING_KEY, "partition_date")))))
     cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (partition_date = %s)").format(
@@ -103,7 +104,7 @@ def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
     cursor.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM (%s) TO (%s)").format(
         parent, sql.Identifier("silver", final)), (day, day + timedelta(days=1)))
     cursor.execute("DELETE FROM silver.sensor_days WHERE partition_date = %s", (day,))
-    copy_frame(cursor, sensor_day_registry(frame.with_columns(partition_date=pl.lit(day))), "silver.sensor_days")
+    copy_frame(cursor, sensor_day_registry(frame), "silver.sensor_days")
 
 
 def sensor_day_registry(frame: pl.DataFrame) -> pl.DataFrame:

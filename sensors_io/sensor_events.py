@@ -123,14 +123,15 @@ def submit_files(pool: Executor | None, paths: list[str], root: Path, zone_name:
     """Parse files in chunks: futures on the pool, or the done results when there is no pool. A chunk holds
     files of one apartment (split beyond `chunk` files), so for `paths` in apartment order, as a bronze listing
     gives them, the parts' readings together are in key order too."""
+    root_text = str(root)
     chunks = []
-    for _, files in groupby(paths, key=lambda path: _apartment_of(path, str(root))):
+    for _, files in groupby(paths, key=lambda path: _apartment_of(path, root_text)):
         files = list(files)
         chunks += [files[i:i + chunk] for i in range(0, len(files), chunk)]
     chunks = chunks or [[]]
     if pool is None:
-        return [parse_files(part, str(root), zone_name) for part in chunks]
-    return [pool.submit(parse_files, part, str(root), zone_name) for part in chunks]
+        return [parse_files(part, root_text, zone_name) for part in chunks]
+    return [pool.submit(parse_files, part, root_text, zone_name) for part in chunks]
 
 
 def collect(parts: list) -> tuple[pl.DataFrame, list[FileOutcome]]:

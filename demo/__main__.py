@@ -18,9 +18,9 @@ from demo.generator.reference import reference_tables
 from demo.mariadb import EmbeddedMariaDB
 from demo.settings import load_demo_settings, runs_mysql, runs_sftp, runs_share
 from demo.sftp_server import EmbeddedSFTP
+from domotic_config.settings import Settings
 from domotic_ops import procs
 from domotic_ops.cli import add_common_commands, platform_services, run_common
-from domotic_ops.config import Settings
 
 
 def services(settings: Settings) -> dict:

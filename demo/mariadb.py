@@ -14,8 +14,8 @@ import pymysql
 
 from demo.generator.reference import ReferenceTable
 from demo.settings import MYSQL_DB, MYSQL_USER
+from domotic_config.settings import Settings
 from domotic_ops import procs
-from domotic_ops.config import Settings
 
 
 class EmbeddedMariaDB:

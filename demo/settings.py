@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
-from domotic_ops.config import Settings, Variable, ensure_secrets, load_settings, write_env_file
+from domotic_config.settings import Settings, ensure_secrets, load_settings, write_env_file
+from domotic_config.variables import Variable
 
 MYSQL_DB = "Appartments"
 MYSQL_USER = "domotic_ref"

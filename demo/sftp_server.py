@@ -17,8 +17,8 @@ from pathlib import Path
 
 import asyncssh
 
+from domotic_config.settings import Settings
 from domotic_ops import procs
-from domotic_ops.config import Settings
 
 
 class _PasswordServer(asyncssh.SSHServer):

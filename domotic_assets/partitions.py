@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from domotic_ops.config import TIMEZONE, value
+from domotic_config.variables import TIMEZONE, value
 
 PARTITIONS_START = value("DOMOTIC_PARTITIONS_START")
 

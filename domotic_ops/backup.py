@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from domotic_ops.config import Settings
+from domotic_config.settings import Settings
 from domotic_ops.postgres import server_bindir
 
 

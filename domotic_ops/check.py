@@ -14,7 +14,8 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from domotic_ops.config import VARIABLES, Settings
+from domotic_config.settings import Settings
+from domotic_config.variables import VARIABLES
 from resources.configured import platform_resources
 
 WAREHOUSE_SCHEMAS = ("silver", "gold")

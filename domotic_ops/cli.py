@@ -19,12 +19,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from domotic_config.settings import Settings, load_settings
+from domotic_config.variables import ROOT
 from domotic_ops import procs
 from domotic_ops.access import access_sql
 from domotic_ops.backup import backup_urls, dump
 from domotic_ops.backup import restore as restore_dump
 from domotic_ops.check import run_checks
-from domotic_ops.config import ROOT, Settings, load_settings
 from domotic_ops.dagster_service import DagsterService
 from domotic_ops.health import report as health_report
 from domotic_ops.postgres import EmbeddedPostgres

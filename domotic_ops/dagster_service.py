@@ -14,8 +14,9 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from domotic_config.settings import Settings
+from domotic_config.variables import ROOT
 from domotic_ops import procs
-from domotic_ops.config import ROOT, Settings
 
 MODES = ("dev", "service")
 NOT_FOR_DAGSTER = ("DOMOTIC_PG_SUPERUSER_PASSWORD",)  # only the set-up needs it; runs use DB_URL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from domotic_ops.config import Variable
+from domotic_config.variables import Variable
 
 GROUP_TITLES = {
     "warehouse": "warehouse (PostgreSQL) and Dagster's storage",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from domotic_ops.config import Settings
+from domotic_config.settings import Settings
 from resources.postgres import PostgresResource
 
 HOUR = timedelta(hours=1)

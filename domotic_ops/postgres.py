@@ -15,9 +15,10 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from domotic_config.settings import Settings
+from domotic_config.variables import DAGSTER_DB, PG_ROLE, WAREHOUSE_DB
 from domotic_ops import procs
 from domotic_ops.access import apply_access
-from domotic_ops.config import DAGSTER_DB, PG_ROLE, WAREHOUSE_DB, Settings
 
 
 def server_bindir(configured: str = "") -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from domotic_ops import config
+from domotic_config import variables as config
 from sensors_io.bronze_layout import parse_apartment_map
 
 DEFAULT_APARTMENTS = parse_apartment_map(config.default("APARTMENT_MAP"))

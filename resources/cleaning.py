@@ -3,7 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from domotic_ops import config
+from domotic_config import variables as config
 
 
 class CleaningRulesResource(dg.ConfigurableResource):

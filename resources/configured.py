@@ -2,7 +2,7 @@
 
 Required values and secrets are `dg.EnvVar`s, resolved by Dagster when a run needs the resource (so a run
 that uses only the share needs only its variables, and secrets never enter the run config); optional
-settings take their value from the environment or their declared default (`domotic_ops.config`).
+settings take their value from the environment or their declared default (`domotic_config.variables`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 
 import dagster as dg
 
-from domotic_ops.config import integer, value
+from domotic_config.variables import integer, value
 from resources.alerts import AlertWebhookResource
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource

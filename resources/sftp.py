@@ -14,7 +14,7 @@ import dagster as dg
 import paramiko
 from pydantic import Field
 
-from domotic_ops import config
+from domotic_config import variables as config
 from sensors_io.atomic_copy import copy_atomically
 
 HOST_KEY_POLICIES = ("verify", "accept-unknown")

@@ -13,22 +13,19 @@ import argparse
 import os
 import secrets
 import shutil
-import sys
 import time
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from demo.generator.generate import GenerationRequest, generate  # noqa: E402
-from demo.samba import EmbeddedSamba  # noqa: E402
-from domotic_ops.procs import free_port  # noqa: E402
-from resources.bronze import DEFAULT_APARTMENTS  # noqa: E402
-from resources.smb import SMBShareResource  # noqa: E402
-from sensors_io.discovery import Cursor, discover  # noqa: E402
-from sensors_io.filenames import sensor_filename  # noqa: E402
-from sensors_io.sensor_copy import copy_day  # noqa: E402
+from demo.generator.generate import GenerationRequest, generate
+from demo.samba import EmbeddedSamba
+from domotic_ops.procs import free_port
+from resources.bronze import DEFAULT_APARTMENTS
+from resources.smb import SMBShareResource
+from sensors_io.discovery import Cursor, discover
+from sensors_io.filenames import sensor_filename
+from sensors_io.sensor_copy import copy_day
 
 
 def timed(label: str, action):

@@ -22,30 +22,28 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import dagster as dg
 
-import dagster as dg  # noqa: E402
-
-from demo.generator.apartments import apartments  # noqa: E402
-from demo.generator.generate import GenerationRequest, generate  # noqa: E402
-from demo.generator.reference import reference_tables  # noqa: E402
-from demo.mariadb import EmbeddedMariaDB  # noqa: E402
-from demo.settings import load_demo_settings  # noqa: E402
-from domotic_assets.gold.assets import gold_daily_models, gold_models  # noqa: E402
-from domotic_assets.gold.project import gold_dbt, parse_for_connection  # noqa: E402
-from domotic_assets.silver.reference import silver_reference_tables  # noqa: E402
-from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
-from domotic_assets.silver.weather import silver_weather_forecasts  # noqa: E402
-from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
-from domotic_ops.procs import free_port  # noqa: E402
-from resources.bronze import DEFAULT_APARTMENTS, BronzeResource  # noqa: E402
-from resources.cleaning import CleaningRulesResource  # noqa: E402
-from resources.postgres import PostgresResource  # noqa: E402
-from resources.reference_db import ReferenceDatabaseResource  # noqa: E402
-from resources.smb import SMBShareResource  # noqa: E402
-from sensors_io.bronze_layout import weather_bronze_path  # noqa: E402
-from sensors_io.filenames import FilenameError, parse_weather_filename  # noqa: E402
-from sensors_io.sensor_copy import copy_day  # noqa: E402
+from demo.generator.apartments import apartments
+from demo.generator.generate import GenerationRequest, generate
+from demo.generator.reference import reference_tables
+from demo.mariadb import EmbeddedMariaDB
+from demo.settings import load_demo_settings
+from domotic_assets.gold.assets import gold_daily_models, gold_models
+from domotic_assets.gold.project import gold_dbt, parse_for_connection
+from domotic_assets.silver.reference import silver_reference_tables
+from domotic_assets.silver.sensor_events import silver_sensor_events
+from domotic_assets.silver.weather import silver_weather_forecasts
+from domotic_ops.postgres import EmbeddedPostgres
+from domotic_ops.procs import free_port
+from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from resources.reference_db import ReferenceDatabaseResource
+from resources.smb import SMBShareResource
+from sensors_io.bronze_layout import weather_bronze_path
+from sensors_io.filenames import FilenameError, parse_weather_filename
+from sensors_io.sensor_copy import copy_day
 
 FACTS = ("fact_energy_minute", "fact_environment_minute", "fact_presence_minute", "fact_device_health_day",
          "fact_weather_hour")
@@ -116,9 +114,9 @@ def load_silver(args, warehouse: PostgresResource, reference_url: str, bronze: P
 def first_day_of_a_process(key: str, db_url: str) -> float:
     """One gold day as the first gold run of a new process (as a run launched from the UI or a sensor: dbt's
     modules not loaded yet); seconds of the run, from the new process."""
-    code = ("import sys, time; sys.path.insert(0, sys.argv[2]); import dagster as dg; "
+    code = ("import sys, time; import dagster as dg; "
             "from scripts.bench_gold import one_day; print(one_day(sys.argv[1]))")
-    done = subprocess.run([sys.executable, "-c", code, key, str(Path(__file__).resolve().parents[1])], check=True,
+    done = subprocess.run([sys.executable, "-c", code, key], check=True,
                           capture_output=True, text=True, env={**os.environ, "BENCH_DB_URL": db_url})
     return float(done.stdout.splitlines()[-1])
 

@@ -16,21 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import time
 from datetime import date, datetime
 from datetime import time as dt_time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_silver import cpu_seconds, empty_warehouse, materialise
 
-from bench_silver import cpu_seconds, empty_warehouse, materialise  # noqa: E402
-
-from demo.generator.generate import GenerationRequest, generate  # noqa: E402
-from resources.bronze import DEFAULT_APARTMENTS  # noqa: E402
-from resources.smb import SMBShareResource  # noqa: E402
-from sensors_io.filenames import parse_sensor_filename  # noqa: E402
-from sensors_io.sensor_copy import copy_day  # noqa: E402
+from demo.generator.generate import GenerationRequest, generate
+from resources.bronze import DEFAULT_APARTMENTS
+from resources.smb import SMBShareResource
+from sensors_io.filenames import parse_sensor_filename
+from sensors_io.sensor_copy import copy_day
 
 DAY = date(2023, 8, 1)
 

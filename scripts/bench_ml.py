@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import dagster as dg
+import polars as pl
 
-import dagster as dg  # noqa: E402
-import polars as pl  # noqa: E402
-
-from demo.settings import load_demo_settings  # noqa: E402
-from domotic_assets.ml import backtest as bt  # noqa: E402
-from domotic_assets.ml import store  # noqa: E402
-from domotic_assets.ml.assets import TARGETS, ml_assets  # noqa: E402
-from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
-from domotic_ops.procs import free_port  # noqa: E402
-from resources.postgres import PostgresResource  # noqa: E402
+from demo.settings import load_demo_settings
+from domotic_assets.ml import backtest as bt
+from domotic_assets.ml import store
+from domotic_assets.ml.assets import TARGETS, ml_assets
+from domotic_ops.postgres import EmbeddedPostgres
+from domotic_ops.procs import free_port
+from resources.postgres import PostgresResource
 
 
 def main() -> None:

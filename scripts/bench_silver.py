@@ -15,31 +15,28 @@ import json
 import os
 import resource
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import dagster as dg
 
-import dagster as dg  # noqa: E402
-
-from demo.generator.generate import GenerationRequest, generate  # noqa: E402
-from domotic_assets.silver.sensor_events import silver_sensor_events  # noqa: E402
-from domotic_ops.config import load_settings  # noqa: E402
-from domotic_ops.postgres import EmbeddedPostgres  # noqa: E402
-from domotic_ops.procs import free_port  # noqa: E402
+from demo.generator.generate import GenerationRequest, generate
+from domotic_assets.silver.sensor_events import silver_sensor_events
+from domotic_config.settings import load_settings
+from domotic_ops.postgres import EmbeddedPostgres
+from domotic_ops.procs import free_port
 from resources.bronze import (
-    DEFAULT_APARTMENTS,  # noqa: E402
-    BronzeResource,  # noqa: E402
+    DEFAULT_APARTMENTS,
+    BronzeResource,
 )
-from resources.cleaning import CleaningRulesResource  # noqa: E402
-from resources.postgres import PostgresResource  # noqa: E402
-from resources.smb import SMBShareResource  # noqa: E402
-from sensors_io.filenames import sensor_filename  # noqa: E402
-from sensors_io.sensor_copy import copy_day  # noqa: E402
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from resources.smb import SMBShareResource
+from sensors_io.filenames import sensor_filename
+from sensors_io.sensor_copy import copy_day
 
 
 def peak_memory_mib() -> tuple[float, float]:

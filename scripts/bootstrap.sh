@@ -28,8 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python=$(command -v python3.11 || command -v python3)
-if ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-  echo "bootstrap: Python 3.11 is required (found $("$python" --version))" >&2
+if ! "$python" -c "import sys; sys.exit(sys.version_info < (3, 11))"; then
+  echo "bootstrap: Python 3.11 or newer is required (found $("$python" --version))" >&2
   exit 1
 fi
 

@@ -1,17 +1,15 @@
 """Regenerate the README's configuration table and `.env.example` from the variable declarations
-(`domotic_ops.config.VARIABLES` and the demo's `DEMO_VARIABLES`): `.venv/bin/python scripts/config_docs.py`."""
+(`domotic_config.variables.VARIABLES` and the demo's `DEMO_VARIABLES`): `.venv/bin/python scripts/config_docs.py`."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from demo.settings import DEMO_VARIABLES
+from domotic_config.variables import VARIABLES
+from domotic_ops.docs import render_env_example, render_table, replace_table
 
-from demo.settings import DEMO_VARIABLES  # noqa: E402
-from domotic_ops.config import VARIABLES  # noqa: E402
-from domotic_ops.docs import render_env_example, render_table, replace_table  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:

@@ -25,7 +25,8 @@ from demo.mariadb import EmbeddedMariaDB
 from demo.samba import EmbeddedSamba
 from demo.settings import DEMO_VARIABLES, load_demo_settings
 from demo.sftp_server import EmbeddedSFTP
-from domotic_ops.config import VARIABLES, Settings
+from domotic_config.settings import Settings
+from domotic_config.variables import VARIABLES
 from domotic_ops.postgres import EmbeddedPostgres
 from domotic_ops.procs import free_port
 

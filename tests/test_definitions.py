@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import psycopg2
 import pytest
 
 from domotic_assets.gold.assets import gold_daily_models
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION
-from domotic_ops.config import VARIABLES
+from domotic_config.variables import VARIABLES
 from resources.silver_tables import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,20 +110,27 @@ def test_every_variable_is_declared_once():
 def minimal_environment(**variables: str) -> dict[str, str]:
     """Only what a shell has plus the given variables: no platform variable leaks in from the caller."""
     keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE") if k in os.environ}
-    return {**keep, "PYTHONPATH": str(ROOT), **variables}
+    return {**keep, **variables}
 
 
 @pytest.mark.integration
-def test_bronze_and_silver_run_with_only_the_required_variables(settings, generated, postgres, tmp_path):
+def test_the_documented_range_backfill_runs_with_only_the_required_variables(settings, generated, postgres, tmp_path):
+    """The README's command for a range, as written, from another folder, without PYTHONPATH: three days of
+    silver are parsed by worker processes, which import the installed project."""
     env = minimal_environment(SMB_PATH=settings["SMB_PATH"], BRONZE_ROOT=str(tmp_path / "bronze"),
                               DB_URL=settings["DB_URL"])
     for asset in ("bronze_sensor_files", "silver_sensor_events"):
         result = subprocess.run([DAGSTER, "asset", "materialize", "-m", "domotic_assets.definitions",
-                                 "--select", asset, "--partition", "2023-10-28"],
+                                 "--select", asset, "--partition-range", "2023-10-28...2023-10-30"],
                                 cwd=tmp_path, env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
         assert "RUN_SUCCESS" in result.stdout + result.stderr, asset
     assert list((tmp_path / "bronze").rglob("*.json"))
+    with psycopg2.connect(settings["DB_URL"].replace("postgresql+psycopg2", "postgresql")) as connection, \
+            connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT partition_date) FROM silver.sensor_events "
+                       "WHERE partition_date BETWEEN '2023-10-28' AND '2023-10-30'")
+        assert cursor.fetchone() == (3,)
 
 
 @pytest.mark.integration

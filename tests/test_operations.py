@@ -14,14 +14,16 @@ from pathlib import Path
 import pytest
 
 from demo.settings import DEMO_VARIABLES
-from domotic_ops import config, procs
+from domotic_config import variables
+from domotic_config.settings import load_settings, read_env_file, write_env_file
+from domotic_ops import procs
 from domotic_ops.check import run_checks
 from domotic_ops.dagster_service import DagsterService
 from domotic_ops.docs import render_env_example, render_table
 from domotic_ops.postgres import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
-ALL_VARIABLES = (*config.VARIABLES, *DEMO_VARIABLES)
+ALL_VARIABLES = (*variables.VARIABLES, *DEMO_VARIABLES)
 
 
 @pytest.mark.unit
@@ -34,13 +36,13 @@ def test_readme_and_env_example_are_generated_from_the_declaration():
 
 @pytest.mark.unit
 def test_values_come_from_the_environment_else_the_declared_default():
-    assert config.value("WEATHER_HOUR", {}) == "7"
-    assert config.value("WEATHER_HOUR", {"WEATHER_HOUR": "6"}) == "6"
-    assert config.integer("SFTP_PORT", {"SFTP_PORT": "2022"}) == 2022
+    assert variables.value("WEATHER_HOUR", {}) == "7"
+    assert variables.value("WEATHER_HOUR", {"WEATHER_HOUR": "6"}) == "6"
+    assert variables.integer("SFTP_PORT", {"SFTP_PORT": "2022"}) == 2022
     with pytest.raises(ValueError, match="SFTP_PORT must be a whole number, not 'ssh'"):
-        config.integer("SFTP_PORT", {"SFTP_PORT": "ssh"})
+        variables.integer("SFTP_PORT", {"SFTP_PORT": "ssh"})
     with pytest.raises(ValueError, match="DB_URL has no default"):
-        config.default("DB_URL")
+        variables.default("DB_URL")
 
 
 @pytest.mark.unit
@@ -52,19 +54,30 @@ def test_precedence_and_masking(tmp_path, monkeypatch):
     (tmp_path / "runtime" / "sources.env").write_text("SFTP_PATH=/from-sources\nSFTP_PORT=2200\n")
     monkeypatch.setenv("DOMOTIC_ENV_FILE", str(env_file))
     monkeypatch.setenv("SFTP_USER", "environment-user")
-    settings = config.load_settings(runtime=tmp_path / "runtime")
+    settings = load_settings(runtime=tmp_path / "runtime")
     assert settings["SFTP_PATH"] == "/from-env-file"       # .env over the set-up's files
     assert settings["SFTP_PORT"] == "2200"                 # the set-up's files over the defaults
     assert settings["SFTP_USER"] == "environment-user"     # the environment over .env
     assert settings["SFTP_RETRY_DELAY"] == "600"           # the declared default
     assert not settings.embedded_postgres
     assert (settings["DAGSTER_PG_HOST"], settings["DAGSTER_PG_PORT"], settings["DAGSTER_PG_DB"]) == \
-        ("db.example.org", "5433", config.DAGSTER_DB)
+        ("db.example.org", "5433", variables.DAGSTER_DB)
     shown = settings.masked()
     assert shown["DB_URL"] == "postgresql+psycopg2://app:********@db.example.org:5433/warehouse"
     assert shown["DAGSTER_PG_PASSWORD"] == "********"
     assert "s3cret" not in repr(shown)
     assert (tmp_path / "runtime" / "secrets.env").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.unit
+def test_env_files_are_read_as_dagster_reads_them_and_written_back_unchanged(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text('SFTP_PASSWORD=pa #ss\nSFTP_USER="quoted # kept"\nexport SFTP_PATH=/m2  # comment\nEMPTY\n')
+    assert read_env_file(env_file) == {
+        "SFTP_PASSWORD": "pa", "SFTP_USER": "quoted # kept", "SFTP_PATH": "/m2"}
+    values = {"A": 'with "quotes", a \\ backslash and # hash', "B": "$NOT_EXPANDED"}
+    write_env_file(tmp_path / "written.env", values)
+    assert read_env_file(tmp_path / "written.env")["A"] == values["A"]
 
 
 @pytest.fixture
@@ -100,7 +113,7 @@ def test_up_in_a_folder_postgres_cannot_reach_stops_before_initdb_with_one_sente
 def test_the_cluster_works_from_a_locked_clone_with_a_reachable_cluster_folder(locked_runtime):
     reachable = Path(tempfile.mkdtemp(prefix="dmt-pg-"))
     reachable.chmod(0o755)
-    settings = config.load_settings(runtime=locked_runtime, read_environment=False,
+    settings = load_settings(runtime=locked_runtime, read_environment=False,
                                     overrides={"DOMOTIC_PG_DIR": str(reachable / "pg"),
                                                "DOMOTIC_PG_PORT": str(procs.free_port())})
     server = EmbeddedPostgres(settings)
@@ -154,9 +167,9 @@ def test_platform_code_never_imports_the_demo():
 @pytest.mark.unit
 def test_secrets_stay_private_and_the_superuser_password_never_reaches_dagster(tmp_path):
     runtime = tmp_path / "runtime"
-    settings = config.load_settings(runtime=runtime, read_environment=False)
+    settings = load_settings(runtime=runtime, read_environment=False)
     (runtime / "secrets.env").chmod(0o644)
-    settings = config.load_settings(runtime=runtime, read_environment=False)
+    settings = load_settings(runtime=runtime, read_environment=False)
     assert (runtime / "secrets.env").stat().st_mode & 0o777 == 0o600
     environment = DagsterService(settings).environment()
     assert "DOMOTIC_PG_SUPERUSER_PASSWORD" not in environment

@@ -10,9 +10,9 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
+from domotic_config.variables import DAGSTER_DB
 from domotic_ops.backup import backup_urls, dump, restore
 from domotic_ops.check import check_warehouse
-from domotic_ops.config import DAGSTER_DB
 from domotic_ops.health import freshness
 from resources import silver_tables
 from resources.postgres import PostgresResource, copy_frame

@@ -20,7 +20,7 @@ from demo.generator import malformed
 from demo.generator.apartments import Apartment, apartments
 from demo.generator.sensors import ApartmentSimulator
 from demo.generator.weather import WeatherTruth, forecast_csv
-from domotic_ops.config import TIMEZONE
+from domotic_config.variables import TIMEZONE
 from sensors_io.filenames import weather_filename
 
 

@@ -6,7 +6,7 @@ from datetime import date
 import dagster as dg
 
 from domotic_assets.partitions import daily_partitions
-from domotic_ops.config import integer
+from domotic_config.variables import integer
 from resources.bronze import BronzeResource
 from resources.sftp import DownloadFailed, SFTPConfigurationError, SFTPResource
 from resources.smb import SMBShareResource

@@ -16,7 +16,7 @@ from domotic_assets.bronze.assets import bronze_sensor_files
 from domotic_assets.bronze.recovery import requests_again
 from domotic_assets.jobs import sensor_files_job, weather_files_job
 from domotic_assets.partitions import TIMEZONE, daily_partitions
-from domotic_ops.config import integer, value
+from domotic_config.variables import integer, value
 from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
 from sensors_io.discovery import Cursor, discover

@@ -12,7 +12,7 @@ import dagster as dg
 from pydantic import Field
 
 from domotic_assets.partitions import TIMEZONE
-from domotic_ops.config import integer
+from domotic_config.variables import integer
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import REJECTED_FOLDER, WEATHER_FOLDER, remove_from_bronze

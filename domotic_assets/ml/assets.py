@@ -16,7 +16,7 @@ from domotic_assets.ml.gates import gate_results
 from domotic_assets.ml.models import candidates
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.report import comparison_markdown, importance_markdown
-from domotic_ops.config import TIMEZONE, integer
+from domotic_config.variables import TIMEZONE, integer
 from resources.postgres import PostgresResource
 
 TARGETS = ("occupancy", "power")

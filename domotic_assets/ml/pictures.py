@@ -5,7 +5,7 @@ import io
 
 import polars as pl
 
-from domotic_ops.config import TIMEZONE
+from domotic_config.variables import TIMEZONE
 
 WEEK_WINDOWS = 7 * 96
 

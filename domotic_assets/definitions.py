@@ -3,14 +3,14 @@
 import dagster as dg
 
 from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_files
-from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
 from domotic_assets.freshness import with_freshness
 from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.governance.alerts import run_failure_alert_sensor
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.governance.retention import bronze_retention_job, bronze_retention_schedule
-from domotic_assets.jobs import sensor_files_job, weather_files_job
+from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
+from domotic_assets.ingestion.sensors import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
 from domotic_assets.ml.assets import TARGETS, ml_assets
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events

@@ -5,8 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from domotic_assets.bronze.automation import WEATHER_HOUR, WEATHER_MIN
-from domotic_assets.partitions import TIMEZONE
+from domotic_assets.timing import TIMEZONE, WEATHER_HOUR, WEATHER_MIN
 
 DAY = timedelta(hours=24)
 # Sensor files arrive every minute and the share sensor ticks every SENSOR_INTERVAL_SECONDS.

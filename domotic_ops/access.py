@@ -1,9 +1,9 @@
-"""The warehouse's access set-up (`resources/access.sql`): BI roles, the apartment mapping and row-level
+"""The warehouse's access set-up (`domotic_ops/access.sql`): BI roles, the apartment mapping and row-level
 security. Applied by the admin role; printed for an administrator when the platform has no admin rights."""
 
 from pathlib import Path
 
-ACCESS_SQL = Path(__file__).resolve().parents[1] / "resources" / "access.sql"
+ACCESS_SQL = Path(__file__).resolve().parent / "access.sql"
 
 
 def quote_identifier(name: str) -> str:

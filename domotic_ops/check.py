@@ -53,7 +53,7 @@ def check_warehouse(resources: dict, settings: Settings) -> str:
                            f"them: as an administrator run {statements}")
     if bypasses_security:
         raise RuntimeError(f"{user} is a superuser or bypasses row-level security: the pipeline runs as an "
-                           "application role without either (resources/access.sql sets one up)")
+                           "application role without either (domotic_ops/access.sql sets one up)")
     if not has_access_setup:
         raise RuntimeError(f"the access set-up is missing in {database}: as an administrator run the SQL printed by "
                            "`.venv/bin/python -m domotic_ops access-sql`")

@@ -2,7 +2,7 @@
 
 It holds the warehouse database (schemas `silver`, `gold`) and Dagster's storage database, both owned by
 the `domotic` role; the superuser `postgres` is the admin role (set-up only: the access set-up of
-`resources/access.sql`). Password authentication (scram-sha-256) everywhere, no `trust`.
+`domotic_ops/access.sql`). Password authentication (scram-sha-256) everywhere, no `trust`.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ fi
 
 # The dbt manifest the code location loads: parsed again only when the dbt project changed (no database needed).
 dbt_stamp=dbt_project/target/.domotic-parsed
-dbt_wanted=$(.venv/bin/python -m domotic_ops.dbt_files dbt_project)  # the digest gold runs compare too
+dbt_wanted=$(.venv/bin/python -m domotic_assets.gold.dbt_files dbt_project)  # the digest gold runs compare too
 if [ ! -f dbt_project/target/manifest.json ] || [ "$(cat "$dbt_stamp" 2>/dev/null)" != "$dbt_wanted" ]; then
   echo "bootstrap: parsing the dbt project"
   .venv/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project

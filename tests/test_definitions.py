@@ -14,8 +14,8 @@ import pytest
 
 from domotic_assets.gold.assets import gold_daily_models
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION
+from domotic_assets.silver.store import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 from domotic_config.variables import VARIABLES
-from resources.silver_tables import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).parent / "dagster")

@@ -26,15 +26,15 @@ import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from domotic_assets.gold.assets import gold_daily_models, gold_models
+from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
+from domotic_assets.governance.apartment_data import apartment_tables, count_rows
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
-from domotic_ops.dbt_files import project_files_digest
 from domotic_ops.procs import free_port
-from resources.apartment_data import apartment_tables, count_rows
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -158,7 +158,7 @@ def test_an_edited_project_file_changes_the_digest_that_asks_for_a_new_parse(tmp
     model = project / "models" / "marts" / "dim_date.sql"
     model.write_text(model.read_text() + "\n-- edited\n")
     assert project_files_digest(project) != before
-    printed = subprocess.run([sys.executable, "-m", "domotic_ops.dbt_files", str(project)], check=True,
+    printed = subprocess.run([sys.executable, "-m", "domotic_assets.gold.dbt_files", str(project)], check=True,
                              capture_output=True, text=True, cwd=DBT_PROJECT_DIR.parent).stdout.strip()
     assert printed == project_files_digest(project)  # what scripts/bootstrap.sh compares
 

@@ -23,8 +23,8 @@ import psycopg2
 import pytest
 
 from domotic_assets.governance.retention import CHANGED, NOT_IN_LEDGER, bronze_retention_job
+from domotic_assets.silver import store
 from domotic_assets.silver.sensor_events import silver_sensor_events
-from resources import silver_tables
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -175,7 +175,7 @@ def test_an_append_lists_the_folders_modified_since_the_last_load_and_notices_a_
     run(database, bronze)
     (tmp_path / arriving.name).rename(arriving)
     with PostgresResource(db_url=database).connect() as connection, connection.cursor() as cursor:
-        quarantined = silver_tables.quarantined_folders(cursor, date.fromisoformat(DAY))
+        quarantined = store.quarantined_folders(cursor, date.fromisoformat(DAY))
     listed = {bronze / "jimmy/2023/10/29/12"} | {bronze / apartment / "2023/10/29" / prefix[-2:]
                                                  for apartment, prefix in quarantined}
     appended = run(database, bronze).get_asset_materialization_events()[0].materialization.metadata
@@ -217,18 +217,18 @@ def test_the_day_checks_see_a_partition_without_its_key_index_and_a_registry_tha
     run(database, bronze)
     day = date.fromisoformat(DAY)
     with PostgresResource(db_url=database).connect() as connection, connection.cursor() as cursor:
-        assert silver_tables.days_without_unique_key(cursor, [day]) == []
-        assert silver_tables.ledger_rows_against_silver(cursor, [day], appended=[day]) == []
+        assert store.days_without_unique_key(cursor, [day]) == []
+        assert store.ledger_rows_against_silver(cursor, [day], appended=[day]) == []
         cursor.execute("UPDATE silver.sensor_days SET readings = readings + 1 WHERE ctid = "
                        "(SELECT min(ctid) FROM silver.sensor_days WHERE partition_date = %s)", (day,))
-        assert silver_tables.ledger_rows_against_silver(cursor, [day]) == []
-        [mismatch] = silver_tables.ledger_rows_against_silver(cursor, [day], appended=[day])
+        assert store.ledger_rows_against_silver(cursor, [day]) == []
+        [mismatch] = store.ledger_rows_against_silver(cursor, [day], appended=[day])
         assert mismatch.startswith(f"{day}: ledger ")
         cursor.execute("ALTER TABLE silver.sensor_events DETACH PARTITION silver.sensor_events_20231029")
         cursor.execute("SELECT indexrelid::regclass::text FROM pg_index "
                        "WHERE indrelid = 'silver.sensor_events_20231029'::regclass AND indisunique")
         cursor.execute(f"DROP INDEX {cursor.fetchone()[0]}")  # a name from the catalogue
-        assert silver_tables.days_without_unique_key(cursor, [day]) == [
+        assert store.days_without_unique_key(cursor, [day]) == [
             f"{day}: its partition has no unique index on the reading key"]
         connection.rollback()
 

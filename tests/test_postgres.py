@@ -10,11 +10,11 @@ import psycopg2
 import pytest
 import sqlalchemy as sa
 
+from domotic_assets.silver import store
 from domotic_config.variables import DAGSTER_DB
 from domotic_ops.backup import backup_urls, dump, restore
 from domotic_ops.check import check_warehouse
 from domotic_ops.health import freshness
-from resources import silver_tables
 from resources.postgres import PostgresResource, copy_frame
 
 pytestmark = pytest.mark.integration
@@ -98,7 +98,7 @@ def test_check_names_the_missing_access_set_up(postgres, settings):
 def test_health_grades_each_source_by_the_age_of_its_newest_data(fresh_database):
     warehouse = PostgresResource(db_url=fresh_database("health_test"))
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        silver_tables.ensure_schema(cursor)
+        store.ensure_schema(cursor)
         cursor.execute("INSERT INTO silver.weather_forecasts VALUES "
                        "('2023-10-02 06:00+00', 'Sion', 0, '2023-10-02', 'temperature', 12.5, 'C', false, 'Pred.csv')")
         grades = {age: {f.source: f.verdict for f in freshness(cursor, datetime(2023, 10, 2, tzinfo=timezone.utc) + age)}
@@ -112,7 +112,7 @@ def test_a_backup_restores_into_an_empty_database_with_its_rows_and_access_rules
                                                                               tmp_path):
     source = PostgresResource(db_url=fresh_database("backup_source"))
     with source.connect() as connection, connection.cursor() as cursor:
-        silver_tables.ensure_schema(cursor)
+        store.ensure_schema(cursor)
         cursor.execute("INSERT INTO silver.file_ledger (file, source, apartment, partition_date, rows, checksum) "
                        "SELECT 'f' || i, 'sensor', 'jimmy', '2023-10-01', i, 'x' FROM generate_series(1, 500) AS i")
     admin = postgres.connect("backup_source")

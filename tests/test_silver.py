@@ -12,10 +12,10 @@ import dagster as dg
 import psycopg2
 import pytest
 
+from domotic_assets.silver import store
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
-from resources import silver_tables
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -175,14 +175,14 @@ def test_accounting_check_fails_for_a_file_neither_loaded_nor_quarantined(settin
     try:
         names = {Path(p).name for p in bronze_day(bronze, date.fromisoformat(DAYS[2])).files}
         with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
-            assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == [
+            assert store.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == [
                 f"{DAYS[2]}: {stray.name} is in bronze but neither loaded nor quarantined"]
     finally:
         stray.unlink()
     names = {Path(p).name for p in bronze_day(bronze, date.fromisoformat(DAYS[2])).files}
     with resources["warehouse"].connect() as connection, connection.cursor() as cursor:
-        assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == []
-        assert silver_tables.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), set()) != []
+        assert store.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), names) == []
+        assert store.unaccounted_files(cursor, "sensor", date.fromisoformat(DAYS[2]), set()) != []
 
 
 def test_weather_rules(settings, generated, resources, bronze):
@@ -230,11 +230,11 @@ def test_reference_import_has_no_personal_column(settings, postgres, mariadb):
         query(settings, 'SELECT "firstName" FROM silver.dim_buildings')
 
 
-@pytest.mark.parametrize("table, columns", [("sensor_events", silver_tables.SENSOR_EVENT_COLUMNS),
-                                            ("weather_forecasts", silver_tables.WEATHER_FORECAST_COLUMNS)])
+@pytest.mark.parametrize("table, columns", [("sensor_events", store.SENSOR_EVENT_COLUMNS),
+                                            ("weather_forecasts", store.WEATHER_FORECAST_COLUMNS)])
 def test_declared_columns_are_the_tables_columns(settings, resources, table, columns):
     with PostgresResource(db_url=settings["DB_URL"]).connect() as connection, connection.cursor() as cursor:
-        silver_tables.ensure_schema(cursor)
+        store.ensure_schema(cursor)
         cursor.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
                        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
                        (f"silver.{table}",))
@@ -244,28 +244,28 @@ def test_declared_columns_are_the_tables_columns(settings, resources, table, col
 
 
 def test_a_current_silver_schema_is_not_locked_again(settings, resources):
-    """The schema's DDL runs once per version of silver_tables.sql: a run does not wait behind a session (an
+    """The schema's DDL runs once per version of store.sql: a run does not wait behind a session (an
     autovacuum, say) holding a lock on a partition; a new version is applied."""
     warehouse = PostgresResource(db_url=settings["DB_URL"])
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        silver_tables.ensure_schema(cursor)
+        store.ensure_schema(cursor)
         cursor.execute("CREATE TABLE IF NOT EXISTS silver.sensor_events_20000101 PARTITION OF silver.sensor_events "
                        "FOR VALUES FROM ('2000-01-01') TO ('2000-01-02')")
     with warehouse.connect() as vacuuming, vacuuming.cursor() as holder:
         holder.execute("LOCK TABLE silver.sensor_events_20000101 IN SHARE UPDATE EXCLUSIVE MODE")
         with warehouse.connect() as connection, connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '2s'")
-            silver_tables.ensure_schema(cursor)
+            store.ensure_schema(cursor)
         with warehouse.connect() as connection, connection.cursor() as cursor:
             cursor.execute("COMMENT ON SCHEMA silver IS 'domotic silver tables (an older version)'")
         with pytest.raises(psycopg2.errors.LockNotAvailable), warehouse.connect() as connection, \
                 connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '2s'")
-            silver_tables.ensure_schema(cursor)
+            store.ensure_schema(cursor)
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        silver_tables.ensure_schema(cursor)
+        store.ensure_schema(cursor)
         cursor.execute("SELECT obj_description('silver'::regnamespace, 'pg_namespace')")
-        assert cursor.fetchone() == (silver_tables.SCHEMA_VERSION,)
+        assert cursor.fetchone() == (store.SCHEMA_VERSION,)
         cursor.execute("DROP TABLE silver.sensor_events_20000101")
 
 
@@ -281,7 +281,7 @@ def test_silver_schema_is_created_on_a_server_of_ones_own(settings, postgres):
     own = PostgresResource(db_url=settings["DB_URL"].rsplit("/", 1)[0] + "/own_warehouse")
     for _ in range(2):  # idempotent
         with own.connect() as connection, connection.cursor() as cursor:
-            silver_tables.ensure_schema(cursor)
+            store.ensure_schema(cursor)
             cursor.execute("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'silver'")
             assert cursor.fetchone() == ("domotic",)
             cursor.execute("SELECT count(*) FROM silver.sensor_events")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 import pytest
 
-from domotic_assets.bronze.automation import smb_sensor_files_sensor
+from domotic_assets.ingestion.sensors import smb_sensor_files_sensor
 from resources.smb import SMBShareResource
 from sensors_io.discovery import Cursor
 from sensors_io.filenames import sensor_filename
@@ -152,7 +152,7 @@ def test_cursor_only_moves_forward(share):
 
 def test_a_partition_whose_run_failed_is_requested_again_after_a_back_off(share, tmp_path, monkeypatch):
     from domotic_assets import definitions
-    from domotic_assets.bronze import recovery
+    from domotic_assets.ingestion import recovery
 
     with dg.instance_for_test() as instance:
         job = definitions.defs.resolve_job_def("sensor_files_job")

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from domotic_assets.bronze.automation import daily_weather_schedule, sftp_weather_files_sensor
 from domotic_assets.definitions import defs
+from domotic_assets.ingestion.sensors import daily_weather_schedule, sftp_weather_files_sensor
 from resources.sftp import SFTPResource
 
 ZURICH = ZoneInfo("Europe/Zurich")

@@ -1,4 +1,4 @@
-{#- Who sees which apartment: governance.apartment_access (resources/access.sql, set up by the admin role).
+{#- Who sees which apartment: governance.apartment_access (domotic_ops/access.sql, set up by the admin role).
     Apartment-scoped tables get row-level security (a post-hook of every mart; a no-op for the others); an
     apartment-scoped view filters its rows itself (a view reads its tables with its owner's rights). -#}
 {% macro protect_apartment_rows() -%}

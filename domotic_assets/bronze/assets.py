@@ -5,7 +5,7 @@ from datetime import date
 
 import dagster as dg
 
-from domotic_assets.partitions import daily_partitions
+from domotic_assets.timing import daily_partitions
 from domotic_config.variables import integer
 from resources.bronze import BronzeResource
 from resources.sftp import DownloadFailed, SFTPConfigurationError, SFTPResource

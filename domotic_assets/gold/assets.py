@@ -11,7 +11,7 @@ from dagster_dbt import dbt_assets
 
 from domotic_assets.gold.project import InstalledDbtCliResource, dbt_project, parse_for_connection
 from domotic_assets.gold.translator import GoldTranslator
-from domotic_assets.partitions import daily_partitions
+from domotic_assets.timing import daily_partitions
 from resources.postgres import PostgresResource
 
 DAILY_MODELS = "tag:daily"

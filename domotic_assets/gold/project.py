@@ -18,8 +18,8 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_updated_cli_invocation_params_for_context
 from packaging.version import Version
 
+from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.dbt_runner import DbtRun
-from domotic_ops.dbt_files import project_files_digest
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"

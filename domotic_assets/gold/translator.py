@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from domotic_assets.partitions import TIMEZONE
+from domotic_assets.timing import TIMEZONE
 
 DAILY_TAG = "daily"
 PARTITIONED_SILVER = {"silver_sensor_events", "silver_weather_forecasts"}

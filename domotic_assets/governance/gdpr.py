@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from resources import apartment_data as data
+from domotic_assets.governance import apartment_data as data
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import remove_from_bronze

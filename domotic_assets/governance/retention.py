@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from pydantic import Field
 
-from domotic_assets.partitions import TIMEZONE
+from domotic_assets.timing import TIMEZONE
 from domotic_config.variables import integer
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource

@@ -7,7 +7,6 @@ import dagster as dg
 import numpy as np
 import polars as pl
 
-from domotic_assets.bronze.automation import WEATHER_HOUR, WEATHER_MIN
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.data import load_grid
@@ -16,7 +15,8 @@ from domotic_assets.ml.gates import gate_results
 from domotic_assets.ml.models import candidates
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.report import comparison_markdown, importance_markdown
-from domotic_config.variables import TIMEZONE, integer
+from domotic_assets.timing import TIMEZONE, WEATHER_HOUR, WEATHER_MIN
+from domotic_config.variables import integer
 from resources.postgres import PostgresResource
 
 TARGETS = ("occupancy", "power")

@@ -5,7 +5,7 @@ import io
 
 import polars as pl
 
-from domotic_config.variables import TIMEZONE
+from domotic_assets.timing import TIMEZONE
 
 WEEK_WINDOWS = 7 * 96
 

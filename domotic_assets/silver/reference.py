@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 import sqlalchemy as sa
 
-from domotic_assets.partitions import TIMEZONE
-from resources import silver_tables
+from domotic_assets.silver import store
+from domotic_assets.timing import TIMEZONE
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
 
@@ -46,7 +46,7 @@ def silver_reference_tables(context: dg.AssetExecutionContext, reference_db: Ref
         inspector = sa.inspect(engine)
         available = {name.lower(): name for name in inspector.get_table_names()}
         with engine.connect() as source, warehouse.connect() as connection, connection.cursor() as cursor:
-            silver_tables.ensure_schema(cursor)
+            store.ensure_schema(cursor)
             for name, target in REFERENCE_TABLES.items():
                 if name not in available:
                     missing.append(name)
@@ -56,12 +56,12 @@ def silver_reference_tables(context: dg.AssetExecutionContext, reference_db: Ref
                 reflected = inspector.get_columns(available[name])
                 kept = [c for c in reflected if c["name"].lower() not in personal]
                 left_out += [f"{name}.{c['name']}" for c in reflected if c["name"].lower() in personal]
-                types = {c["name"]: silver_tables.postgres_type(c["type"]) for c in kept}
+                types = {c["name"]: store.postgres_type(c["type"]) for c in kept}
                 query = sa.select(*(sa.column(c["name"]) for c in kept)).select_from(sa.table(available[name]))
                 rows = source.execute(query).fetchall()
                 frame = pl.DataFrame([tuple(r) for r in rows], orient="row",
                                      schema={c: t[1] for c, t in types.items()}, strict=False)
-                silver_tables.replace_reference_table(cursor, target, [(c, t[0]) for c, t in types.items()], frame)
+                store.replace_reference_table(cursor, target, [(c, t[0]) for c, t in types.items()], frame)
                 counts[target] = frame.height
                 context.log.info(f"{name} -> silver.{target}: {frame.height} rows, {len(kept)} columns")
     finally:

@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 
 from domotic_assets.bronze.assets import bronze_sensor_files
-from domotic_assets.partitions import daily_partitions
+from domotic_assets.silver import store
 from domotic_assets.silver.metadata import (
     FILES_ACCOUNTED_FOR,
     LEDGER_ROWS_MATCH_SILVER,
@@ -29,7 +29,7 @@ from domotic_assets.silver.metadata import (
     require_bronze_root,
     table_metadata,
 )
-from resources import silver_tables
+from domotic_assets.timing import daily_partitions
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -75,7 +75,7 @@ class DayLoad:
     kept_rows: int = 0
     badly_named: int = 0
     appended: bool = False  # only the files new since the day's last load were read and added
-    folders: silver_tables.Folders = None  # the hour folders `bronze` lists, when not the whole day
+    folders: store.Folders = None  # the hour folders `bronze` lists, when not the whole day
 
     def summary(self) -> str:
         where = "" if self.folders is None else f" in the {len(self.folders)} hour folders modified since its last load"
@@ -93,11 +93,11 @@ def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
 
 
 def missing_from_bronze(cursor, day: date, bronze: set[str], keep_missing: bool,
-                        folders: silver_tables.Folders = None) -> list[str]:
+                        folders: store.Folders = None) -> list[str]:
     """Loaded files of the day (or of its `folders`) no longer in bronze: kept when retention removed them or on
     request, otherwise the day fails by name (a reload would drop their rows)."""
-    missing = sorted(set(silver_tables.ledger_of_day(cursor, "sensor", day, folders)) - bronze)
-    unexpected = sorted(set(missing) - silver_tables.removed_by_retention(cursor, "sensor", day))
+    missing = sorted(set(store.ledger_of_day(cursor, "sensor", day, folders)) - bronze)
+    unexpected = sorted(set(missing) - store.removed_by_retention(cursor, "sensor", day))
     if unexpected and not keep_missing:
         raise MissingBronzeFiles(day, unexpected)
     return missing
@@ -106,9 +106,9 @@ def missing_from_bronze(cursor, day: date, bronze: set[str], keep_missing: bool,
 def outcome_frames(day: date, outcomes: list[FileOutcome], badly_named: list[tuple[str, str]]
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The ledger rows of the loaded files and the quarantine rows of the others, badly named ones included."""
-    loaded = silver_tables.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
+    loaded = store.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
                                          for o in outcomes if o.reason is None])
-    rejected = silver_tables.quarantine_frame(
+    rejected = store.quarantine_frame(
         [(o.file, o.apartment, day, o.reason, o.detail, o.checksum) for o in outcomes if o.reason]
         + [(name, None, day, "bad_filename", reason, None) for name, reason in badly_named])
     return loaded, rejected
@@ -120,15 +120,15 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
     fail the day or are kept."""
     frame, outcomes = quarantine_colliding_files(frame, outcomes)
     bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
-    silver_tables.lock_table(cursor, "silver.sensor_events")
+    store.lock_table(cursor, "silver.sensor_events")
     missing = missing_from_bronze(cursor, day, bronze, keep_missing)
-    kept_frame = silver_tables.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
+    kept_frame = store.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
     loaded, rejected = outcome_frames(day, outcomes, badly_named)
     if missing:
-        loaded = pl.concat([loaded, silver_tables.ledger_rows_of_files(cursor, "sensor", missing)])
-    silver_tables.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
-    silver_tables.record_outcomes(cursor, "sensor", [day], loaded, rejected)
-    silver_tables.record_listing(cursor, day, listed_at)
+        loaded = pl.concat([loaded, store.ledger_rows_of_files(cursor, "sensor", missing)])
+    store.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
+    store.record_outcomes(cursor, "sensor", [day], loaded, rejected)
+    store.record_listing(cursor, day, listed_at)
     return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
 
 
@@ -141,15 +141,15 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     are listed, and those the ledger has files of that are gone: bronze never rewrites a loaded file in place,
     so the others hold what that load saw. A full reload reads every file again. None when the day needs the
     full reload: never loaded, or a new file collides with a loaded one."""
-    silver_tables.lock_table(cursor, "silver.sensor_events")
-    if not silver_tables.was_loaded(cursor, "sensor", day):
+    store.lock_table(cursor, "silver.sensor_events")
+    if not store.was_loaded(cursor, "sensor", day):
         return None
-    listed_at, last = time.time(), silver_tables.last_listing(cursor, day)
+    listed_at, last = time.time(), store.last_listing(cursor, day)
     in_bronze = bronze_day(root, day, None if last is None else last - LISTING_MARGIN_SECONDS,
-                           silver_tables.quarantined_folders(cursor, day))
+                           store.quarantined_folders(cursor, day))
     folders = None if in_bronze.listed is None else (
-        in_bronze.listed | (silver_tables.ledger_folders(cursor, day) - in_bronze.folders))
-    loaded, quarantined = silver_tables.recorded_checksums(cursor, "sensor", day, folders)
+        in_bronze.listed | (store.ledger_folders(cursor, day) - in_bronze.folders))
+    loaded, quarantined = store.recorded_checksums(cursor, "sensor", day, folders)
     recorded = loaded | quarantined
     names = {os.path.basename(path): path for path in in_bronze.files}  # a Path per file: 3.8 s at 100 apartments
     bronze = set(names) | {name for name, _ in badly_named}
@@ -158,12 +158,12 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     corrected = sorted(name for name in suspects if file_checksum(names[name]) != recorded[name])
     new = [path for name, path in names.items() if name not in recorded or name in corrected]
     frame, outcomes = quarantine_colliding_files(*parse_files(new, str(root), zone_name))
-    if silver_tables.append_sensor_rows(cursor, day, frame, corrected):
+    if store.append_sensor_rows(cursor, day, frame, corrected):
         return None
     badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
-    silver_tables.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
+    store.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
                                        *outcome_frames(day, outcomes, badly_named))
-    silver_tables.record_listing(cursor, day, listed_at)
+    store.record_listing(cursor, day, listed_at)
     return DayLoad(outcomes, frame, bronze, set(missing), badly_named=len(badly_named), appended=True,
                    folders=folders)
 
@@ -171,7 +171,7 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
           pool="silver_sensor_events", retry_policy=SILVER_RETRY_POLICY,
-          metadata=table_metadata("silver.sensor_events", silver_tables.SENSOR_EVENT_COLUMNS),
+          metadata=table_metadata("silver.sensor_events", store.SENSOR_EVENT_COLUMNS),
           check_specs=check_specs("silver_sensor_events", CHECKS,
                                   blocking={FILES_ACCOUNTED_FOR, LEDGER_ROWS_MATCH_SILVER}))
 def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadConfig, warehouse: PostgresResource,
@@ -185,7 +185,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     stats, skipped = Counter(), Counter()
     loads: dict[date, DayLoad] = {}
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        silver_tables.ensure_schema(cursor)
+        store.ensure_schema(cursor)
     if len(days) == 1 and not config.full_reload:
         with warehouse.connect() as connection, connection.cursor() as cursor:
             appended = append_new_files(cursor, days[0], bronze.path, rejected_files_of_day(bronze.path, days[0]),
@@ -241,11 +241,11 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     outcomes_all = [o for load in loads.values() for o in load.outcomes]
     with warehouse.connect() as connection, connection.cursor() as cursor:
         for day, load in loads.items():
-            checks_failed[FILES_ACCOUNTED_FOR] += silver_tables.unaccounted_files(cursor, "sensor", day, load.bronze,
+            checks_failed[FILES_ACCOUNTED_FOR] += store.unaccounted_files(cursor, "sensor", day, load.bronze,
                                                                                   load.kept, load.folders)
-        checks_failed[LEDGER_ROWS_MATCH_SILVER] = silver_tables.ledger_rows_against_silver(
+        checks_failed[LEDGER_ROWS_MATCH_SILVER] = store.ledger_rows_against_silver(
             cursor, days, [day for day, load in loads.items() if load.appended])
-        checks_failed["unique_reading_key"] = silver_tables.days_without_unique_key(cursor, days)
+        checks_failed["unique_reading_key"] = store.days_without_unique_key(cursor, days)
     checks_failed["rows_per_file_in_range"] = rows_per_file_outliers(outcomes_all)
     checks_failed[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
     reasons = Counter(o.reason for o in outcomes_all if o.reason) + Counter(bad_filename=stats["bad_filename"])

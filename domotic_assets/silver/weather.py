@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from domotic_assets.bronze.assets import bronze_weather_files
-from domotic_assets.partitions import daily_partitions
+from domotic_assets.silver import store
 from domotic_assets.silver.metadata import (
     FILES_ACCOUNTED_FOR,
     OUTLIER_SHARE,
@@ -24,7 +24,7 @@ from domotic_assets.silver.metadata import (
     require_bronze_root,
     table_metadata,
 )
-from resources import silver_tables
+from domotic_assets.timing import daily_partitions
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -60,7 +60,7 @@ def read_forecast(path, day: date, min_year: int) -> tuple[pl.DataFrame, list, l
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_weather_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
           pool="silver_weather_forecasts", retry_policy=SILVER_RETRY_POLICY,
-          metadata=table_metadata("silver.weather_forecasts", silver_tables.WEATHER_FORECAST_COLUMNS),
+          metadata=table_metadata("silver.weather_forecasts", store.WEATHER_FORECAST_COLUMNS),
           check_specs=check_specs("silver_weather_forecasts", CHECKS, blocking={FILES_ACCOUNTED_FOR}))
 def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLoadConfig, warehouse: PostgresResource,
                              bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
@@ -75,14 +75,14 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
     failures: dict[str, list[str]] = {name: [] for name in CHECKS}
     first = None
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        silver_tables.ensure_schema(cursor)
+        store.ensure_schema(cursor)
     for day in days:
         path = weather_bronze_path(bronze.path, day, weather_filename(day))
         in_bronze[day] = {path.name} if path.exists() else set()
         with warehouse.connect() as connection, connection.cursor() as cursor:
-            silver_tables.lock_table(cursor, "silver.weather_forecasts")
-            missing = sorted(set(silver_tables.ledger_of_day(cursor, "weather", day)) - in_bronze[day])
-            removed = silver_tables.removed_by_retention(cursor, "weather", day)
+            store.lock_table(cursor, "silver.weather_forecasts")
+            missing = sorted(set(store.ledger_of_day(cursor, "weather", day)) - in_bronze[day])
+            removed = store.removed_by_retention(cursor, "weather", day)
             if set(missing) - removed and not config.keep_missing_files:
                 raise MissingBronzeFiles(day, sorted(set(missing) - removed))
             if missing:  # keep the day as loaded: nothing in bronze to reload it from
@@ -94,9 +94,9 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
                 read_forecast(path, day, rules.weather_min_year) if in_bronze[day]
                 else (pl.DataFrame(schema=SCHEMA), [], [], Counter(), f"{day}: no forecast file in bronze"))
             (context.log.warning if rejected else context.log.info)(line)
-            silver_tables.replace_weather_day(cursor, day, frame)
-            silver_tables.record_outcomes(cursor, "weather", [day], silver_tables.ledger_frame(loaded),
-                                          silver_tables.quarantine_frame(rejected))
+            store.replace_weather_day(cursor, day, frame)
+            store.record_outcomes(cursor, "weather", [day], store.ledger_frame(loaded),
+                                          store.quarantine_frame(rejected))
         dropped.update(file_dropped)
         stats["rows"] += frame.height
         stats["outliers"] += int(frame["is_outlier"].sum())
@@ -107,9 +107,9 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
             failures["no_target_beyond_horizon"].append(f"{path.name}: target {frame['timestamp'].max()}")
     with warehouse.connect() as connection, connection.cursor() as cursor:
         for day in days:
-            failures[FILES_ACCOUNTED_FOR] += silver_tables.unaccounted_files(cursor, "weather", day, in_bronze[day],
+            failures[FILES_ACCOUNTED_FOR] += store.unaccounted_files(cursor, "weather", day, in_bronze[day],
                                                                              kept.get(day, set()))
-        failures["unique_forecast_key"] = silver_tables.duplicate_weather_keys(cursor, days)
+        failures["unique_forecast_key"] = store.duplicate_weather_keys(cursor, days)
     failures[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
     seconds = time.monotonic() - started
     return dg.MaterializeResult(

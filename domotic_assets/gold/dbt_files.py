@@ -1,6 +1,6 @@
 """Whether the dbt project changed: one digest of its own files, for the bootstrap (which parses the project for
 the code location) and for gold runs (which parse again for their connection). Standard library only, so that
-the bootstrap runs it without importing dbt: `python -m domotic_ops.dbt_files <project dir>` prints it."""
+the bootstrap runs it without importing dbt: `python -m domotic_assets.gold.dbt_files <project dir>` prints it."""
 
 import hashlib
 import sys

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from domotic_assets.bronze.assets import bronze_sensor_files
-from domotic_assets.bronze.recovery import requests_again
-from domotic_assets.jobs import sensor_files_job, weather_files_job
-from domotic_assets.partitions import TIMEZONE, daily_partitions
+from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
+from domotic_assets.ingestion.recovery import requests_again
+from domotic_assets.timing import TIMEZONE, WEATHER_HOUR, WEATHER_MIN, daily_partitions
 from domotic_config.variables import integer, value
 from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
@@ -24,9 +24,7 @@ from sensors_io.filenames import FilenameError, parse_weather_filename
 
 FULL_SCAN_SECONDS = 60 * integer("SMB_FULL_SCAN_MINUTES")
 SENSOR_INTERVAL_SECONDS = integer("SENSOR_INTERVAL_SECONDS")
-WEATHER_HOUR = integer("WEATHER_HOUR")
 SENSOR_TIMEZONE = value("SENSOR_TIMEZONE")
-WEATHER_MIN = integer("WEATHER_MIN")
 MAX_NAMED_FILES = 20_000  # above this, a run lists its day on the share rather than looking up each name
 
 

@@ -18,13 +18,13 @@ from resources.postgres import copy_frame
 from sensors_io.sensor_events import READING_KEY
 from sensors_io.sensor_events import SCHEMA as READING_SCHEMA
 
-SCHEMA_SQL = (Path(__file__).parent / "silver_tables.sql").read_text()
+SCHEMA_SQL = (Path(__file__).parent / "store.sql").read_text()
 SCHEMA_VERSION = f"domotic silver tables {hashlib.sha1(SCHEMA_SQL.encode()).hexdigest()[:12]}"
 LEDGER_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "rows": pl.Int64,
                  "checksum": pl.String}
 QUARANTINE_SCHEMA = {"file": pl.String, "apartment": pl.String, "partition_date": pl.Date, "reason": pl.String,
                      "detail": pl.String, "checksum": pl.String}
-# Columns of the silver tables (as in silver_tables.sql), with their meaning; shown in the Dagster UI.
+# Columns of the silver tables (as in store.sql), with their meaning; shown in the Dagster UI.
 SENSOR_EVENT_COLUMNS = {
     "apartment": ("text", "apartment id (SMB user through APARTMENT_MAP)"),
     "room": ("text", "room, normalised (Bhroom -> Bathroom); unknown rooms kept"),
@@ -65,7 +65,7 @@ def quarantine_frame(rows: list[tuple]) -> pl.DataFrame:
 def ensure_schema(cursor) -> None:
     """Create the `silver` schema (when missing: a role owning it needs no CREATE on the database) and its
     tables, idempotently and one session at a time. The schema's comment names the version of
-    silver_tables.sql applied; when it is current nothing runs: the DDL locks every partition of
+    store.sql applied; when it is current nothing runs: the DDL locks every partition of
     silver.sensor_events, so after a backfill a run waited behind autovacuum (23 s to minutes)."""
     cursor.execute("SELECT obj_description(to_regnamespace('silver'), 'pg_namespace')")
     if cursor.fetchone()[0] == SCHEMA_VERSION:

@@ -1,0 +1,1 @@
+"""Ingestion: the jobs, sensors and schedule that bring new source files through bronze into silver."""

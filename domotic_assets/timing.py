@@ -1,0 +1,18 @@
+"""The platform's clock: its one time zone, the daily partitions shared by the sensor and weather assets,
+and the time of day the forecast file is fetched (the ML forecast and the freshness deadlines follow it)."""
+
+import dagster as dg
+
+from domotic_config.variables import TIMEZONE, integer, value
+
+PARTITIONS_START = value("DOMOTIC_PARTITIONS_START")
+
+# Key = the local date of a sensor file's name, or a forecast file's prediction date. `end_offset=1` makes
+# today's partition available while files of the day are still arriving.
+daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=TIMEZONE, end_offset=1)
+
+# The daily weather schedule's time (local, TIMEZONE).
+WEATHER_HOUR = integer("WEATHER_HOUR")
+WEATHER_MIN = integer("WEATHER_MIN")
+
+__all__ = ["PARTITIONS_START", "TIMEZONE", "WEATHER_HOUR", "WEATHER_MIN", "daily_partitions"]

@@ -105,6 +105,10 @@ VARIABLES: tuple[Variable, ...] = (
     # ML forecasts
     Variable("ML_BACKTEST_DAYS", "daily cutoffs of the rolling-origin backtests (the last days with data)", "28",
              group="ml"),
+    # gold (dbt)
+    Variable("DBT_RUNNER", "how gold runs dbt: `in-process` (from the saved parse, in the step's process) or `cli` "
+             "(dagster-dbt's command line, a subprocess); see docs/gold.md#how-a-gold-run-runs-dbt", "in-process",
+             group="gold"),
     # reference database
     Variable(
         "MYSQL_URL",
@@ -174,7 +178,7 @@ def default(name: str) -> str:
 def value(name: str, environ: Mapping[str, str] | None = None) -> str:
     """The variable's value from the environment, else its declared default."""
     found = (os.environ if environ is None else environ).get(name)
-    return found if found not in (None, "") else default(name)
+    return found if found else default(name)  # unset or empty
 
 
 def integer(name: str, environ: Mapping[str, str] | None = None) -> int:

@@ -1,13 +1,15 @@
 """Benchmark of silver → gold (dbt) at the reference's scale; prints figures, asserts nothing.
 
     .venv/bin/python scripts/bench_gold.py [--days 85] [--apartments 2] [--workdir /tmp/domotic-bench] [--silver-loaded]
+        [--runner in-process|cli]
 
 Generates ~245,000 sensor files and the forecasts with the project's generator (reused when present), loads
 them through bronze into silver in a private PostgreSQL (reference tables from a private MariaDB), then
 measures the gold build through Dagster (`--silver-loaded`: the workdir's warehouse already holds that silver): the
 dbt parse a first gold run makes for a database (printed apart: once per database and project version), the
 unpartitioned models (seeds, staging, dimensions), the whole history as one run (a backfill), and one day: twice
-in the process that ran the backfill, and once as the first gold run of a new process.
+in the process that ran the backfill, and once as the first gold run of a new process, with the dbt runner of
+DBT_RUNNER or `--runner`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from domotic_assets.gold.project import gold_dbt, parse_for_connection
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
+from domotic_config.variables import value
 from domotic_ops.postgres import EmbeddedPostgres
 from domotic_ops.procs import free_port
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
@@ -136,7 +139,11 @@ def main() -> None:
     parser.add_argument("--apartments", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-bench"))
     parser.add_argument("--silver-loaded", action="store_true", help="measure gold on the silver of an earlier run")
+    parser.add_argument("--runner", choices=["in-process", "cli"], default=value("DBT_RUNNER"),
+                        help="how gold runs dbt (DBT_RUNNER; the new process below inherits it)")
     args = parser.parse_args()
+    os.environ["DBT_RUNNER"] = args.runner
+    print(f"dbt runner: {args.runner}")
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.workdir.chmod(0o755)
     start = date(2023, 8, 1)
@@ -151,8 +158,7 @@ def main() -> None:
         warehouse = PostgresResource(db_url=settings["DB_URL"])
         if not args.silver_loaded:
             load_silver(args, warehouse, settings["MYSQL_URL"], args.workdir / f"bronze-{args.days}d", keys)
-        resources = {"warehouse": warehouse,
-                     "dbt": gold_dbt()}
+        resources = {"warehouse": warehouse, "dbt": gold_dbt()}
         with warehouse.connect() as connection, connection.cursor() as cursor:  # a workdir may hold an old gold
             cursor.execute("DROP SCHEMA IF EXISTS gold CASCADE; DROP SCHEMA IF EXISTS gold_staging CASCADE")
         memory = DbtMemory()

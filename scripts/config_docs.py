@@ -1,4 +1,4 @@
-"""Regenerate the README's configuration table and `.env.example` from the variable declarations
+"""Regenerate the configuration table of docs/configuration.md and `.env.example` from the variable declarations
 (`domotic_config.variables.VARIABLES` and the demo's `DEMO_VARIABLES`): `.venv/bin/python scripts/config_docs.py`."""
 
 from __future__ import annotations
@@ -6,18 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from demo.settings import DEMO_VARIABLES
+from domotic_config.docs import render_env_example, render_table, replace_table
 from domotic_config.variables import VARIABLES
-from domotic_ops.docs import render_env_example, render_table, replace_table
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     variables = (*VARIABLES, *DEMO_VARIABLES)
-    readme = ROOT / "README.md"
-    readme.write_text(replace_table(readme.read_text(encoding="utf-8"), render_table(variables)), encoding="utf-8")
+    page = ROOT / "docs" / "configuration.md"
+    page.write_text(replace_table(page.read_text(encoding="utf-8"), render_table(variables)), encoding="utf-8")
     (ROOT / ".env.example").write_text(render_env_example(variables), encoding="utf-8")
-    print(f"README.md and .env.example: {len(variables)} variables")
+    print(f"docs/configuration.md and .env.example: {len(variables)} variables")
 
 
 if __name__ == "__main__":

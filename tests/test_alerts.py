@@ -64,6 +64,8 @@ def test_a_failed_run_is_recorded_and_posted_once(fresh_database, receiver):
     run_failure_alert_sensor(context)  # the sensor seeing the run again records it once
     [posted] = received
     assert posted["job_name"] == "broken_job" and posted["run_id"] == context.dagster_run.run_id
+    # Slack and Teams display `text` and reject a payload without it
+    assert posted["text"].startswith(f"domotic: run {context.dagster_run.run_id} of broken_job failed: ")
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT run_id, job_name, webhook_status FROM governance.alerts")
         assert cursor.fetchall() == [(context.dagster_run.run_id, "broken_job", "200")]

@@ -1,4 +1,4 @@
-"""The generated sensor files follow the contract (§1) and carry learnable behaviour."""
+"""The generated sensor files follow the contract (docs/sources.md#sensor-files) and carry learnable behaviour."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sensors_io.sensor_events import KNOWN_ROOMS
 
 pytestmark = pytest.mark.unit
 
-EXAMPLES = Path(__file__).resolve().parent / "fixtures"  # copies of the contract's example files (§1.7)
+EXAMPLES = Path(__file__).resolve().parent / "fixtures"  # examples of the contract (docs/sources.md#sensor-files)
 
 
 def cases(manifest: dict, source: str) -> dict[str, dict]:
@@ -167,7 +167,7 @@ def test_malformed_sensor_cases_really_are_malformed(settings, generated):
     assert any(isinstance(p["power"], str) for p in doc["numeric_string"]["plugs"].values())
     assert any(isinstance(s["switch"], bool) for v in doc["boolean_switch"]["doorsWindows"].values() for s in v)
     assert "meteo" not in doc["flat_meteos"]["meteos"]
-    # a null category or a value that is not a number skips just that category or reading (contract §1.6)
+    # a null category or a value that is not a number skips just that category or reading (docs/sources.md#quarantine)
     for case, reason in (("null_category", "null_category"), ("non_numeric_value", "non_numeric_value")):
         readings, skipped = flatten_payload(doc[case])
         assert readings and skipped == {reason: 1}, case

@@ -1,4 +1,4 @@
-"""The generated forecast files follow the contract (§2)."""
+"""The generated forecast files follow the contract (docs/sources.md#weather-files)."""
 
 from __future__ import annotations
 

@@ -15,11 +15,11 @@ import pytest
 
 from demo.settings import DEMO_VARIABLES
 from domotic_config import variables
+from domotic_config.docs import render_env_example, render_table
 from domotic_config.settings import load_settings, read_env_file, write_env_file
 from domotic_ops import procs
 from domotic_ops.check import run_checks
 from domotic_ops.dagster_service import DagsterService
-from domotic_ops.docs import render_env_example, render_table
 from domotic_ops.postgres import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,9 +27,9 @@ ALL_VARIABLES = (*variables.VARIABLES, *DEMO_VARIABLES)
 
 
 @pytest.mark.unit
-def test_readme_and_env_example_are_generated_from_the_declaration():
-    assert render_table(ALL_VARIABLES) in (ROOT / "README.md").read_text(encoding="utf-8"), \
-        "README's configuration table is stale: run .venv/bin/python scripts/config_docs.py"
+def test_the_configuration_page_and_env_example_are_generated_from_the_declaration():
+    assert render_table(ALL_VARIABLES) in (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8"), \
+        "docs/configuration.md is stale: run .venv/bin/python scripts/config_docs.py"
     assert (ROOT / ".env.example").read_text(encoding="utf-8") == render_env_example(ALL_VARIABLES), \
         ".env.example is stale: run .venv/bin/python scripts/config_docs.py"
 

@@ -74,7 +74,7 @@ def test_weather_filename_round_trip_and_errors():
         parse_weather_filename("Pred_2023-10-03.csv.bak")
 
 
-# --- flattening (contract §1.8) -------------------------------------------------------------------------
+# --- flattening (docs/sources.md#flattening) ----------------------------------------------------------------
 
 @pytest.mark.parametrize("user, rows", [("JimmyLoup", 50), ("JeremieVianin", 61)])
 def test_contract_examples_flatten_to_their_row_counts(user, rows):
@@ -142,7 +142,7 @@ def test_local_datetime_is_read_in_the_sensor_zone_across_dst():
     assert local_timestamp("yesterday", ZURICH) is None
 
 
-# --- weather cleaning (contract §2.6) --------------------------------------------------------------------
+# --- weather cleaning (docs/sources.md#weather-cleaning) ---------------------------------------------------------------
 
 def test_forecast_example_is_cleaned_with_dropped_rows_counted():
     content = (FIXTURES / "Pred_2023-10-03.csv").read_bytes()

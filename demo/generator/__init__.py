@@ -1,1 +1,2 @@
-"""Seeded, reproducible synthetic sources that follow the data contract (sensor JSON, weather CSV, reference tables)."""
+"""Seeded, reproducible synthetic sources (sensor JSON, weather CSV, reference tables) that follow the data
+contract of docs/sources.md."""

@@ -1,9 +1,9 @@
-"""Apartment inventories (contract §1.4) and the people living there.
+"""Apartment inventories (docs/sources.md#payload) and the people living there.
 
 The two reference apartments keep their contract inventories (50 and 61 silver rows per file). Further
 apartments take, in turn, the two reference layouts and two of their own (a studio: 36 rows per file; a family
 flat: 72), under new user names, so any number of apartments can be generated. Every layout uses the room and
-appliance keys the contract knows (§1.4).
+appliance keys the contract knows (docs/sources.md#payload).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# Rows the house meter contributes per file under the flattening contract (§1.8).
+# Rows the house meter contributes per file under the flattening contract (docs/sources.md#flattening).
 CONSUMPTION_FIELDS = 10  # total_power, power1..3, current1..3, voltage1..3
 
 

@@ -1,4 +1,4 @@
-"""The malformed and quirky inputs of contract §1.6 and §10, injected on request into generated files.
+"""The malformed and quirky inputs of docs/sources.md#quarantine, injected on request into generated files.
 
 Each case is a function of a valid payload returning the bytes to write, so that tests can assert that
 the file really is malformed in the intended way.

@@ -1,4 +1,4 @@
-"""The reference database (contract §3): ten imported tables, `buildings` with its personal columns,
+"""The reference database (docs/sources.md#reference-database): ten imported tables, `buildings` with its personal columns,
 and the personal/app tables the platform must never read."""
 
 from __future__ import annotations

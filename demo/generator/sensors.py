@@ -1,4 +1,4 @@
-"""Minute-by-minute sensor payloads of one apartment (contract §1.2–1.4), driven by its routine and the weather."""
+"""Minute-by-minute sensor payloads of one apartment (docs/sources.md#payload), driven by its routine and the weather."""
 
 from __future__ import annotations
 

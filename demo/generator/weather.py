@@ -1,4 +1,4 @@
-"""A seeded weather "truth" for the Swiss stations and the forecast files made from it (contract §2).
+"""A seeded weather "truth" for the Swiss stations and the forecast files made from it (docs/sources.md#weather-files).
 
 Truth is hourly per site: temperature, humidity, precipitation, radiation, sunshine. Forecasts are the truth
 plus an error that grows with the lead time, so a model that uses them learns something real. The outdoor

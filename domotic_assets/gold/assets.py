@@ -7,7 +7,7 @@ import re
 import shutil
 
 import dagster as dg
-from dagster_dbt import dbt_assets
+from dagster_dbt import DbtCliInvocation, dbt_assets
 
 from domotic_assets.gold.project import InstalledDbtCliResource, dbt_project, parse_for_connection
 from domotic_assets.gold.translator import GoldTranslator
@@ -41,8 +41,9 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, w
     args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     args += ["--full-refresh"] if config.full_refresh else []
     whole = dbt_vars is None or len(context.partition_keys) == 1  # the rows written are those of the asset
-    run = dbt.run_in_process(args, context=context)
-    context.log.info(f"Running {run.command}")
+    run = dbt.invoke(args, context=context)
+    runner = "dbt's command line" if isinstance(run, DbtCliInvocation) else "in process"
+    context.log.info(f"Running dbt {' '.join(args)} ({runner})")
     for dbt_event in run.stream_raw_events():
         written = rows_written(dbt_event.raw_event)
         for event in dbt_event.to_default_asset_events(

@@ -8,18 +8,25 @@ of the project's target folder) as its manifest, so it does not parse; `var()` i
 still rendered at execution with the `--vars` given. Values rendered once at parse time (the `where` of a
 test) must not read the window: tests scope themselves to it through `meta.run_window` (macro
 `get_where_subquery`).
+
+This module is the one place that uses internals of dbt-core and dagster-dbt (not exported by either): dbt's
+adapter factory and manifest decoder, dagster-dbt's selection helpers. `CHECKED_WITH` names the versions it
+was checked against; with any other installed version gold runs take dagster-dbt's public command-line path
+instead (`project.py`), and a test fails until this module is checked again.
 """
 
 import ctypes
 import queue
 import threading
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
+from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from dbt.adapters.factory import FACTORY
@@ -33,6 +40,14 @@ SAVED_PARSE = "partial_parse.msgpack"
 # The events dagster-dbt turns into materialisations and check results (DbtCoreCliEventMessage.is_result_event).
 RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
 STOP_WAIT_SECONDS = 60
+# The versions whose internals this module was checked against (dbt-core by minor release).
+CHECKED_WITH = {"dbt-core": "1.11", "dagster-dbt": "0.29.27"}
+
+
+def checked(installed: Mapping[str, str]) -> bool:
+    """Whether the installed dbt-core and dagster-dbt are the versions this module was checked against."""
+    return (installed["dagster-dbt"] == CHECKED_WITH["dagster-dbt"]
+            and installed["dbt-core"].startswith(CHECKED_WITH["dbt-core"] + "."))
 
 
 def saved_parse(target_path: Path) -> Manifest | None:
@@ -106,3 +121,23 @@ def stop(thread: threading.Thread) -> None:
             adapter.cancel_open_connections()
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(KeyboardInterrupt))
     thread.join(STOP_WAIT_SECONDS)
+
+
+def in_process_run(args: Sequence[str], *, context: dg.AssetExecutionContext | None, project_dir: str,
+                   profiles_dir: str | None, saved_parse_path: Path, target_path: Path | None) -> DbtRun:
+    """A dbt command with what `DbtCliResource.cli()` adds to it: the selection of the assets and checks the
+    step materialises, and a target folder of its own (named as dagster-dbt names it)."""
+    args, selects, excludes = extract_runtime_selection_from_args(list(args))
+    params = get_updated_cli_invocation_params_for_context(
+        context=context, manifest={}, dagster_dbt_translator=DagsterDbtTranslator(),
+        runtime_selects=selects, runtime_excludes=excludes)
+    project_path = Path(params.dbt_project.project_dir if params.dbt_project else project_dir)
+    prefix = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-" if context else ""
+    target_path = target_path or saved_parse_path / f"{prefix}{uuid.uuid4().hex[:7]}"
+    indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
+    profiles = ["--profiles-dir", profiles_dir] if profiles_dir else []
+    return DbtRun(args=[*args, "--project-dir", str(project_path), *profiles, "--target-path", str(target_path),
+                        "--log-path", str(target_path), *params.selection_args, *indirect],
+                  saved_parse_path=saved_parse_path, manifest=params.manifest,
+                  dagster_dbt_translator=params.dagster_dbt_translator, target_path=target_path,
+                  project=params.dbt_project)

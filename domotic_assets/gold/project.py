@@ -7,19 +7,22 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
-from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_updated_cli_invocation_params_for_context
+from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from packaging.version import Version
+from pydantic import Field
 
 from domotic_assets.gold.dbt_files import project_files_digest
-from domotic_assets.gold.dbt_runner import DbtRun
+from domotic_config.variables import value
+
+if TYPE_CHECKING:
+    from domotic_assets.gold.dbt_runner import DbtRun
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -39,30 +42,38 @@ class InstalledDbtCliResource(DbtCliResource):
     def _cli_version(self) -> Version:
         return Version(version("dbt-core"))
 
+    runner: Literal["in-process", "cli"] = Field(
+        default="in-process", description="DBT_RUNNER: `in-process` (dbt's runner in the step's process, from the "
+        "saved parse) or `cli` (dagster-dbt's public command-line path)")
+
+    def invoke(self, args: Sequence[str], *, context: dg.AssetExecutionContext) -> "DbtRun | DbtCliInvocation":
+        """A dbt command with the configured runner; both give dagster-dbt's event messages from
+        `stream_raw_events()` and raise `DagsterDbtCliRuntimeError` when dbt fails. The in-process runner is
+        used only with the dbt-core and dagster-dbt versions it was checked against (`dbt_runner.py`)."""
+        if self.runner == "in-process":
+            from domotic_assets.gold import dbt_runner  # dbt's and dagster-dbt's internals: only when used
+
+            if dbt_runner.checked({name: version(name) for name in dbt_runner.CHECKED_WITH}):
+                return self.run_in_process(args, context=context)
+            context.log.warning(f"the in-process dbt runner was checked with {dbt_runner.CHECKED_WITH}, not "
+                                f"dbt-core {version('dbt-core')} / dagster-dbt {version('dagster-dbt')}: "
+                                "running dbt's command line (DBT_RUNNER=cli)")
+        return self.cli(args, context=context)
+
     def run_in_process(self, args: Sequence[str], *, context: dg.AssetExecutionContext | None = None,
-                       target_path: Path | None = None) -> DbtRun:
-        """A dbt command run in this process from the saved parse (`dbt_runner.py`), with what `cli()` adds to
-        it: the selection of the assets and checks the step materialises, a target folder of its own."""
-        args, selects, excludes = extract_runtime_selection_from_args(args)
-        params = get_updated_cli_invocation_params_for_context(
-            context=context, manifest={}, dagster_dbt_translator=DagsterDbtTranslator(),
-            runtime_selects=selects, runtime_excludes=excludes)
-        project_dir = Path(params.dbt_project.project_dir if params.dbt_project else self.project_dir)
-        saved_parse_path = project_dir / dbt_project.target_path
-        prefix = f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-" if context else ""  # dagster-dbt's
-        target_path = target_path or saved_parse_path / f"{prefix}{uuid.uuid4().hex[:7]}"
-        indirect = ["--indirect-selection", params.indirect_selection] if params.indirect_selection else []
-        return DbtRun(args=[*args, "--project-dir", str(project_dir), "--profiles-dir", self.profiles_dir,
-                            "--target-path", str(target_path), "--log-path", str(target_path),
-                            "--no-send-anonymous-usage-stats", *params.selection_args, *indirect],
-                      saved_parse_path=saved_parse_path, manifest=params.manifest,
-                      dagster_dbt_translator=params.dagster_dbt_translator, target_path=target_path,
-                      project=params.dbt_project)
+                       target_path: Path | None = None) -> "DbtRun":
+        """A dbt command run in this process from the saved parse (`dbt_runner.py`)."""
+        from domotic_assets.gold.dbt_runner import in_process_run
+
+        return in_process_run(args, context=context, project_dir=self.project_dir, profiles_dir=self.profiles_dir,
+                              saved_parse_path=Path(self.project_dir) / dbt_project.target_path,
+                              target_path=target_path)
 
 
-def gold_dbt() -> InstalledDbtCliResource:
-    """The dbt resource of the gold assets: dbt of the project's environment."""
-    return InstalledDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+def gold_dbt(runner: str | None = None) -> InstalledDbtCliResource:
+    """The dbt resource of the gold assets: dbt of the project's environment, with the runner of DBT_RUNNER."""
+    return InstalledDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE,
+                                   runner=runner or value("DBT_RUNNER"))
 
 
 def parse_for_connection(environment: dict[str, str]) -> None:

@@ -54,7 +54,7 @@ def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
 
 
 class GoldTranslator(DagsterDbtTranslator):
-    """Keys are the model names (design.md §7); staging and intermediate views in group `gold_staging`, the
+    """Keys are the model names (docs/gold.md#in-dagster); staging and intermediate views in group `gold_staging`, the
     star in `gold`;
     daily models depend on their silver days directly and follow them."""
 

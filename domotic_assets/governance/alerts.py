@@ -15,6 +15,14 @@ def alert_of(context: dg.RunFailureSensorContext) -> dict:
             "message": (context.failure_event.message or "run failed")[:MESSAGE_CHARS]}
 
 
+def webhook_payload(alert: dict) -> dict:
+    """The alert as Slack's and Teams' incoming webhooks accept it (`text`, which they display), with the
+    structured fields beside it for any other receiver."""
+    partition = f" (partition {alert['partition_key']})" if alert["partition_key"] else ""
+    text = f"domotic: run {alert['run_id']} of {alert['job_name']}{partition} failed: {alert['message'][:300]}"
+    return {"text": text, **alert, "source": "domotic"}
+
+
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=True)
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: PostgresResource,
                              webhook: AlertWebhookResource) -> None:
@@ -26,7 +34,8 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: Pos
                        "ON CONFLICT (run_id) DO NOTHING RETURNING alert_id", alert)
         if cursor.fetchone() is None:
             return  # alerted already (the sensor saw the run before)
-    context.log.error(f"run {alert['run_id']} of {alert['job_name']} failed: {alert['message'][:300]}")
-    status = webhook.post({**alert, "source": "domotic"})
+    payload = webhook_payload(alert)
+    context.log.error(payload["text"])
+    status = webhook.post(payload)
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("UPDATE governance.alerts SET webhook_status = %s WHERE run_id = %s", (status, alert["run_id"]))

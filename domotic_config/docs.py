@@ -1,4 +1,4 @@
-"""The README's configuration table and `.env.example`, rendered from the variable declarations."""
+"""The configuration page's table (docs/configuration.md) and `.env.example`, rendered from the declarations."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ GROUP_TITLES = {
     "warehouse": "warehouse (PostgreSQL) and Dagster's storage",
     "sensors": "sensor files (SMB share) and bronze",
     "weather": "weather forecasts (sFTP)",
+    "gold": "gold (dbt)",
     "ml": "ML forecasts",
     "reference": "reference database (MySQL/MariaDB)",
     "operations": "the operations CLI (`python -m domotic_ops`) and its embedded PostgreSQL",
@@ -56,7 +57,7 @@ def render_env_example(variables: Sequence[Variable]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_table(readme: str, table: str) -> str:
-    """The README with its generated table replaced (the markers must be present)."""
-    start, end = readme.index(TABLE_START), readme.index(TABLE_END) + len(TABLE_END)
-    return readme[:start] + table + readme[end:]
+def replace_table(page: str, table: str) -> str:
+    """The page with its generated table replaced (the markers must be present)."""
+    start, end = page.index(TABLE_START), page.index(TABLE_END) + len(TABLE_END)
+    return page[:start] + table + page[end:]

@@ -1,6 +1,5 @@
 # The platform's commands; `make help` lists them.
 PYTHON := .venv/bin/python
-DBT_DOCS_PORT ?= 8080
 
 .PHONY: help up down status check docs lint test bootstrap
 
@@ -20,8 +19,7 @@ check: bootstrap ## show the configuration (secrets masked) and try every config
 	@$(PYTHON) -m domotic_ops check
 
 docs: bootstrap ## build the dbt docs site against the warehouse and serve it on 127.0.0.1:8080 (DBT_DOCS_PORT)
-	@$(PYTHON) -m domotic_ops dbt docs generate
-	@$(PYTHON) -m domotic_ops dbt docs serve --host 127.0.0.1 --port $(DBT_DOCS_PORT) --no-browser
+	@$(PYTHON) -m domotic_ops dbt-docs
 
 lint: bootstrap ## ruff (with import sorting), mypy on the platform packages, sqlfluff on the dbt project
 	@.venv/bin/ruff check .

@@ -152,6 +152,7 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("DAGSTER_HOME", "Dagster's instance folder", fallback="`$DOMOTIC_RUNTIME_DIR/dagster_home`", group="operations"),
     Variable("DAGSTER_PORT", "port of the Dagster UI (127.0.0.1)", "3000", group="operations"),
+    Variable("DBT_DOCS_PORT", "port of the dbt docs site of `make docs` (127.0.0.1)", "8080", group="operations"),
     Variable("ALERT_WEBHOOK_URL", "URL that receives a JSON POST for every failed run (Slack/Teams/any webhook); "
              "unset: alerts are recorded in governance.alerts and the log only", "", secret=True, group="operations"),
     Variable("BRONZE_RETENTION_DAYS", "bronze files of local days older than this are removed by "

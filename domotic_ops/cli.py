@@ -1,5 +1,5 @@
 """Operate the platform: `python -m domotic_ops up|down|status|check|health|backup|restore|pg|dagster|dbt|
-access-sql`.
+dbt-docs|access-sql`.
 
 `up` starts what this configuration runs itself (the embedded PostgreSQL unless `DB_URL` is set) and then
 Dagster; a server of the user's own is never started or stopped. The demo's CLI (`python -m demo`) adds the
@@ -106,13 +106,38 @@ def run_common(args, settings: Settings, services: dict, prepare: Callable[[], N
     return True
 
 
-def run_dbt(settings: Settings, args: list[str]) -> int:
-    """dbt on the gold project, connected to the warehouse of DB_URL (e.g. `dbt docs generate`)."""
-    project = ROOT / "dbt_project"
+DBT_PROJECT = ROOT / "dbt_project"
+# The docs site's own dbt target folder: `dbt docs generate` writes a manifest and a saved parse there, not over
+# the manifest the code location loads nor the saved parse gold runs start from (target/).
+DBT_DOCS_TARGET = DBT_PROJECT / "target" / "docs"
+
+
+def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of dbt on the gold project, connected to the warehouse of DB_URL."""
     env = {**os.environ, **PostgresResource(db_url=settings["DB_URL"]).dbt_environment()}
-    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(project),
-               "--profiles-dir", str(project)]
+    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT),
+               "--profiles-dir", str(DBT_PROJECT)]
+    return command, env
+
+
+def run_dbt(settings: Settings, args: list[str]) -> int:
+    """dbt on the gold project, connected to the warehouse of DB_URL (e.g. `dbt build`)."""
+    command, env = dbt_command(settings, args)
     return subprocess.run(command, env=env).returncode
+
+
+def dbt_docs(settings: Settings, port: int) -> int:
+    """`dbt docs generate` against the warehouse (the catalog reads the built tables, their types and comments),
+    then `dbt docs serve` on 127.0.0.1:<port> in place of this process (Ctrl-C stops it). Returns only when the
+    generation failed (dbt's exit status)."""
+    target = ["--target-path", str(DBT_DOCS_TARGET)]
+    generated = run_dbt(settings, ["docs", "generate", *target])
+    if generated:
+        return generated
+    command, env = dbt_command(settings, ["docs", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                          "--no-browser", *target])
+    print(f"dbt docs: http://127.0.0.1:{port}  (stop with Ctrl-C)", flush=True)
+    os.execve(command[0], command, env)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -122,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("check", help="show the effective configuration and test every configured service")
     dbt = commands.add_parser("dbt", help="run dbt on the gold project against DB_URL (e.g. dbt build, docs generate)")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
+    docs = commands.add_parser("dbt-docs", help="generate the dbt docs site against DB_URL and serve it on 127.0.0.1")
+    docs.add_argument("--port", type=int, help="port of the site (default: DBT_DOCS_PORT)")
     health = commands.add_parser("health", help="freshness per source, row counts, quarantine, bronze, last runs "
                                                 "and alerts (exit status 1 when a source is stale)")
     health.add_argument("--now", type=datetime.fromisoformat, help="measure ages from this instant (ISO 8601)")
@@ -139,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0 if run_checks(settings) else 1)
         if args.command == "dbt":
             sys.exit(run_dbt(settings, args.dbt_args))
+        if args.command == "dbt-docs":
+            sys.exit(dbt_docs(settings, args.port or int(settings["DBT_DOCS_PORT"])))
         if args.command == "health":
             os.environ.update(settings.env)  # Dagster's instance reads DAGSTER_HOME and its storage variables
             sys.exit(0 if health_report(settings, now=args.now) else 1)
@@ -151,7 +180,10 @@ def main(argv: list[str] | None = None) -> None:
             restore_dump(backup_urls(settings)[0][0], args.dump, args.database, settings.get("DOMOTIC_PG_BINDIR", ""))
             return
         if args.command == "access-sql":
-            print(access_sql(make_url(settings["DB_URL"]).username))
+            app_role = make_url(settings["DB_URL"]).username
+            if app_role is None:
+                sys.exit("error: DB_URL names no user (the application role to set up)")
+            print(access_sql(app_role))
             return
         run_common(args, settings, platform_services(settings))
     except procs.ServiceError as error:

@@ -68,15 +68,20 @@ def postgres(settings: Settings):
 
 @pytest.fixture(scope="session")
 def fresh_database(settings: Settings, postgres):
-    """A function that (re)creates an empty warehouse database (schemas, access set-up) and returns its URL."""
-    def create(name: str) -> str:
+    """A function that (re)creates a warehouse database and returns its URL: empty with the access set-up
+    (schemas, roles, row-level security), or without it (`access_set_up=False`, as on a server of one's own),
+    or a copy of `template`; owned by `owner`, with CREATE granted to the application role."""
+    def create(name: str, *, access_set_up: bool = True, template: str | None = None, owner: str = "domotic") -> str:
         admin = postgres.connect()
         admin.autocommit = True
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            cursor.execute(f'CREATE DATABASE "{name}" OWNER domotic')
+            cursor.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+                           + f' OWNER "{owner}"')
+            cursor.execute(f'GRANT CREATE ON DATABASE "{name}" TO domotic')
         admin.close()
-        postgres.prepare_warehouse(name)
+        if access_set_up and template is None:
+            postgres.prepare_warehouse(name)
         return settings["DB_URL"].rsplit("/", 1)[0] + "/" + name
     return create
 

@@ -1,9 +1,10 @@
-"""The code location: its shape (the stable names of design.md §7), and that it loads and runs with only the
-documented required variables — in process, and through the `dagster` CLI with the project's dagster.yaml."""
+"""The code location: its shape (the stable names the layer pages of docs/ give), and that it loads and runs with
+only the documented required variables — in process, and through the `dagster` CLI with the project's dagster.yaml."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import psycopg2
 import pytest
+import yaml
 
 from domotic_assets.gold.assets import gold_daily_models
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION
@@ -31,7 +33,8 @@ ASSETS = {  # asset key: (group, kinds)
         "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
         "fact_device_health_day", "fact_weather_hour", "weather_forecast_latest", "house_balance_minute")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
-        "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors")},
+        "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
+        "stg_file_ledger")},
     **{f"{target}_{step}": ("ml", kinds) for target in ("occupancy", "power") for step, kinds in (
         ("features", {"polars", "postgres"}), ("backtest", {"lightgbm", "scikitlearn"}), ("model", {"lightgbm"}),
         ("forecast", {"postgres"}))},
@@ -196,11 +199,24 @@ def test_gold_views_on_silver_wait_for_a_loaded_silver_day(defs):
         tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=gold, cursor=cursor)
         return {r.key.to_user_string() for r in tick.results if r.true_subset.size}, tick.cursor
 
+    on_sensor_events = {"stg_sensor_events", "stg_sensor_days", "stg_file_ledger"}
     before, cursor = requested()
-    assert {"tariffs", "swiss_holidays"} <= before and not before & {"stg_sensor_events", "stg_sensor_days"}
+    assert {"tariffs", "swiss_holidays"} <= before and not before & on_sensor_events
     instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-02"))
     after, _ = requested(cursor)
-    assert {"stg_sensor_events", "stg_sensor_days"} <= after and "stg_weather_forecasts" not in after
+    assert on_sensor_events <= after and "stg_weather_forecasts" not in after
+
+
+@pytest.mark.unit
+def test_silver_is_read_through_staging_only():
+    """Only the staging models call source(), and every silver table declared as a source has its staging model."""
+    models = ROOT / "dbt_project" / "models"
+    calls = {path.relative_to(models).as_posix(): re.findall(r"source\(\s*'(\w+)'\s*,\s*'(\w+)'\s*\)", path.read_text())
+             for path in models.rglob("*.sql")}
+    assert [path for path, read in calls.items() if read and not path.startswith("staging/")] == []
+    sources = yaml.safe_load((models / "staging" / "_staging.yml").read_text())["sources"]
+    declared = {(source["name"], table["name"]) for source in sources for table in source["tables"]}
+    assert {table for read in calls.values() for table in read} == declared
 
 
 @pytest.mark.component

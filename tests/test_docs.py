@@ -42,7 +42,7 @@ NOT_RUN = {
     "make up": "starts the demo platform (tests/test_dagster_dev.py and tests/test_browser.py start Dagster)",
     "make test": "is the test suite itself",
     "make down": "stops the test session's services",
-    "make docs": "serves the dbt docs until stopped; tests/test_gold.py generates them",
+    "make docs": "serves the dbt docs until stopped; tests/test_gold.py generates and serves them",
     ".venv/bin/python -m domotic_ops up": "starts services; tests/test_operations.py starts them",
     ".venv/bin/python -m domotic_ops down": "stops the test session's services",
     ".venv/bin/python -m domotic_ops pg start": "starts services; the test session starts its own",

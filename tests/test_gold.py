@@ -13,9 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import zipfile
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -79,8 +80,9 @@ def warehouse(settings, fresh_database, generated, sftp_server, mariadb, bronze_
     return warehouse
 
 
-def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1], raise_on_error=True) -> list:
-    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1], raise_on_error=True,
+          runner: str | None = None) -> list:
+    resources = {"dbt": gold_dbt(runner), "warehouse": warehouse}
     results = [dg.materialize([gold_models], resources=resources)]
     results.append(dg.materialize([gold_daily_models], resources=resources, raise_on_error=raise_on_error, tags={
         "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}))
@@ -277,16 +279,33 @@ def test_latest_forecast_is_the_last_issued_before_the_target_day(warehouse, bui
         assert issued_on == max(d for d in issued[(target, site)] if d < local_day)
 
 
+def facts_signature(warehouse: PostgresResource) -> list[tuple]:
+    """Every energy minute (key, energy, rule) as a digest, and the environment facts' size."""
+    return query(warehouse, """SELECT count(*), md5(string_agg(datetime_key || ':' || device_key || ':' ||
+                               coalesce(round(energy_wh::numeric, 9)::text, '-') || ':' || coalesce(adjustment, ''),
+                               ',' ORDER BY datetime_key, device_key)) FROM gold.fact_energy_minute""") \
+        + query(warehouse, "SELECT count(*), sum(readings) FROM gold.fact_environment_minute")
+
+
 def test_a_range_build_equals_day_by_day_builds(warehouse, built):
-    signature = """SELECT count(*), md5(string_agg(datetime_key || ':' || device_key || ':' ||
-                   coalesce(round(energy_wh::numeric, 9)::text, '-') || ':' || coalesce(adjustment, ''), ','
-                   ORDER BY datetime_key, device_key)) FROM gold.fact_energy_minute"""
-    environment = "SELECT count(*), sum(readings) FROM gold.fact_environment_minute"
-    before = query(warehouse, signature) + query(warehouse, environment)
+    before = facts_signature(warehouse)
     for day in DAYS:
         results = build(warehouse, day, day)
         assert failed_checks(results) == []
-    assert query(warehouse, signature) + query(warehouse, environment) == before
+    assert facts_signature(warehouse) == before
+
+
+def test_the_command_line_runner_builds_what_the_in_process_runner_builds(warehouse, built):
+    """DBT_RUNNER=cli (dagster-dbt's public `cli().stream()`, dbt in a subprocess) gives the same facts, checks
+    and row counts as the default in-process runner."""
+    before = facts_signature(warehouse)
+    by_runner = {runner: build(warehouse, DAYS[1], DAYS[1], runner=runner) for runner in ("cli", "in-process")}
+    for results in by_runner.values():
+        assert failed_checks(results) == []
+        assert facts_signature(warehouse) == before
+    counts = {runner: [materialised_counts(result) for result in results] for runner, results in by_runner.items()}
+    assert counts["cli"] == counts["in-process"]
+    assert counts["cli"][1]["fact_energy_minute"]["rows_written"] > 0
 
 
 def materialised_counts(result) -> dict[str, dict]:
@@ -382,19 +401,97 @@ def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built)
         assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []
 
 
+# The grain of every mart table (dbt model-level constraints): its primary key in PostgreSQL. Views take none.
+PRIMARY_KEYS = {
+    "dim_date": ["date_key"], "dim_datetime": ["datetime_key"], "dim_apartment": ["apartment_key"],
+    "dim_weather_site": ["site_key"], "dim_tariff": ["tariff_key"],
+    "fact_energy_minute": ["datetime_key", "device_key"], "fact_environment_minute": ["datetime_key", "room_key"],
+    "fact_presence_minute": ["datetime_key", "room_key"], "fact_device_health_day": ["date_key", "device_key"],
+    "fact_weather_hour": ["datetime_key", "site_key", "prediction_date"],
+}
+
+
+def test_every_mart_table_rejects_a_second_row_of_its_grain(warehouse, built):
+    """The tables carry their grain as primary key (kept across the rebuilds of the other tests): PostgreSQL
+    refuses a copy of one of their rows."""
+    keys = dict(query(warehouse, """
+        SELECT t.relname, array_agg(a.attname::text ORDER BY k.position) FROM pg_constraint AS c
+        JOIN pg_class AS t ON t.oid = c.conrelid
+        CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k (attnum, position)
+        JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+        WHERE c.contype = 'p' AND c.connamespace = 'gold'::regnamespace GROUP BY 1"""))
+    assert {table: keys.get(table) for table in PRIMARY_KEYS} == PRIMARY_KEYS
+    with warehouse.connect() as connection:
+        for table in PRIMARY_KEYS:
+            with connection.cursor() as cursor, pytest.raises(psycopg2.errors.UniqueViolation):
+                cursor.execute(f"INSERT INTO gold.{table} SELECT * FROM gold.{table} LIMIT 1")
+            connection.rollback()
+
+
+def test_source_freshness_measures_silver_by_its_arrival(warehouse, built, tmp_path):
+    """`dbt source freshness` judges the sources that have a load or arrival time, and only those: the ledger
+    loaded minutes ago passes; the readings and forecasts of the generated days (2023) are long overdue. No dbt
+    command writes dbt's anonymous user id (.user.yml: no usage statistics)."""
+    result = subprocess.run([DBT_EXECUTABLE, "source", "freshness", "--project-dir", str(DBT_PROJECT_DIR),
+                             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(tmp_path),
+                             "--log-path", str(tmp_path)], env={**os.environ, **warehouse.dbt_environment()},
+                            capture_output=True, text=True)
+    assert result.returncode in (0, 1), result.stdout[-3000:]
+    found = {r["unique_id"].rsplit(".", 1)[1]: r for r in json.loads((tmp_path / "sources.json").read_text())["results"]}
+    assert {name: r["status"] for name, r in found.items()} == {
+        "file_ledger": "pass", "sensor_events": "error", "weather_forecasts": "error"}, result.stdout[-3000:]
+    [(newest_reading, newest_issue)] = query(warehouse, """
+        SELECT (SELECT max("timestamp") FROM silver.sensor_events),
+               (SELECT max(prediction_date)::timestamp AT TIME ZONE 'Europe/Zurich' FROM silver.weather_forecasts)""")
+    assert datetime.fromisoformat(found["sensor_events"]["max_loaded_at"]) == newest_reading
+    assert datetime.fromisoformat(found["weather_forecasts"]["max_loaded_at"]) == newest_issue
+    assert not (DBT_PROJECT_DIR / ".user.yml").exists()
+
+
+def test_dbt_docs_are_generated_from_the_warehouse_and_served_on_loopback(warehouse, built, tmp_path):
+    """`python -m domotic_ops dbt-docs` documents the built star (the catalog has its columns and the comments
+    dbt persisted) and serves the site on 127.0.0.1, in a target folder of its own: the manifest the code
+    location loads is left alone."""
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    before = manifest.stat().st_mtime_ns
+    port = free_port()
+    env = {**os.environ, "DOMOTIC_ENV_FILE": "/nonexistent", "DOMOTIC_RUNTIME_DIR": str(tmp_path),
+           "DB_URL": warehouse.db_url}
+    log = tmp_path / "dbt-docs.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([sys.executable, "-m", "domotic_ops", "dbt-docs", "--port", str(port)], env=env,
+                                  stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json", timeout=5) as response:
+                    catalog = json.load(response)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "dbt docs were not served within 5 minutes"
+                time.sleep(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    energy = catalog["nodes"]["model.domotic.fact_energy_minute"]
+    assert energy["metadata"]["comment"].startswith("Energy per device and minute")
+    assert energy["columns"]["energy_wh"]["comment"].startswith("energy consumed in the minute")
+    assert "loaded_at" in catalog["sources"]["source.domotic.silver.file_ledger"]["columns"]
+    assert manifest.stat().st_mtime_ns == before
+
+
 # GDPR requests, on a copy of the built warehouse and of its bronze folder.
 
 @pytest.fixture
-def copied(warehouse, built, bronze_root, postgres, tmp_path) -> tuple[PostgresResource, Path]:
-    admin = postgres.connect()
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute('DROP DATABASE IF EXISTS "gdpr_copy"')
-        cursor.execute('CREATE DATABASE "gdpr_copy" TEMPLATE "gold_test" OWNER domotic')
-    admin.close()
+def copied(warehouse, built, bronze_root, fresh_database, tmp_path) -> tuple[PostgresResource, Path]:
+    url = fresh_database("gdpr_copy", template="gold_test")
     bronze = tmp_path / "bronze"
     shutil.copytree(bronze_root, bronze)
-    return PostgresResource(db_url=warehouse.db_url.rsplit("/", 1)[0] + "/gdpr_copy"), bronze
+    return PostgresResource(db_url=url), bronze
 
 
 def held_about(warehouse: PostgresResource, bronze: Path) -> dict[str, dict]:

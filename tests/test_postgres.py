@@ -83,14 +83,8 @@ def test_the_application_role_is_least_privileged_and_the_access_set_up_runs_aga
         assert cursor.fetchall() == [("domotic", None)]  # its own row only: every apartment
 
 
-def test_check_names_the_missing_access_set_up(postgres, settings):
-    admin = postgres.connect()
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS no_access_setup")
-        cursor.execute("CREATE DATABASE no_access_setup OWNER domotic")
-    admin.close()
-    url = settings["DB_URL"].rsplit("/", 1)[0] + "/no_access_setup"
+def test_check_names_the_missing_access_set_up(fresh_database, settings):
+    url = fresh_database("no_access_setup", access_set_up=False)
     with pytest.raises(RuntimeError, match="access set-up is missing in no_access_setup.*domotic_ops access-sql"):
         check_warehouse({"warehouse": PostgresResource(db_url=url)}, settings)
 

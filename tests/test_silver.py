@@ -269,16 +269,9 @@ def test_a_current_silver_schema_is_not_locked_again(settings, resources):
         cursor.execute("DROP TABLE silver.sensor_events_20000101")
 
 
-def test_silver_schema_is_created_on_a_server_of_ones_own(settings, postgres):
+def test_silver_schema_is_created_on_a_server_of_ones_own(fresh_database):
     """A fresh database where the role may CREATE but nothing exists yet: the first run creates silver."""
-    admin = postgres.connect()
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("DROP DATABASE IF EXISTS own_warehouse")
-        cursor.execute("CREATE DATABASE own_warehouse OWNER postgres")
-        cursor.execute("GRANT CREATE ON DATABASE own_warehouse TO domotic")
-    admin.close()
-    own = PostgresResource(db_url=settings["DB_URL"].rsplit("/", 1)[0] + "/own_warehouse")
+    own = PostgresResource(db_url=fresh_database("own_warehouse", access_set_up=False, owner="postgres"))
     for _ in range(2):  # idempotent
         with own.connect() as connection, connection.cursor() as cursor:
             store.ensure_schema(cursor)

@@ -2,7 +2,7 @@
     side. Read from the small file ledger, not from the readings. -#}
 with ledger as (
     select min(partition_date) as first_day, max(partition_date) as last_day
-    from {{ source('silver', 'file_ledger') }}
+    from {{ ref('stg_file_ledger') }}
 ),
 forecasts as (
     select min({{ local_date('target_hour_utc') }}) as first_day, max({{ local_date('target_hour_utc') }}) as last_day

@@ -2,7 +2,7 @@
     building's city when forecasts exist for it, else var('default_weather_site'). -#}
 with apartments as (
     select apartment as apartment_id, min(split_part(file, '_', 2)) as smb_user
-    from {{ source('silver', 'file_ledger') }}
+    from {{ ref('stg_file_ledger') }}
     where source = 'sensor' and apartment is not null
     group by apartment
 ),

@@ -26,10 +26,12 @@ device_minutes as (
            null::double precision as energy_wh, null::boolean as is_imputed, null::text as adjustment
     from readings
     union all
-    select device_key, room_key, apartment_key, minute_utc, null, null, null, energy_wh, is_imputed, adjustment
+    select device_key, room_key, apartment_key, minute_utc, null as power_w, null as counter_wh, null as power_is_outlier,
+           energy_wh, is_imputed, adjustment
     from counter_energy
     union all
-    select device_key, room_key, apartment_key, minute_utc, null, null, null, energy_wh, is_imputed, adjustment
+    select device_key, room_key, apartment_key, minute_utc, null as power_w, null as counter_wh, null as power_is_outlier,
+           energy_wh, is_imputed, adjustment
     from held_power
 ),
 -- one row per device and minute: its reading (if any) and its energy (if any; at most one energy row)
@@ -46,7 +48,10 @@ minutes as (
     from device_minutes
     group by device_key, room_key, apartment_key, minute_utc
 ),
-tariffs as (select * from {{ ref('dim_tariff') }} where provider = '{{ var("tariff_provider") }}')
+tariffs as (
+    select * from {{ ref('dim_tariff') }}
+    where provider = '{{ var("tariff_provider") }}'
+)
 select
     {{ minute_key('minutes.minute_utc') }} as datetime_key,
     {{ date_key('minutes.local_date') }} as date_key,
@@ -58,7 +63,7 @@ select
     minutes.energy_wh / 1000.0 as energy_kwh,
     round((minutes.energy_wh / 1000.0 * tariffs.chf_per_kwh)::numeric, 6)::numeric(12, 6) as cost_chf,
     minutes.counter_wh as counter_total_wh,
-    not minutes.power_is_outlier and minutes.adjustment is distinct from 'implausible' as is_valid,
+    not minutes.power_is_outlier and (minutes.adjustment is distinct from 'implausible') as is_valid,
     minutes.is_imputed,
     minutes.adjustment::text as adjustment
 from minutes

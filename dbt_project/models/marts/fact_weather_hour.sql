@@ -3,7 +3,8 @@
           post_hook="create index if not exists fact_weather_hour_date on {{ this }} (date_key)") }}
 {#- Forecasts per target hour, site and issue date (prediction_date = the partition): the four measures
     (means over the model runs, outliers left out) and the number of runs (leads) that target the hour. -#}
--- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}, {{ ref('dim_weather_site') }}  (its relationship tests: built first)
+-- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}, {{ ref('dim_weather_site') }}
+--   (its relationship tests: built first)
 with forecasts as (
     select * from {{ ref('stg_weather_forecasts') }}
     where {{ in_window('prediction_date') }} and not is_outlier

@@ -15,4 +15,4 @@ select distinct on (weather.datetime_key, weather.site_key)
 from {{ ref('fact_weather_hour') }} as weather
 join {{ ref('dim_date') }} as days on days.date_key = weather.date_key
 where weather.prediction_date < days.date
-order by weather.datetime_key, weather.site_key, weather.prediction_date desc
+order by weather.datetime_key asc, weather.site_key asc, weather.prediction_date desc

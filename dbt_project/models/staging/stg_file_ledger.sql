@@ -1,0 +1,10 @@
+with ledger as (
+    select * from {{ source('silver', 'file_ledger') }}
+)
+
+select
+    file,
+    source,
+    apartment,
+    partition_date
+from ledger

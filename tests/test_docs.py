@@ -181,6 +181,8 @@ def test_every_documented_command_is_run_or_has_a_reason_not_to_be():
 @pytest.mark.parametrize("command", sorted(RUN))
 def test_a_documented_command_runs_as_written(command, settings, postgres, mariadb, sftp_server, generated,
                                              tmp_path):
-    env = {**os.environ, **settings.env, "DOMOTIC_ENV_FILE": str(tmp_path / "no.env")}
+    # The test session's platform, as a user's shell would point at it: its runtime folder and ports.
+    pointers = ("DOMOTIC_RUNTIME_DIR", "DOMOTIC_PG_PORT", "DEMO_MYSQL_PORT", "DEMO_SFTP_PORT", "DAGSTER_PORT")
+    env = {**os.environ, **{name: settings[name] for name in pointers}, "DOMOTIC_ENV_FILE": str(tmp_path / "no.env")}
     result = subprocess.run(command, shell=True, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode in RUN[command], result.stdout[-3000:] + result.stderr[-3000:]

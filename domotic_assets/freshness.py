@@ -32,10 +32,10 @@ def with_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
     """The spec with its layer's policy (gold's daily facts follow silver; staging views have none)."""
     name = spec.key.to_user_string()
     if name in BY_ASSET:
-        policy = BY_ASSET[name]
+        policy: dg.FreshnessPolicy | None = BY_ASSET[name]
     elif spec.group_name == "gold" and spec.partitions_def is not None:
         inputs = {dep.asset_key.to_user_string() for dep in spec.deps}
         policy = GOLD_WEATHER if inputs & WEATHER_GOLD_INPUTS and "silver_sensor_events" not in inputs else GOLD_DAYS
     else:
-        policy = BY_GROUP.get(spec.group_name)
+        policy = BY_GROUP.get(spec.group_name) if spec.group_name else None
     return spec.replace_attributes(freshness_policy=policy) if policy else spec

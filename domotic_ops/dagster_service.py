@@ -53,8 +53,8 @@ class DagsterService:
     def running(self) -> dict[str, int]:
         """Every Dagster process this project started that still runs (either mode)."""
         names = ("dagster", "dagster-webserver", "dagster-daemon")
-        return {name: procs.read_pid(self._pid_file(name)) for name in names
-                if procs.is_alive(procs.read_pid(self._pid_file(name)))}
+        pids = {name: procs.read_pid(self._pid_file(name)) for name in names}
+        return {name: pid for name, pid in pids.items() if pid is not None and procs.is_alive(pid)}
 
     def is_running(self) -> bool:
         return bool(self.running())

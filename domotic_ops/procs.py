@@ -133,8 +133,8 @@ def stop_pid_file(pid_file: Path, timeout: float = 20.0, group: bool = True) -> 
     """Stop the process (and its process group) named by a PID file; True if something was stopped."""
     pid = read_pid(pid_file)
     stopped = False
-    gone = (lambda: not group_alive(pid)) if group else (lambda: not is_alive(pid))
-    if is_alive(pid):
+    if pid is not None and is_alive(pid):
+        gone = (lambda: not group_alive(pid)) if group else (lambda: not is_alive(pid))
         _signal(pid, signal.SIGTERM, group)
         if not wait_until(gone, timeout):
             _signal(pid, signal.SIGKILL, group)

@@ -60,7 +60,7 @@ class _PinnedFingerprintPolicy(paramiko.MissingHostKeyPolicy):
 
 
 class _RejectUnknownPolicy(paramiko.MissingHostKeyPolicy):
-    def __init__(self, known_hosts: Path):
+    def __init__(self, known_hosts: Path | None):
         self.known_hosts = known_hosts
 
     def missing_host_key(self, client, hostname, key):
@@ -137,7 +137,10 @@ class SFTPResource(dg.ConfigurableResource):
                 raise SFTPConfigurationError(f"{self.host}:{self.port} refused the password of user {self.user!r}: "
                                              "check SFTP_USER and SFTP_PASSWORD") from error
             sftp = client.open_sftp()
-            sftp.get_channel().settimeout(self.timeout)
+            channel = sftp.get_channel()
+            if channel is None:
+                raise RuntimeError(f"the sFTP session to {self.host}:{self.port} has no channel")
+            channel.settimeout(self.timeout)
             yield sftp
         finally:
             client.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,7 +22,7 @@ import smbclient
 from pydantic import Field, PrivateAttr
 from smbprotocol.exceptions import SMBOSError
 
-from sensors_io.share import Share, ShareUnreachable
+from sensors_io.share import Share, ShareFileInfo, ShareUnreachable
 
 
 @dataclass(frozen=True, order=True)
@@ -142,10 +143,10 @@ class SMBShareResource(dg.ConfigurableResource):
     def ensure_reachable(self) -> None:
         self.backend.ensure_reachable()
 
-    def list_files(self, prefix: str = "") -> list[ShareFile]:
+    def list_files(self, prefix: str = "") -> Sequence[ShareFileInfo]:
         return self.backend.list_files(prefix)
 
-    def stat(self, name: str) -> ShareFile | None:
+    def stat(self, name: str) -> ShareFileInfo | None:
         return self.backend.stat(name)
 
     def open(self, name: str) -> BinaryIO:

@@ -1,10 +1,11 @@
-"""Where files live in bronze (design §3): `<apartment>/YYYY/MM/DD/HH/<name>` and `weather/YYYY/MM/DD/<name>`."""
+"""Where files live in bronze (docs/bronze.md): `<apartment>/YYYY/MM/DD/HH/<name>` and `weather/YYYY/MM/DD/<name>`."""
 
 from __future__ import annotations
 
 import glob
 import json
 import os
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -57,10 +58,11 @@ class BronzeDay:
 
 
 def bronze_day(root: Path, day: date, modified_since: float | None = None,
-               also: set[tuple[str, str]] = frozenset()) -> BronzeDay:
+               also: Set[tuple[str, str]] = frozenset()) -> BronzeDay:
     """The day's files, from one listing of each of its hour folders (when `modified_since` is given, epoch
     seconds: of those modified at or after it, and of the folders `also` names)."""
-    found = BronzeDay(listed=None if modified_since is None else set())
+    listed: set[tuple[str, str]] = set()
+    found = BronzeDay(listed=None if modified_since is None else listed)
     prefix = partition_prefix(day.isoformat())
     for folder in _sensor_day_folders(root, day):
         with os.scandir(folder) as entries:
@@ -71,7 +73,7 @@ def bronze_day(root: Path, day: date, modified_since: float | None = None,
             if modified_since is not None:
                 if key not in also and os.stat(path).st_mtime < modified_since:
                     continue
-                found.listed.add(key)
+                listed.add(key)
             for name in sorted(os.listdir(path)):
                 if name.startswith("."):
                     continue

@@ -153,8 +153,8 @@ def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float,
             changed.add(_count(cursor, info, names))
             found += 1
             parsed = parse_sensor_filename(name)
-            minute = parsed.local_minute.isoformat(timespec="minutes")
-            cursor.last_minute[parsed.user] = max(cursor.last_minute.get(parsed.user, ""), minute)
+            stamp = parsed.local_minute.isoformat(timespec="minutes")
+            cursor.last_minute[parsed.user] = max(cursor.last_minute.get(parsed.user, ""), stamp)
     for user, last in sorted(cursor.last_minute.items()):
         minute, misses = datetime.fromisoformat(last), 0
         while misses < lookahead and probes < max_probes:

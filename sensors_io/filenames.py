@@ -1,4 +1,5 @@
-"""Source filenames: `DD.MM.YYYY HHMM_<User>_received.json` (contract §1.1) and `Pred_YYYY-MM-DD.csv` (§2.1)."""
+"""Source filenames: `DD.MM.YYYY HHMM_<User>_received.json` (docs/sources.md#file-names) and
+`Pred_YYYY-MM-DD.csv` (docs/sources.md#names-and-content)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""Flattening contract (data contract §1.8): one sensor JSON payload → one reading per (sensor, field).
+"""Flattening contract (docs/sources.md#flattening): one sensor JSON payload → one reading per (sensor, field).
 
 Fixes the reference's defects: two sensors of the same type in one room keep distinct `sensor_id`s, a
 boolean `switch` is read correctly, numbers given as strings are parsed. A reading that cannot be read (not
 a number, NaN/Infinity, a bad switch) or a `null` category is skipped and counted by reason, and the rest
-of the file loads (contract §1.6); a structural problem raises `FlattenError` with a reason.
+of the file loads (docs/sources.md#quarantine); a structural problem raises `FlattenError` with a reason.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Plausibility bounds per (sensor type, field); a reading outside them, or NaN, is flagged, never dropped.
 
-Unlike the reference (bounds keyed by field name only, contract §9 item 7), every numeric field of every
+Unlike the reference (bounds keyed by field name only), every numeric field of every
 sensor type is bounded: plug, motion and humidity temperatures, humidity-sensor humidity, phase powers,
 total power, currents, voltages and the station-level pressure included.
 """
@@ -24,7 +24,7 @@ SENSOR_BOUNDS: dict[tuple[str, str], tuple[float, float]] = {
     **{("consumption", f"voltage{i}"): (180, 260) for i in (1, 2, 3)},
 }
 
-# Contract §2.6, per measurement code.
+# Per measurement code (docs/sources.md#weather-cleaning).
 WEATHER_BOUNDS = {"PRED_T_2M_ctrl": (-50, 60), "PRED_RELHUM_2M_ctrl": (0, 100), "PRED_TOT_PREC_ctrl": (0, 500),
                   "PRED_GLOB_ctrl": (0, 1500)}
 

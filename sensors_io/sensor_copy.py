@@ -73,21 +73,21 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
             continue
         jobs.append((info, folder / info.name))
 
-    def copy(job: tuple[ShareFileInfo, Path]) -> tuple[str, int, str | None]:
+    def copy(job: tuple[ShareFileInfo, Path]) -> tuple[str, int, str]:  # (outcome, bytes, why it failed)
         info, target = job
         if same_version(target, info.size, info.mtime):
-            return "skipped", 0, None
+            return "skipped", 0, ""
         if now - info.mtime < settle_seconds:
-            return "deferred", 0, None
+            return "deferred", 0, ""
         try:
-            return "copied", copy_atomically(lambda: share.open(info.name), target, info.size, info.mtime), None
+            return "copied", copy_atomically(lambda: share.open(info.name), target, info.size, info.mtime), ""
         except SizeMismatch:  # the file changed while it was copied: still being written
-            return "deferred", 0, None
+            return "deferred", 0, ""
         except OSError as error:
             return "failed", 0, f"{type(error).__name__}: {error}"
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for (info, _target), (outcome, size, error) in zip(jobs, pool.map(copy, jobs)):
+        for (info, _target), (outcome, size, problem) in zip(jobs, pool.map(copy, jobs)):
             if outcome == "copied":
                 report.copied += 1
                 report.bytes += size
@@ -96,7 +96,7 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
             elif outcome == "deferred":
                 report.deferred.append(info.name)
             else:
-                report.failed.append((info.name, error))
+                report.failed.append((info.name, problem))
     _write_reasons(root, report.rejected)
     return report
 

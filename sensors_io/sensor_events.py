@@ -1,4 +1,4 @@
-"""Bronze sensor files → silver rows (contract §1.8), or a quarantine record with the reason.
+"""Bronze sensor files → silver rows (docs/sources.md#flattening), or a quarantine record with the reason.
 
 `parse_files` works on a list of bronze paths and returns a Polars frame of readings plus one outcome per
 file (loaded with its row count and checksum, or rejected with reason and detail). It runs in worker
@@ -32,9 +32,10 @@ BOM = b"\xef\xbb\xbf"
 DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
 KNOWN_ROOMS = {*ROOM_MAP.values(), "Office", "Kitchen", "Laundry", "Outdoor", "Outside", "House",
                "Dishwasher", "WashingMachine", "Dryer"}
-SCHEMA = {"apartment": pl.String, "room": pl.String, "sensor_type": pl.String, "sensor_id": pl.String,
-          "field": pl.String, "value": pl.Float64, "unit": pl.String, "timestamp": pl.Datetime("us", "UTC"),
-          "is_outlier": pl.Boolean, "source_file": pl.String}
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "apartment": pl.String, "room": pl.String, "sensor_type": pl.String, "sensor_id": pl.String,
+    "field": pl.String, "value": pl.Float64, "unit": pl.String, "timestamp": pl.Datetime("us", "UTC"),
+    "is_outlier": pl.Boolean, "source_file": pl.String}
 # A reading's identity within a day. Rows in this order let PostgreSQL build a day's unique index from presorted
 # input (byte order, as PostgreSQL's C and C.UTF-8 collations compare; another collation only sorts more).
 READING_KEY = ("apartment", "sensor_id", "field", "timestamp")
@@ -125,8 +126,8 @@ def submit_files(pool: Executor | None, paths: list[str], root: Path, zone_name:
     gives them, the parts' readings together are in key order too."""
     root_text = str(root)
     chunks = []
-    for _, files in groupby(paths, key=lambda path: _apartment_of(path, root_text)):
-        files = list(files)
+    for _, group in groupby(paths, key=lambda path: _apartment_of(path, root_text)):
+        files = list(group)
         chunks += [files[i:i + chunk] for i in range(0, len(files), chunk)]
     chunks = chunks or [[]]
     if pool is None:

@@ -3,13 +3,19 @@ one, open one."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import BinaryIO, Protocol
 
 
 class ShareFileInfo(Protocol):
-    name: str
-    size: int
-    mtime: float
+    """Read-only members, so that frozen dataclasses qualify."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def mtime(self) -> float: ...
 
 
 class ShareUnreachable(OSError):
@@ -18,6 +24,6 @@ class ShareUnreachable(OSError):
 
 class Share(Protocol):
     def ensure_reachable(self) -> None: ...
-    def list_files(self, prefix: str = "") -> list[ShareFileInfo]: ...
+    def list_files(self, prefix: str = "") -> Sequence[ShareFileInfo]: ...
     def stat(self, name: str) -> ShareFileInfo | None: ...
     def open(self, name: str) -> BinaryIO: ...

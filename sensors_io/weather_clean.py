@@ -1,4 +1,4 @@
-"""Cleaning contract for a forecast CSV (data contract §2.6) → rows of silver.weather_forecasts.
+"""Cleaning contract for a forecast CSV (docs/sources.md#weather-cleaning) → rows of silver.weather_forecasts.
 
 Every dropped row is counted by reason. A file without the six columns, or whose rows are mostly unreadable
 (a changed `Time` format, say), raises `WeatherFileError` (quarantined by the caller); an empty file gives
@@ -21,9 +21,10 @@ SENTINEL = -99999.0
 UNREADABLE_ROW_REASONS = ("bad_time", "bad_value", "bad_prediction", "no_site")
 UNREADABLE_SHARE_LIMIT = 0.5
 KEY = ["timestamp", "site", "prediction", "prediction_date", "measurement"]
-SCHEMA = {"timestamp": pl.Datetime("us", "UTC"), "site": pl.String, "prediction": pl.Int16,
-          "prediction_date": pl.Date, "measurement": pl.String, "value": pl.Float64, "unit": pl.String,
-          "is_outlier": pl.Boolean, "source_file": pl.String}
+SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "timestamp": pl.Datetime("us", "UTC"), "site": pl.String, "prediction": pl.Int16,
+    "prediction_date": pl.Date, "measurement": pl.String, "value": pl.Float64, "unit": pl.String,
+    "is_outlier": pl.Boolean, "source_file": pl.String}
 
 
 class WeatherFileError(ValueError):

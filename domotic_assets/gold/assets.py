@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, dbt_assets
@@ -50,7 +51,7 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, w
                 manifest=run.manifest, dagster_dbt_translator=run.dagster_dbt_translator,
                 context=context, target_path=run.target_path, project=run.project):
             if isinstance(event, dg.Output):
-                extra = {}
+                extra: dict[str, Any] = {}
                 if written is not None:
                     extra = {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
                 if event.output_name == ENERGY_FACT and dbt_vars:

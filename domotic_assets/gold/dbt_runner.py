@@ -22,13 +22,14 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 from dagster_dbt.asset_utils import extract_runtime_selection_from_args, get_updated_cli_invocation_params_for_context
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
+from dbt.adapters.base import BaseAdapter
 from dbt.adapters.factory import FACTORY
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from dbt.contracts.graph.manifest import Manifest
@@ -98,7 +99,7 @@ class DbtRun:
     def _invoke(self, events: queue.SimpleQueue) -> None:
         def forward(message: EventMsg) -> None:
             if message.info.level == "error":
-                self.errors.append(message.info.msg)
+                self.errors.append(message.info.msg)  # type: ignore[attr-defined]  # a protobuf field, not in the stubs
             if message.info.name in RESULT_EVENTS:
                 events.put(msg_to_dict(message))
 
@@ -113,9 +114,9 @@ class DbtRun:
 def stop(thread: threading.Thread) -> None:
     """Stop a dbt run the way Ctrl-C stops dbt: its open queries are cancelled, then its thread is interrupted
     (dbt then skips the nodes not started)."""
-    if not thread.is_alive():
+    if not thread.is_alive() or thread.ident is None:
         return
-    adapter = FACTORY.adapters.get("postgres")  # none before dbt has connected
+    adapter = cast(BaseAdapter | None, FACTORY.adapters.get("postgres"))  # none before dbt has connected
     if adapter is not None:
         with adapter.connection_named("master"):  # dbt's own way: pg_terminate_backend of each open query
             adapter.cancel_open_connections()

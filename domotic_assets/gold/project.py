@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
@@ -33,6 +33,9 @@ PARSED_FOR = DBT_PROJECT_DIR / "target" / ".parsed-for-database"  # scripts/boot
 PARSE_VARIABLES = ("DOMOTIC_DBT_DBNAME",)
 
 
+Runner = Literal["in-process", "cli"]
+
+
 class InstalledDbtCliResource(DbtCliResource):
     """dbt of the project's environment. Its version is read from the installed dbt-core: dagster-dbt otherwise
     runs `dbt --version` before every command, which asks pypi.org for the latest release (about 3 s per run,
@@ -42,7 +45,7 @@ class InstalledDbtCliResource(DbtCliResource):
     def _cli_version(self) -> Version:
         return Version(version("dbt-core"))
 
-    runner: Literal["in-process", "cli"] = Field(
+    runner: Runner = Field(
         default="in-process", description="DBT_RUNNER: `in-process` (dbt's runner in the step's process, from the "
         "saved parse) or `cli` (dagster-dbt's public command-line path)")
 
@@ -72,8 +75,8 @@ class InstalledDbtCliResource(DbtCliResource):
 
 def gold_dbt(runner: str | None = None) -> InstalledDbtCliResource:
     """The dbt resource of the gold assets: dbt of the project's environment, with the runner of DBT_RUNNER."""
-    return InstalledDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE,
-                                   runner=runner or value("DBT_RUNNER"))
+    return InstalledDbtCliResource(project_dir=dbt_project,  # type: ignore[arg-type]  # its validator takes a DbtProject
+                                   dbt_executable=DBT_EXECUTABLE, runner=cast(Runner, runner or value("DBT_RUNNER")))
 
 
 def parse_for_connection(environment: dict[str, str]) -> None:

@@ -8,6 +8,7 @@ import uuid
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -53,7 +54,7 @@ def export_apartment(context: dg.OpExecutionContext, config: ExportConfig, wareh
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     archive = folder / f"apartment-{apartment_digest(config.apartment)[:12]}-{stamp}.zip"
     files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
-    manifest = {"apartment": config.apartment, "exported_at": stamp, "run_id": context.run_id, "tables": {}}
+    manifest: dict[str, Any] = {"apartment": config.apartment, "exported_at": stamp, "run_id": context.run_id, "tables": {}}
     with warehouse.connect() as connection, connection.cursor() as cursor, \
             zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot for every table

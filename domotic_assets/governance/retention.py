@@ -43,7 +43,8 @@ def loaded_files(cursor, candidates: list[tuple[Path, str, date]]) -> tuple[list
     cursor.execute("SELECT file, source, apartment, checksum FROM silver.file_ledger WHERE file = ANY(%s)",
                    ([path.name for path, _, _ in candidates],))
     ledger = {(file, source): (apartment, checksum) for file, source, apartment, checksum in cursor.fetchall()}
-    removable, kept = [], Counter()
+    removable = []
+    kept: Counter[str] = Counter()
     for path, source, day in candidates:
         entry = ledger.get((path.name, source))
         if entry is None:

@@ -1,7 +1,8 @@
 """The ML assets of one use case (`occupancy` or `power`): features → backtest → model (with its quality
 gates as blocking checks) → forecast of the next local day. The same factory builds both use cases."""
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import cast
 
 import dagster as dg
 import numpy as np
@@ -78,7 +79,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
         return dg.MaterializeResult(metadata={
             "rows": frame.height, "rooms": frame["room_key"].n_unique(), "first_day": str(frame["local_date"].min()),
             "forecast_day": str(last_day + timedelta(days=1)), "dagster/table_name": f"ml.{target}_features",
-            "known_targets": frame["target"].is_not_null().sum()})
+            "known_targets": cast(int, frame["target"].is_not_null().sum())})
 
     @dg.asset(name=f"{target}_backtest", group_name="ml", deps=[features], automation_condition=FOLLOW_AUTOMATION,
               pool=ML_POOL, kinds={"lightgbm", "scikitlearn"})
@@ -93,16 +94,18 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
         pooled = bt.evaluate(predictions, target)
         selected = bt.select(pooled, target)
         store.write_frame(warehouse, f"{target}_backtest", predictions)
-        versions = {candidate.name: store.model_version(
-            target, f"backtest-{candidate.name}", predictions["local_date"].min(), predictions["local_date"].max(),
-            FEATURES, candidate.params) for candidate in candidates(target)}
+        first_day, last_day = cast(date, predictions["local_date"].min()), cast(date, predictions["local_date"].max())
+        versions = {candidate.name: store.model_version(target, f"backtest-{candidate.name}", first_day, last_day,
+                                                        FEATURES, candidate.params) for candidate in candidates(target)}
         written = store.upsert_predictions(warehouse, prediction_rows(predictions, target, "backtest", versions,
                                                                       context.run_id))
         context.log.info(f"{predictions['local_date'].n_unique()} cutoffs, selected {selected}, {written} rows written")
-        metadata = {"selected": selected, "cutoffs": predictions["local_date"].n_unique(),
-                    "comparison": dg.MetadataValue.md(comparison_markdown(pooled)),
-                    "per_room": dg.MetadataValue.md(comparison_markdown(bt.evaluate(predictions, target, ("room_key",)))),
-                    "predictions_written": written}
+        metadata: dict[str, dg.MetadataValue] = {
+            "selected": dg.MetadataValue.text(selected),
+            "cutoffs": dg.MetadataValue.int(predictions["local_date"].n_unique()),
+            "comparison": dg.MetadataValue.md(comparison_markdown(pooled)),
+            "per_room": dg.MetadataValue.md(comparison_markdown(bt.evaluate(predictions, target, ("room_key",)))),
+            "predictions_written": dg.MetadataValue.int(written)}
         metadata["picture"] = dg.MetadataValue.md(
             reliability_picture(predictions) if target == "occupancy" else power_week_picture(predictions, selected))
         return dg.MaterializeResult(metadata=metadata)
@@ -126,16 +129,19 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
                       lead=pl.col("lead_hours").floor().cast(pl.Int32))))
         gates = gate_results(pooled, target, selected)
         passed = all(gate["passed"] for gate in gates.values())
-        trained_from, trained_to = known["local_date"].min(), known["local_date"].max()
+        trained_from, trained_to = cast(date, known["local_date"].min()), cast(date, known["local_date"].max())
         version = store.model_version(target, selected, trained_from, trained_to, FEATURES, fitted.params)
         metrics = pooled.filter(pl.col("candidate") == selected).to_dicts()[0]
         store.save_model(warehouse, {"model_version": version, "target": target, "model_name": selected,
                                      "trained_from": trained_from, "trained_to": trained_to, "features": FEATURES,
                                      "params": fitted.params, "metrics": metrics, "gates": gates,
                                      "passed_gates": passed, "run_id": context.run_id}, (fitted, extras))
-        metadata = {"model_version": version, "model_name": selected, "trained_from": str(trained_from),
-                    "trained_to": str(trained_to), "passed_gates": passed,
-                    **{f"backtest_{name}": float(value) for name, value in metrics.items() if name != "candidate"}}
+        metadata: dict[str, dg.MetadataValue] = {
+            "model_version": dg.MetadataValue.text(version), "model_name": dg.MetadataValue.text(selected),
+            "trained_from": dg.MetadataValue.text(str(trained_from)), "trained_to": dg.MetadataValue.text(str(trained_to)),
+            "passed_gates": dg.MetadataValue.bool(passed),
+            **{f"backtest_{name}": dg.MetadataValue.float(float(value)) for name, value in metrics.items()
+               if name != "candidate"}}
         if hasattr(fitted, "importance"):
             metadata["feature_importance"] = dg.MetadataValue.md(importance_markdown(fitted.importance()))
         yield dg.MaterializeResult(metadata=metadata)

@@ -51,6 +51,8 @@ def power_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray,
                "mase": float(np.mean(np.abs(error)) / naive_mae) if naive_mae else float("nan"),
                "bias": float(error.sum() / total) if total else float("nan")}
     if lower is not None:
+        if upper is None:
+            raise ValueError("an interval needs both lower and upper")
         known = ~np.isnan(lower)
         inside = (actual[known] >= lower[known]) & (actual[known] <= upper[known])
         metrics["coverage"] = float(inside.mean()) if known.any() else float("nan")

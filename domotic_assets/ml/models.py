@@ -5,16 +5,23 @@ and only the ML runs need them."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, cast
+
 import numpy as np
 import polars as pl
 
 from domotic_assets.ml.features import CATEGORICAL, FEATURES
 
+if TYPE_CHECKING:
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from sklearn.pipeline import Pipeline
+
 SEED = 7
 NUMERIC = tuple(name for name in FEATURES if name not in CATEGORICAL)
-LIGHTGBM_PARAMS = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31, "min_child_samples": 50,
-                   "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "random_state": SEED,
-                   "deterministic": True, "n_jobs": 1, "verbose": -1}
+LIGHTGBM_PARAMS: dict[str, Any] = {"n_estimators": 300, "learning_rate": 0.05, "num_leaves": 31,
+                                   "min_child_samples": 50, "subsample": 0.8, "subsample_freq": 1,
+                                   "colsample_bytree": 0.8, "random_state": SEED, "deterministic": True, "n_jobs": 1,
+                                   "verbose": -1}
 
 
 class Baseline:
@@ -26,7 +33,7 @@ class Baseline:
         self.name, self.columns, self.mean = name, columns, 0.0
 
     def fit(self, train: pl.DataFrame) -> Baseline:
-        self.mean = float(train["target"].mean())
+        self.mean = float(cast(float, train["target"].mean()))  # None (no rows) fails here
         return self
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
@@ -56,7 +63,8 @@ class Linear:
     def __init__(self, name: str, classifier: bool):
         self.name, self.classifier = name, classifier
         self.params = {"C": 1.0, "max_iter": 1000} if classifier else {"alpha": 1.0}
-        self.codes, self.model = {}, None
+        self.codes: dict[str, dict[int, int]] = {}
+        self.model: Pipeline | None = None
 
     def fit(self, train: pl.DataFrame) -> Linear:
         from sklearn.compose import ColumnTransformer
@@ -75,6 +83,8 @@ class Linear:
         return self
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError(f"{self.name} predicts before it is fitted")
         data = matrix(frame, self.codes)
         return self.model.predict_proba(data)[:, 1] if self.classifier else self.model.predict(data)
 
@@ -87,7 +97,8 @@ class LightGBM:
         # power is selected by MAE: fit the conditional median (L1), not the mean
         self.name, self.classifier = name, classifier
         self.params = {**LIGHTGBM_PARAMS, **({} if classifier else {"objective": "l1"})}
-        self.codes, self.model = {}, None
+        self.codes: dict[str, dict[int, int]] = {}
+        self.model: LGBMClassifier | LGBMRegressor | None = None
 
     def fit(self, train: pl.DataFrame) -> LightGBM:
         import lightgbm as lgb
@@ -99,10 +110,19 @@ class LightGBM:
         return self
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        from lightgbm import LGBMClassifier
+
+        if self.model is None:
+            raise RuntimeError(f"{self.name} predicts before it is fitted")
         data = matrix(frame, self.codes)
-        return self.model.predict_proba(data)[:, 1] if self.classifier else self.model.predict(data)
+        # a dense matrix in, an array out (the hint of lightgbm's predict also allows sparse matrices)
+        if isinstance(self.model, LGBMClassifier):
+            return cast(np.ndarray, self.model.predict_proba(data))[:, 1]
+        return cast(np.ndarray, self.model.predict(data))
 
     def importance(self) -> dict[str, float]:
+        if self.model is None:
+            raise RuntimeError(f"{self.name} has no feature importance before it is fitted")
         gains = self.model.booster_.feature_importance("gain")
         return dict(zip((*NUMERIC, *CATEGORICAL), map(float, gains), strict=True))
 

@@ -9,10 +9,12 @@ import json
 import pickle
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
 from psycopg2 import sql
 
+from domotic_assets.ml.models import Baseline, LightGBM, Linear
 from resources.postgres import PostgresResource, copy_frame
 
 SCHEMA_SQL = """
@@ -62,7 +64,7 @@ class StoredModel:
     target: str
     name: str
     passed_gates: bool
-    model: object
+    model: tuple[Baseline | Linear | LightGBM, Any]  # (the fitted candidate, its calibration or intervals)
 
 
 def model_version(target: str, name: str, trained_from: date, trained_to: date, features: tuple[str, ...],

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from multiprocessing import get_context
 from pathlib import Path
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -182,7 +183,8 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     started = time.monotonic()
     require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    stats, skipped = Counter(), Counter()
+    stats: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
     loads: dict[date, DayLoad] = {}
     with warehouse.connect() as connection, connection.cursor() as cursor:
         store.ensure_schema(cursor)
@@ -217,7 +219,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
             frame = load.frame
             quarantined = [o for o in load.outcomes if o.reason]
             stats["rows"] += frame.height + load.kept_rows
-            stats["outliers"] += frame["is_outlier"].sum()
+            stats["outliers"] += cast(int, frame["is_outlier"].sum())
             stats["loaded"] += len(load.outcomes) - len(quarantined)
             stats["quarantined"] += len(quarantined) + load.badly_named
             stats["bad_filename"] += load.badly_named
@@ -227,8 +229,10 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
                 skipped.update(dict(outcome.skipped))
             first_frame = frame if first_frame is None else first_frame
             load.frame = frame.clear()  # a long backfill keeps each day's figures, not its rows
-            if frame.height and frame["timestamp"].max() > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
-                checks_failed["no_future_timestamps"].append(f"{day}: latest {frame['timestamp'].max()}")
+            if frame.height:
+                latest = cast(datetime, frame["timestamp"].max())
+                if latest > datetime.now(timezone.utc) + FUTURE_TOLERANCE:
+                    checks_failed["no_future_timestamps"].append(f"{day}: latest {latest}")
             context.log.info(f"{day}: {load.summary()}: {len(load.outcomes) - len(quarantined)} loaded "
                              f"({frame.height} rows), {len(quarantined) + load.badly_named} quarantined"
                              + (f", {len(load.kept)} missing from bronze kept" if load.kept else ""))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -217,7 +217,8 @@ def _files_of(cursor, table: str, columns: str, source: str, day: date, folders:
     """`columns` (constant SQL) of the rows of silver.`table` for one partition, or for the files of its
     `folders` (the ledger's folder index serves that condition), with `unplaced` also the rows of no apartment
     (badly named files, kept under _rejected/)."""
-    condition, parameters = sql.SQL("TRUE"), ()
+    condition: sql.Composable = sql.SQL("TRUE")
+    parameters: tuple[list[str], ...] = ()
     if folders is not None:
         apartments, prefixes = (list(column) for column in zip(*folders)) if folders else ([], [])
         condition = sql.SQL("(apartment, left(file, 13)) IN (SELECT * FROM unnest(%s::text[], %s::text[]))")
@@ -303,7 +304,7 @@ def sensor_rows_of_files(cursor, day: date, files: Sequence[str]) -> pl.DataFram
     return pl.DataFrame(cursor.fetchall(), schema={c: READING_SCHEMA[c] for c in columns}, orient="row")
 
 
-def unaccounted_files(cursor, source: str, day: date, bronze: set[str], kept: set[str] = frozenset(),
+def unaccounted_files(cursor, source: str, day: date, bronze: set[str], kept: Set[str] = frozenset(),
                       folders: Folders = None) -> list[str]:
     """What does not add up for one partition (or the `folders` of it that `bronze` lists): bronze files
     neither loaded nor quarantined, and ledger files that are neither in bronze nor deliberately kept (rows of
@@ -366,7 +367,7 @@ def duplicate_weather_keys(cursor, days: Sequence[date]) -> list[str]:
     return [" ".join(map(str, row)) for row in cursor.fetchall()]
 
 
-def postgres_type(column_type: sa.types.TypeEngine) -> tuple[str, pl.DataType]:
+def postgres_type(column_type: sa.types.TypeEngine) -> tuple[str, pl.DataType | type[pl.DataType]]:
     """The silver column type for a reflected MySQL type (text when unknown)."""
     if isinstance(column_type, sa.Integer):
         return "bigint", pl.Int64

@@ -3,7 +3,8 @@
 import hashlib
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import cast
 
 import dagster as dg
 import polars as pl
@@ -69,7 +70,8 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
     started = time.monotonic()
     require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    dropped, stats = Counter(), Counter()
+    dropped: Counter[str] = Counter()
+    stats: Counter[str] = Counter()
     in_bronze: dict[date, set[str]] = {}
     kept: dict[date, set[str]] = {}
     failures: dict[str, list[str]] = {name: [] for name in CHECKS}
@@ -103,8 +105,10 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
         stats["loaded"] += len(loaded)
         stats["quarantined"] += len(rejected)
         first = frame if first is None and frame.height else first
-        if frame.height and frame["timestamp"].max().date() > day + HORIZON:
-            failures["no_target_beyond_horizon"].append(f"{path.name}: target {frame['timestamp'].max()}")
+        if frame.height:
+            last_target = cast(datetime, frame["timestamp"].max())
+            if last_target.date() > day + HORIZON:
+                failures["no_target_beyond_horizon"].append(f"{path.name}: target {last_target}")
     with warehouse.connect() as connection, connection.cursor() as cursor:
         for day in days:
             failures[FILES_ACCOUNTED_FOR] += store.unaccounted_files(cursor, "weather", day, in_bronze[day],

@@ -11,13 +11,14 @@ from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.governance.retention import bronze_retention_job, bronze_retention_schedule
 from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
 from domotic_assets.ingestion.sensors import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
-from domotic_assets.ml.assets import TARGETS, ml_assets
+from domotic_assets.ml.assets import ml_assets
+from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
 from resources.configured import platform_resources
 
-ML_ASSETS = [asset for target in TARGETS for asset in ml_assets(target)]
+ML_ASSETS = [asset for use_case in USE_CASES for asset in ml_assets(use_case)]
 # Gold and ML runs leave the run queue before waiting source files: a backlog of downloads (a first start, an
 # outage) does not hold the layers that are ready to build.
 DOWNSTREAM_FIRST = {"dagster/priority": "1"}

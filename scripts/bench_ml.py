@@ -19,7 +19,8 @@ import polars as pl
 from demo.settings import load_demo_settings
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
-from domotic_assets.ml.assets import TARGETS, ml_assets
+from domotic_assets.ml.assets import ml_assets
+from domotic_assets.ml.use_cases import USE_CASES
 from domotic_ops.postgres import EmbeddedPostgres
 from domotic_ops.procs import free_port
 from resources.postgres import PostgresResource
@@ -36,14 +37,14 @@ def main() -> None:
     try:
         warehouse = PostgresResource(db_url=settings["DB_URL"])
         total = 0.0
-        for target in TARGETS:
+        for use_case in USE_CASES:
             started = time.perf_counter()
-            result = dg.materialize(ml_assets(target), resources={"warehouse": warehouse}, raise_on_error=False)
+            result = dg.materialize(ml_assets(use_case), resources={"warehouse": warehouse}, raise_on_error=False)
             seconds = time.perf_counter() - started
             total += seconds
             gates = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-            print(f"{target}: features, backtest, model, forecast in {seconds:.1f} s (gates passed: {gates})")
-            table = bt.evaluate(store.read_frame(warehouse, f"{target}_backtest"), target)
+            print(f"{use_case.name}: features, backtest, model, forecast in {seconds:.1f} s (gates passed: {gates})")
+            table = bt.evaluate(store.read_frame(warehouse, f"{use_case.name}_backtest"), use_case)
             with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=200, float_precision=4):
                 print(table)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -34,9 +34,16 @@ from domotic_ops.procs import free_port
 TEST_REQUEST = GenerationRequest(start=date(2023, 10, 28), days=3, apartments=3, seed=7, malformed=True)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--dbt-runner", choices=["in-process", "cli"],
+                     help="DBT_RUNNER of the gold runs under test (default: the declared default)")
+
+
 def pytest_configure(config):
     for variable in (*VARIABLES, *DEMO_VARIABLES):
         os.environ.pop(variable.name, None)
+    if config.getoption("dbt_runner"):
+        os.environ["DBT_RUNNER"] = config.getoption("dbt_runner")
 
 
 

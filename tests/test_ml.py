@@ -16,8 +16,8 @@ from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.assets import prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, Grid, build_features
-from domotic_assets.ml.gates import gate_results
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
+from domotic_assets.ml.use_cases import OCCUPANCY, POWER
 from resources.postgres import PostgresResource
 
 TZ = "Europe/Zurich"
@@ -134,15 +134,15 @@ def test_the_next_day_has_features_but_no_target(features):
 
 @pytest.fixture(scope="module")
 def occupancy_backtest(features) -> pl.DataFrame:
-    return bt.run_backtest(features, "occupancy", days=7)
+    return bt.run_backtest(features, OCCUPANCY, days=7)
 
 
 @pytest.mark.unit
 def test_on_known_routines_the_selected_model_beats_the_baseline_and_passes_its_gates(occupancy_backtest):
-    pooled = bt.evaluate(occupancy_backtest, "occupancy")
-    selected = bt.select(pooled, "occupancy")
+    pooled = bt.evaluate(occupancy_backtest, OCCUPANCY)
+    selected = OCCUPANCY.select(pooled)
     assert selected != "slot_of_week_rate"
-    gates = gate_results(pooled, "occupancy", selected)
+    gates = OCCUPANCY.gates(pooled, selected)
     assert all(gate["passed"] for gate in gates.values()), gates
     assert occupancy_backtest["cutoff"].n_unique() == 7
 
@@ -151,8 +151,8 @@ def test_on_known_routines_the_selected_model_beats_the_baseline_and_passes_its_
 def test_a_model_made_worse_is_blocked_by_the_gate(occupancy_backtest):
     worse = occupancy_backtest.with_columns(
         prediction=pl.when(pl.col("candidate") == "lightgbm").then(1 - pl.col("prediction")).otherwise("prediction"))
-    pooled = bt.evaluate(worse, "occupancy")
-    gates = gate_results(pooled, "occupancy", "lightgbm")
+    pooled = bt.evaluate(worse, OCCUPANCY)
+    gates = OCCUPANCY.gates(pooled, "lightgbm")
     assert not gates["brier_skill_above_0"]["passed"] and not gates["log_loss_below_baseline"]["passed"]
 
 
@@ -165,7 +165,7 @@ def test_calibrated_probabilities_stay_probabilities(occupancy_backtest):
 @pytest.fixture(scope="module")
 def power_backtest(grid) -> pl.DataFrame:
     power = Grid(grid.windows.with_columns(target=pl.col("power_w")), grid.weather, grid.sites, grid.holidays)
-    return bt.with_intervals(bt.run_backtest(build_features(power, LAST, TZ), "power", days=14))
+    return POWER.backtest_predictions(bt.run_backtest(build_features(power, LAST, TZ), POWER, days=14))
 
 
 @pytest.mark.unit
@@ -173,7 +173,7 @@ def test_power_intervals_use_only_earlier_backtest_days(power_backtest):
     predictions = power_backtest
     first_day = predictions["local_date"].min()
     assert predictions.filter(pl.col("local_date") == first_day)["lower"].is_null().all()
-    coverage = bt.evaluate(predictions, "power").filter(pl.col("candidate") == "lightgbm")["coverage"][0]
+    coverage = bt.evaluate(predictions, POWER).filter(pl.col("candidate") == "lightgbm")["coverage"][0]
     assert 0.6 < coverage < 0.95
 
 
@@ -194,7 +194,7 @@ def test_prediction_writes_are_idempotent(fresh_database, occupancy_backtest):
     warehouse = PostgresResource(db_url=fresh_database("ml_test"))
     store.ensure_schema(warehouse)
     versions = {name: f"v-{name}" for name in occupancy_backtest["candidate"].unique()}
-    rows = prediction_rows(occupancy_backtest, "occupancy", "backtest", versions, "run-1")
+    rows = prediction_rows(occupancy_backtest, OCCUPANCY, "backtest", versions, "run-1")
     for run in ("run-1", "run-2"):
         store.upsert_predictions(warehouse, rows.with_columns(run_id=pl.lit(run)))
     with warehouse.connect() as connection, connection.cursor() as cursor:
@@ -206,8 +206,8 @@ def test_prediction_writes_are_idempotent(fresh_database, occupancy_backtest):
 def test_predictions_are_visible_only_to_roles_of_their_apartment(fresh_database, bi_login, occupancy_backtest):
     warehouse = PostgresResource(db_url=fresh_database("ml_access"))
     store.ensure_schema(warehouse)
-    rows = prediction_rows(occupancy_backtest, "occupancy", "backtest", {name: name for name in
-                                                                         occupancy_backtest["candidate"].unique()}, "r")
+    rows = prediction_rows(occupancy_backtest, OCCUPANCY, "backtest", {name: name for name in
+                                                                     occupancy_backtest["candidate"].unique()}, "r")
     store.upsert_predictions(warehouse, rows)
     for apartments, expected in (([100], rows.height), ([7], 0), (None, rows.height)):
         with bi_login("ml_access", apartments) as connection, connection.cursor() as cursor:
@@ -219,4 +219,4 @@ def test_predictions_are_visible_only_to_roles_of_their_apartment(fresh_database
 def test_a_backtest_on_too_few_days_says_how_many_it_needs(features):
     few = features.filter(pl.col("local_date") < FIRST + timedelta(days=10))
     with pytest.raises(ValueError, match="at least 14 days with known targets, gold has 10"):
-        bt.run_backtest(few, "occupancy")
+        bt.run_backtest(few, OCCUPANCY)

@@ -1,26 +1,22 @@
-"""The ML assets of one use case (`occupancy` or `power`): features → backtest → model (with its quality
-gates as blocking checks) → forecast of the next local day. The same factory builds both use cases."""
+"""The ML assets of one use case (`use_cases.py`: occupancy or power): features → backtest → model (with its
+quality gates as blocking checks) → forecast of the next local day. The same factory builds both use cases."""
 
 from datetime import date, timedelta
 from typing import cast
 
 import dagster as dg
-import numpy as np
 import polars as pl
 
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.data import load_grid
 from domotic_assets.ml.features import FEATURES, build_features
-from domotic_assets.ml.gates import gate_results
-from domotic_assets.ml.models import candidates
-from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.report import comparison_markdown, importance_markdown
+from domotic_assets.ml.use_cases import UseCase
 from domotic_assets.timing import TIMEZONE, WEATHER_HOUR, WEATHER_MIN
 from domotic_config.variables import integer
 from resources.postgres import PostgresResource
 
-TARGETS = ("occupancy", "power")
 GOLD_INPUTS = ("fact_presence_minute", "fact_energy_minute", "fact_environment_minute", "fact_weather_hour",
                "dim_apartment", "dim_device", "dim_date")
 GATES_CHECK = "quality_gates"
@@ -60,8 +56,9 @@ class ForecastConfig(dg.Config):
     """Hours before the target day's local midnight at which forecasts are issued (the features' cutoff)."""
 
 
-def ml_assets(target: str) -> list[dg.AssetsDefinition]:
+def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
     """Features, backtest, model and forecast assets of one use case."""
+    target = use_case.name
 
     @dg.asset(name=f"{target}_features", group_name="ml", deps=[dg.AssetKey(name) for name in GOLD_INPUTS],
               automation_condition=FEATURES_AUTOMATION, pool=ML_POOL, kinds={"polars", "postgres"})
@@ -69,7 +66,7 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
                  config: ForecastConfig) -> dg.MaterializeResult:
         """15-minute × room features as of each window's cutoff (no data after it), up to the next local day."""
         store.ensure_schema(warehouse)
-        grid = load_grid(warehouse, target)
+        grid = load_grid(warehouse, use_case.actual_column)
         if grid.windows.is_empty():
             raise dg.Failure(f"no gold data for {target}: materialise the gold facts first")
         last_day = grid.windows.select(pl.col("window_start").max().dt.convert_time_zone(TIMEZONE).dt.date()).item()
@@ -88,26 +85,23 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
         metrics pooled and per room, and the selected candidate."""
         frame = store.read_frame(warehouse, f"{target}_features")
         days = integer("ML_BACKTEST_DAYS")
-        predictions = bt.run_backtest(frame, target, days=days)
-        if target == "power":
-            predictions = bt.with_intervals(predictions)
-        pooled = bt.evaluate(predictions, target)
-        selected = bt.select(pooled, target)
+        predictions = use_case.backtest_predictions(bt.run_backtest(frame, use_case, days=days))
+        pooled = bt.evaluate(predictions, use_case)
+        selected = use_case.select(pooled)
         store.write_frame(warehouse, f"{target}_backtest", predictions)
         first_day, last_day = cast(date, predictions["local_date"].min()), cast(date, predictions["local_date"].max())
         versions = {candidate.name: store.model_version(target, f"backtest-{candidate.name}", first_day, last_day,
-                                                        FEATURES, candidate.params) for candidate in candidates(target)}
-        written = store.upsert_predictions(warehouse, prediction_rows(predictions, target, "backtest", versions,
+                                                        FEATURES, candidate.params) for candidate in use_case.candidates()}
+        written = store.upsert_predictions(warehouse, prediction_rows(predictions, use_case, "backtest", versions,
                                                                       context.run_id))
         context.log.info(f"{predictions['local_date'].n_unique()} cutoffs, selected {selected}, {written} rows written")
         metadata: dict[str, dg.MetadataValue] = {
             "selected": dg.MetadataValue.text(selected),
             "cutoffs": dg.MetadataValue.int(predictions["local_date"].n_unique()),
             "comparison": dg.MetadataValue.md(comparison_markdown(pooled)),
-            "per_room": dg.MetadataValue.md(comparison_markdown(bt.evaluate(predictions, target, ("room_key",)))),
+            "per_room": dg.MetadataValue.md(comparison_markdown(bt.evaluate(predictions, use_case, ("room_key",)))),
             "predictions_written": dg.MetadataValue.int(written)}
-        metadata["picture"] = dg.MetadataValue.md(
-            reliability_picture(predictions) if target == "occupancy" else power_week_picture(predictions, selected))
+        metadata["picture"] = dg.MetadataValue.md(use_case.picture(predictions, selected))
         return dg.MaterializeResult(metadata=metadata)
 
     @dg.asset(name=f"{target}_model", group_name="ml", deps=[features, backtest], automation_condition=FOLLOW_AUTOMATION,
@@ -119,15 +113,12 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
         intervals (power) from the backtest, stored as a version; its quality gates are a blocking check."""
         frame = store.read_frame(warehouse, f"{target}_features")
         predictions = store.read_frame(warehouse, f"{target}_backtest")
-        pooled = bt.evaluate(predictions, target)
-        selected = bt.select(pooled, target)
+        pooled = bt.evaluate(predictions, use_case)
+        selected = use_case.select(pooled)
         known = frame.filter(pl.col("target").is_not_null())
-        fitted = next(c for c in candidates(target) if c.name == selected).fit(known)
-        extras = (bt.calibration(predictions, selected) if target == "occupancy" else
-                  bt.residual_quantiles(predictions.filter(pl.col("candidate") == selected).with_columns(
-                      residual=pl.col("target") - pl.col("prediction"),
-                      lead=pl.col("lead_hours").floor().cast(pl.Int32))))
-        gates = gate_results(pooled, target, selected)
+        fitted = next(c for c in use_case.candidates() if c.name == selected).fit(known)
+        extras = use_case.production_extras(predictions, selected)
+        gates = use_case.gates(pooled, selected)
         passed = all(gate["passed"] for gate in gates.values())
         trained_from, trained_to = cast(date, known["local_date"].min()), cast(date, known["local_date"].max())
         version = store.model_version(target, selected, trained_from, trained_to, FEATURES, fitted.params)
@@ -162,16 +153,15 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
         if stored.passed_gates:
             name, version, (fitted, extras) = stored.name, stored.version, stored.model
         else:
-            baseline = candidates(target)[0].fit(frame.filter(pl.col("target").is_not_null()))
+            baseline = use_case.candidates()[0].fit(frame.filter(pl.col("target").is_not_null()))
             name, version, fitted, extras = f"baseline:{baseline.name}", f"baseline-{stored.version}", baseline, None
             context.log.warning(f"{stored.version} failed its gates: publishing the baseline {baseline.name}")
         predicted = rows.select(bt.KEYS).with_columns(candidate=pl.lit(name), prediction=fitted.predict(rows))
-        predicted = finish(predicted, target, extras)
-        written = store.upsert_predictions(warehouse, prediction_rows(predicted, target, "forecast", {name: version},
+        predicted = use_case.finish(predicted, extras)
+        written = store.upsert_predictions(warehouse, prediction_rows(predicted, use_case, "forecast", {name: version},
                                                                       context.run_id))
         actuals = store.fill_actuals(warehouse, target)
-        if target == "occupancy":
-            fill_presence_probability(warehouse)
+        use_case.after_forecast(warehouse)
         return dg.MaterializeResult(metadata={"forecast_day": str(day), "model_version": version, "model_name": name,
                                               "rows": written, "from_baseline": not stored.passed_gates,
                                               "earlier_forecasts_given_their_actual": actuals})
@@ -179,43 +169,14 @@ def ml_assets(target: str) -> list[dg.AssetsDefinition]:
     return [features, backtest, model, forecast]
 
 
-def finish(predicted: pl.DataFrame, target: str, extras) -> pl.DataFrame:
-    """Calibrated probabilities (occupancy) or values with their 80 % interval (power)."""
-    if target == "occupancy":
-        probability = np.clip(predicted["prediction"].to_numpy(), 0, 1)
-        return predicted.with_columns(prediction=extras.predict(probability) if extras is not None else probability)
-    if extras is None:
-        return predicted.with_columns(lower=pl.lit(None, pl.Float64), upper=pl.lit(None, pl.Float64))
-    bounds = predicted.with_columns(lead=pl.col("lead_hours").floor().cast(pl.Int32)).join(
-        extras.drop("candidate"), on="lead", how="left")
-    return bounds.with_columns(lower=pl.col("prediction") + pl.col("q_low"),
-                               upper=pl.col("prediction") + pl.col("q_high")).drop("lead", "q_low", "q_high")
-
-
-def prediction_rows(predictions: pl.DataFrame, target: str, kind: str, versions: dict[str, str],
+def prediction_rows(predictions: pl.DataFrame, use_case: UseCase, kind: str, versions: dict[str, str],
                     run_id: str) -> pl.DataFrame:
     """Rows of gold.fact_prediction; `versions` maps each candidate to its model version."""
-    occupancy = target == "occupancy"
     return predictions.select(
         kind=pl.lit(kind), model_name="candidate",
         model_version=pl.col("candidate").replace_strict(versions, return_dtype=pl.String),
-        target=pl.lit(target), apartment_key="apartment_key", room_key="room_key", window_start="window_start",
-        issue_time="cutoff",
-        probability=pl.col("prediction") if occupancy else pl.lit(None, pl.Float64),
-        value=pl.lit(None, pl.Float64) if occupancy else pl.col("prediction"),
+        target=pl.lit(use_case.name), apartment_key="apartment_key", room_key="room_key", window_start="window_start",
+        issue_time="cutoff", **use_case.prediction_values(),
         lower_value=pl.col("lower") if "lower" in predictions.columns else pl.lit(None, pl.Float64),
         upper_value=pl.col("upper") if "upper" in predictions.columns else pl.lit(None, pl.Float64),
         actual="target", run_id=pl.lit(run_id))
-
-
-def fill_presence_probability(warehouse: PostgresResource) -> None:
-    """fact_presence_minute.presence_prob: the latest occupancy forecast issued for the minute's window."""
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("""
-            UPDATE gold.fact_presence_minute AS presence SET presence_prob = latest.probability
-            FROM (SELECT DISTINCT ON (room_key, window_start) room_key, window_start, probability
-                  FROM gold.fact_prediction WHERE kind = 'forecast' AND target = 'occupancy'
-                  ORDER BY room_key, window_start, issue_time DESC, written_at DESC) AS latest
-            WHERE presence.room_key = latest.room_key
-              AND presence.datetime_key - presence.datetime_key % 100 % 15
-                  = to_char(latest.window_start AT TIME ZONE 'UTC', 'YYYYMMDDHH24MI')::bigint""")

@@ -4,23 +4,25 @@ out-of-sample pieces production needs (a calibration for probabilities, per-lead
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
-from domotic_assets.ml.metrics import occupancy_metrics, power_metrics
-from domotic_assets.ml.models import candidates
+if TYPE_CHECKING:
+    from domotic_assets.ml.use_cases import UseCase
 
 KEYS = ("room_key", "apartment_key", "window_start", "local_date", "cutoff", "lead_hours", "target")
 INTERVAL = (0.1, 0.9)  # an 80 % interval
 MIN_RESIDUALS = 200
 
 
-def run_backtest(features: pl.DataFrame, target: str, days: int = 28, refit_every: int = 7) -> pl.DataFrame:
+def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refit_every: int = 7) -> pl.DataFrame:
     """Out-of-sample predictions of every candidate: KEYS + candidate, prediction."""
     known = features.filter(pl.col("target").is_not_null())
     known_days = sorted(known["local_date"].unique().to_list())
     if len(known_days) < 2 * refit_every:
-        raise ValueError(f"{target}: a backtest needs at least {2 * refit_every} days with known targets, "
+        raise ValueError(f"{use_case.name}: a backtest needs at least {2 * refit_every} days with known targets, "
                          f"gold has {len(known_days)}")
     test_days = known_days[-min(days, len(known_days) - refit_every):]  # the first fit learns from a week at least
     blocks = []
@@ -30,7 +32,7 @@ def run_backtest(features: pl.DataFrame, target: str, days: int = 28, refit_ever
         test = known.filter(pl.col("local_date").is_in(block))
         if train.is_empty() or test.is_empty():
             continue
-        for candidate in candidates(target):
+        for candidate in use_case.candidates():
             predicted = candidate.fit(train).predict(test)
             blocks.append(test.select(KEYS).with_columns(candidate=pl.lit(candidate.name), prediction=predicted))
     return pl.concat(blocks)
@@ -67,32 +69,19 @@ def residual_quantiles(rows: pl.DataFrame) -> pl.DataFrame:
         q_high=pl.when(pl.col("count") >= MIN_RESIDUALS).then("q_high").otherwise("pooled_q_high"))
 
 
-def evaluate(predictions: pl.DataFrame, target: str, by: tuple[str, ...] = ()) -> pl.DataFrame:
+def evaluate(predictions: pl.DataFrame, use_case: UseCase, by: tuple[str, ...] = ()) -> pl.DataFrame:
     """One row of metrics per candidate (and per `by` group), against the use case's first baseline on the
     same rows."""
-    baseline = candidates(target)[0].name
+    baseline = use_case.candidates()[0].name
     paired = predictions.join(
         predictions.filter(pl.col("candidate") == baseline).select("room_key", "window_start", "cutoff",
                                                                    baseline_prediction="prediction"),
         on=["room_key", "window_start", "cutoff"])
     rows = []
     for group, frame in paired.group_by("candidate", *by, maintain_order=True):
-        actual, predicted = frame["target"].to_numpy(), frame["prediction"].to_numpy()
-        naive = frame["baseline_prediction"].to_numpy()
-        if target == "occupancy":
-            metrics = occupancy_metrics(actual, np.clip(predicted, 0, 1), naive)
-        else:
-            bounds = (frame["lower"].to_numpy(), frame["upper"].to_numpy()) if "lower" in frame.columns else ()
-            metrics = power_metrics(actual, predicted, naive, *bounds)
+        metrics = use_case.metrics(frame, frame["baseline_prediction"].to_numpy())
         rows.append({"candidate": group[0], **dict(zip(by, group[1:], strict=True)), **metrics})
     return pl.DataFrame(rows)
-
-
-def select(table: pl.DataFrame, target: str) -> str:
-    """Occupancy by log loss; power by MAE, the smaller absolute bias breaking ties."""
-    if target == "occupancy":
-        return table.sort("log_loss")["candidate"][0]
-    return table.with_columns(abs_bias=pl.col("bias").abs()).sort("mae", "abs_bias")["candidate"][0]
 
 
 def calibration(predictions: pl.DataFrame, candidate: str):

@@ -41,19 +41,19 @@ def window_start(column: str = "window_key") -> pl.Expr:
     return pl.col(column).cast(pl.String).str.strptime(pl.Datetime("us", "UTC"), "%Y%m%d%H%M")
 
 
-def load_grid(warehouse: PostgresResource, target: str) -> Grid:
-    """The room windows of one use case (`occupancy`: rooms with a motion sensor; `power`: rooms with a plug),
-    with the state columns of every room and the weather, sites and holidays."""
+def load_grid(warehouse: PostgresResource, actual_column: str) -> Grid:
+    """The room windows that have `actual_column` (`occupied`: rooms with a motion sensor; `power_w`: rooms with
+    a plug) with it as their target, the state columns of every room, and the weather, sites and holidays."""
     occupancy = read(warehouse, OCCUPANCY_SQL)
     power = read(warehouse, POWER_SQL)
     co2 = read(warehouse, CO2_SQL)
-    base = occupancy if target == "occupancy" else power
+    base = {"occupied": occupancy, "power_w": power}[actual_column]
     windows = (base.select("room_key", "apartment_key", "window_key")
                .join(occupancy.select("room_key", "window_key", "occupied"), on=["room_key", "window_key"], how="left")
                .join(power.select("room_key", "window_key", "power_w"), on=["room_key", "window_key"], how="left")
                .join(co2, on=["room_key", "window_key"], how="left")
                .with_columns(window_start=window_start(),
-                             target=pl.col("occupied" if target == "occupancy" else "power_w").cast(pl.Float64))
+                             target=pl.col(actual_column).cast(pl.Float64))
                .drop("window_key"))
     weather = read(warehouse, WEATHER_SQL).with_columns(hour_utc=window_start()).drop("window_key")
     return Grid(windows=windows, weather=weather, sites=read(warehouse, SITES_SQL),

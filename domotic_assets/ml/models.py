@@ -1,5 +1,5 @@
-"""The candidates of each use case: naive baselines, the reference's linear models and one global LightGBM
-across rooms. All share `fit(train)` / `predict(frame)` on feature frames; deterministic (fixed seed).
+"""The kinds of candidate a use case draws from (`use_cases.py`): naive baselines, linear models and one global
+LightGBM across rooms. All share `fit(train)` / `predict(frame)` on feature frames; deterministic (fixed seed).
 scikit-learn and LightGBM are imported when a model is fitted: every run process imports the code location,
 and only the ML runs need them."""
 
@@ -126,11 +126,3 @@ class LightGBM:
         gains = self.model.booster_.feature_importance("gain")
         return dict(zip((*NUMERIC, *CATEGORICAL), map(float, gains), strict=True))
 
-
-def candidates(target: str) -> list:
-    """Every candidate of a use case, the baseline the gates compare against first."""
-    if target == "occupancy":
-        return [Baseline("slot_of_week_rate", "slot_of_week_rate", "mean_28d"),
-                Linear("logistic_regression", classifier=True), LightGBM("lightgbm", classifier=True)]
-    return [Baseline("same_slot_last_week", "lag_7d", "mean_7d"), Baseline("same_slot_7d_mean", "mean_7d", "lag_7d"),
-            Linear("linear_regression", classifier=False), LightGBM("lightgbm", classifier=False)]

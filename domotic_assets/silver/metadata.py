@@ -1,9 +1,12 @@
-"""What the silver assets share: check names, the retry policy, metadata helpers."""
+"""What the silver assets share: check names, the retry policy, the missing-files rule, metadata helpers."""
 
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+
+from domotic_assets.silver import store
 
 
 def preview(frame: pl.DataFrame | None, limit: int = 10) -> dg.MetadataValue:
@@ -47,6 +50,17 @@ class MissingBronzeFiles(dg.Failure):
                         "keeps their rows. Restore them in BRONZE_ROOT, or re-run with run config "
                         "`keep_missing_files: true` to reload the day and keep their rows.",
             metadata={"missing_files": len(missing)}, allow_retries=False)
+
+
+def missing_from_bronze(cursor, source: str, day: date, bronze: set[str], keep_missing: bool,
+                        folders: store.Folders = None) -> list[str]:
+    """Loaded files of the day (or of its `folders`) no longer in bronze: kept when retention removed them or on
+    request, otherwise the day fails by name (a reload would drop their rows)."""
+    missing = sorted(set(store.ledger_of_day(cursor, source, day, folders)) - bronze)
+    unexpected = sorted(set(missing) - store.removed_by_retention(cursor, source, day))
+    if unexpected and not keep_missing:
+        raise MissingBronzeFiles(day, unexpected)
+    return missing
 
 
 def require_bronze_root(root: Path) -> None:

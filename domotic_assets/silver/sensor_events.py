@@ -21,10 +21,10 @@ from domotic_assets.silver.metadata import (
     OUTLIER_SHARE,
     SHARED_CHECKS,
     SILVER_RETRY_POLICY,
-    MissingBronzeFiles,
     SilverLoadConfig,
     check_results,
     check_specs,
+    missing_from_bronze,
     outlier_share_failures,
     preview,
     require_bronze_root,
@@ -93,17 +93,6 @@ def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
             if o.reason is None and abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
 
 
-def missing_from_bronze(cursor, day: date, bronze: set[str], keep_missing: bool,
-                        folders: store.Folders = None) -> list[str]:
-    """Loaded files of the day (or of its `folders`) no longer in bronze: kept when retention removed them or on
-    request, otherwise the day fails by name (a reload would drop their rows)."""
-    missing = sorted(set(store.ledger_of_day(cursor, "sensor", day, folders)) - bronze)
-    unexpected = sorted(set(missing) - store.removed_by_retention(cursor, "sensor", day))
-    if unexpected and not keep_missing:
-        raise MissingBronzeFiles(day, unexpected)
-    return missing
-
-
 def outcome_frames(day: date, outcomes: list[FileOutcome], badly_named: list[tuple[str, str]]
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The ledger rows of the loaded files and the quarantine rows of the others, badly named ones included."""
@@ -122,7 +111,7 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
     frame, outcomes = quarantine_colliding_files(frame, outcomes)
     bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
     store.lock_table(cursor, "silver.sensor_events")
-    missing = missing_from_bronze(cursor, day, bronze, keep_missing)
+    missing = missing_from_bronze(cursor, "sensor", day, bronze, keep_missing)
     kept_frame = store.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
     loaded, rejected = outcome_frames(day, outcomes, badly_named)
     if missing:
@@ -154,7 +143,7 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     recorded = loaded | quarantined
     names = {os.path.basename(path): path for path in in_bronze.files}  # a Path per file: 3.8 s at 100 apartments
     bronze = set(names) | {name for name, _ in badly_named}
-    missing = missing_from_bronze(cursor, day, bronze, keep_missing, folders)
+    missing = missing_from_bronze(cursor, "sensor", day, bronze, keep_missing, folders)
     suspects = (in_bronze.corrected & loaded.keys() | quarantined.keys()) & names.keys()
     corrected = sorted(name for name in suspects if file_checksum(names[name]) != recorded[name])
     new = [path for name, path in names.items() if name not in recorded or name in corrected]

@@ -16,10 +16,10 @@ from domotic_assets.silver.metadata import (
     OUTLIER_SHARE,
     SHARED_CHECKS,
     SILVER_RETRY_POLICY,
-    MissingBronzeFiles,
     SilverLoadConfig,
     check_results,
     check_specs,
+    missing_from_bronze,
     outlier_share_failures,
     preview,
     require_bronze_root,
@@ -83,14 +83,11 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
         in_bronze[day] = {path.name} if path.exists() else set()
         with warehouse.connect() as connection, connection.cursor() as cursor:
             store.lock_table(cursor, "silver.weather_forecasts")
-            missing = sorted(set(store.ledger_of_day(cursor, "weather", day)) - in_bronze[day])
-            removed = store.removed_by_retention(cursor, "weather", day)
-            if set(missing) - removed and not config.keep_missing_files:
-                raise MissingBronzeFiles(day, sorted(set(missing) - removed))
+            missing = missing_from_bronze(cursor, "weather", day, in_bronze[day], config.keep_missing_files)
             if missing:  # keep the day as loaded: nothing in bronze to reload it from
                 kept[day] = set(missing)
-                why = "removed by retention" if set(missing) <= removed else "gone from bronze"
-                context.log.warning(f"{day}: {', '.join(missing)} {why}; its rows are kept")
+                context.log.warning(f"{day}: {', '.join(missing)} not in bronze (removed by retention, or kept on "
+                                    "request); its rows are kept")
                 continue
             frame, loaded, rejected, file_dropped, line = (
                 read_forecast(path, day, rules.weather_min_year) if in_bronze[day]

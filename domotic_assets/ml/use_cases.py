@@ -1,0 +1,179 @@
+"""The two forecasting use cases as objects: what each forecasts, its candidates, metrics, selection, quality
+gates, the production pieces fitted on its backtest (a calibration, an interval) and its picture. The ML assets,
+the backtest and the store take a use case; nothing else branches on which one it is."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from domotic_assets.ml import backtest as bt
+from domotic_assets.ml.gates import AUC_FLOOR, AUC_LEAKAGE_ALARM, COVERAGE, POWER_MAE_SHARE, gate
+from domotic_assets.ml.metrics import occupancy_metrics, power_metrics
+from domotic_assets.ml.models import Baseline, LightGBM, Linear
+from domotic_assets.ml.pictures import power_week_picture, reliability_picture
+from resources.postgres import PostgresResource
+
+
+class UseCase(ABC):
+    """A day-ahead forecast for every room and 15-minute window. `actual_column` is the grid column that is
+    the target (`domotic_assets/ml/data.py`); `candidates()` lists the baseline the gates compare against first."""
+
+    name: str
+    actual_column: str
+
+    @abstractmethod
+    def candidates(self) -> list:
+        """Every candidate, the baseline first."""
+
+    @abstractmethod
+    def metrics(self, frame: pl.DataFrame, baseline: np.ndarray) -> dict[str, float]:
+        """The metrics of one candidate's backtest rows against the baseline's predictions of the same rows."""
+
+    @abstractmethod
+    def select(self, pooled: pl.DataFrame) -> str:
+        """The candidate the model is trained from, by the backtest's pooled metrics."""
+
+    @abstractmethod
+    def gates(self, pooled: pl.DataFrame, selected: str) -> dict[str, dict]:
+        """Each quality gate: passed, and a sentence with the figures."""
+
+    def backtest_predictions(self, predictions: pl.DataFrame) -> pl.DataFrame:
+        """The backtest's predictions as they are scored (power adds its honest intervals)."""
+        return predictions
+
+    @abstractmethod
+    def production_extras(self, predictions: pl.DataFrame, selected: str) -> Any:
+        """What the published forecast needs from the selected candidate's backtest."""
+
+    @abstractmethod
+    def finish(self, predicted: pl.DataFrame, extras: Any) -> pl.DataFrame:
+        """The published predictions; `extras` is None for a baseline published in place of a failed model."""
+
+    @abstractmethod
+    def picture(self, predictions: pl.DataFrame, selected: str) -> str:
+        """A PNG in markdown for the backtest's metadata."""
+
+    @abstractmethod
+    def prediction_values(self) -> dict[str, pl.Expr]:
+        """The `probability` and `value` columns of gold.fact_prediction."""
+
+    def after_forecast(self, warehouse: PostgresResource) -> None:
+        """What a published forecast updates besides gold.fact_prediction: nothing, unless a use case says."""
+        return None
+
+
+class Occupancy(UseCase):
+    """The probability that a room with a motion sensor is occupied (any motion) in the window."""
+
+    name, actual_column = "occupancy", "occupied"
+
+    def candidates(self) -> list:
+        return [Baseline("slot_of_week_rate", "slot_of_week_rate", "mean_28d"),
+                Linear("logistic_regression", classifier=True), LightGBM("lightgbm", classifier=True)]
+
+    def metrics(self, frame: pl.DataFrame, baseline: np.ndarray) -> dict[str, float]:
+        return occupancy_metrics(frame["target"].to_numpy(), np.clip(frame["prediction"].to_numpy(), 0, 1), baseline)
+
+    def select(self, pooled: pl.DataFrame) -> str:
+        """The lowest log loss."""
+        return pooled.sort("log_loss")["candidate"][0]
+
+    def gates(self, pooled: pl.DataFrame, selected: str) -> dict[str, dict]:
+        rows = {row["candidate"]: row for row in pooled.to_dicts()}
+        chosen, baseline = rows[selected], rows[self.candidates()[0].name]
+        return {
+            "brier_skill_above_0": gate(chosen["brier_skill"] > 0,
+                                        f"Brier skill score {chosen['brier_skill']:.3f} against the slot-of-week rate"),
+            "log_loss_below_baseline": gate(chosen["log_loss"] < baseline["log_loss"],
+                                            f"log loss {chosen['log_loss']:.4f} vs baseline {baseline['log_loss']:.4f}"),
+            "auc_in_range": gate(AUC_FLOOR <= chosen["auc"] < AUC_LEAKAGE_ALARM,
+                                 f"AUC {chosen['auc']:.3f} (floor {AUC_FLOOR}, leakage alarm at {AUC_LEAKAGE_ALARM})"),
+        }
+
+    def production_extras(self, predictions: pl.DataFrame, selected: str) -> Any:
+        return bt.calibration(predictions, selected)
+
+    def finish(self, predicted: pl.DataFrame, extras: Any) -> pl.DataFrame:
+        """Probabilities clipped to [0, 1], calibrated when a calibration was fitted."""
+        probability = np.clip(predicted["prediction"].to_numpy(), 0, 1)
+        return predicted.with_columns(prediction=extras.predict(probability) if extras is not None else probability)
+
+    def picture(self, predictions: pl.DataFrame, selected: str) -> str:
+        return reliability_picture(predictions)
+
+    def prediction_values(self) -> dict[str, pl.Expr]:
+        return {"probability": pl.col("prediction"), "value": pl.lit(None, pl.Float64)}
+
+    def after_forecast(self, warehouse: PostgresResource) -> None:
+        """fact_presence_minute.presence_prob: the latest occupancy forecast issued for the minute's window."""
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("""
+                UPDATE gold.fact_presence_minute AS presence SET presence_prob = latest.probability
+                FROM (SELECT DISTINCT ON (room_key, window_start) room_key, window_start, probability
+                      FROM gold.fact_prediction WHERE kind = 'forecast' AND target = 'occupancy'
+                      ORDER BY room_key, window_start, issue_time DESC, written_at DESC) AS latest
+                WHERE presence.room_key = latest.room_key
+                  AND presence.datetime_key - presence.datetime_key % 100 % 15
+                      = to_char(latest.window_start AT TIME ZONE 'UTC', 'YYYYMMDDHH24MI')::bigint""")
+
+
+class Power(UseCase):
+    """The mean power (W) of a room with a plug in the window, with an 80 % interval."""
+
+    name, actual_column = "power", "power_w"
+
+    def candidates(self) -> list:
+        return [Baseline("same_slot_last_week", "lag_7d", "mean_7d"),
+                Baseline("same_slot_7d_mean", "mean_7d", "lag_7d"),
+                Linear("linear_regression", classifier=False), LightGBM("lightgbm", classifier=False)]
+
+    def metrics(self, frame: pl.DataFrame, baseline: np.ndarray) -> dict[str, float]:
+        bounds = (frame["lower"].to_numpy(), frame["upper"].to_numpy()) if "lower" in frame.columns else ()
+        return power_metrics(frame["target"].to_numpy(), frame["prediction"].to_numpy(), baseline, *bounds)
+
+    def select(self, pooled: pl.DataFrame) -> str:
+        """The lowest MAE, the smaller absolute bias breaking ties."""
+        return pooled.with_columns(abs_bias=pl.col("bias").abs()).sort("mae", "abs_bias")["candidate"][0]
+
+    def gates(self, pooled: pl.DataFrame, selected: str) -> dict[str, dict]:
+        rows = {row["candidate"]: row for row in pooled.to_dicts()}
+        chosen = rows[selected]
+        naive = min(rows[c.name]["mae"] for c in self.candidates() if isinstance(c, Baseline))
+        coverage = chosen.get("coverage")
+        return {
+            "mae_beats_naive": gate(chosen["mae"] <= POWER_MAE_SHARE * naive,
+                                    f"MAE {chosen['mae']:.1f} W vs {POWER_MAE_SHARE} × best naive {naive:.1f} W"),
+            "interval_coverage": gate(coverage is not None and COVERAGE[0] <= coverage <= COVERAGE[1],
+                                      f"80 % interval coverage {coverage:.3f} (wanted {COVERAGE[0]}–{COVERAGE[1]})"),
+        }
+
+    def backtest_predictions(self, predictions: pl.DataFrame) -> pl.DataFrame:
+        return bt.with_intervals(predictions)
+
+    def production_extras(self, predictions: pl.DataFrame, selected: str) -> Any:
+        """Per-lead residual quantiles of the selected candidate's backtest."""
+        return bt.residual_quantiles(predictions.filter(pl.col("candidate") == selected).with_columns(
+            residual=pl.col("target") - pl.col("prediction"), lead=pl.col("lead_hours").floor().cast(pl.Int32)))
+
+    def finish(self, predicted: pl.DataFrame, extras: Any) -> pl.DataFrame:
+        """Values with their 80 % interval (none for a baseline published in place of a failed model)."""
+        if extras is None:
+            return predicted.with_columns(lower=pl.lit(None, pl.Float64), upper=pl.lit(None, pl.Float64))
+        bounds = predicted.with_columns(lead=pl.col("lead_hours").floor().cast(pl.Int32)).join(
+            extras.drop("candidate"), on="lead", how="left")
+        return bounds.with_columns(lower=pl.col("prediction") + pl.col("q_low"),
+                                   upper=pl.col("prediction") + pl.col("q_high")).drop("lead", "q_low", "q_high")
+
+    def picture(self, predictions: pl.DataFrame, selected: str) -> str:
+        return power_week_picture(predictions, selected)
+
+    def prediction_values(self) -> dict[str, pl.Expr]:
+        return {"probability": pl.lit(None, pl.Float64), "value": pl.col("prediction")}
+
+
+OCCUPANCY, POWER = Occupancy(), Power()
+USE_CASES: tuple[UseCase, ...] = (OCCUPANCY, POWER)

@@ -5,21 +5,22 @@ from datetime import timedelta
 
 import dagster as dg
 
-from domotic_assets.timing import TIMEZONE, WEATHER_HOUR, WEATHER_MIN
+from domotic_assets.timing import TIMEZONE, after_weather_fetch
 
 DAY = timedelta(hours=24)
+
 # Sensor files arrive every minute and the share sensor ticks every SENSOR_INTERVAL_SECONDS.
 SENSOR_DATA = dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=30), warn_window=timedelta(minutes=10))
-# The day's forecast file is fetched at WEATHER_HOUR:WEATHER_MIN and must be in by 08:00 local.
-WEATHER = dg.FreshnessPolicy.cron(deadline_cron="0 8 * * *", lower_bound_delta=DAY, timezone=TIMEZONE)
+# The day's forecast file is fetched at WEATHER_HOUR:WEATHER_MIN and must be in 30 minutes later (08:00 local).
+WEATHER = dg.FreshnessPolicy.cron(deadline_cron=after_weather_fetch(30), lower_bound_delta=DAY, timezone=TIMEZONE)
 # Gold days follow their silver days within the hour (the weather facts follow the forecast file, by 09:00);
 # the unpartitioned models and the reference tables are rebuilt every night; the ML chain starts an hour after
 # the weather fetch and is due two hours later.
 GOLD_DAYS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2), warn_window=timedelta(hours=1))
-GOLD_WEATHER = dg.FreshnessPolicy.cron(deadline_cron="0 9 * * *", lower_bound_delta=DAY, timezone=TIMEZONE)
+GOLD_WEATHER = dg.FreshnessPolicy.cron(deadline_cron=after_weather_fetch(90), lower_bound_delta=DAY,
+                                       timezone=TIMEZONE)
 NIGHTLY = dg.FreshnessPolicy.cron(deadline_cron="0 5 * * *", lower_bound_delta=DAY, timezone=TIMEZONE)
-FORECASTS = dg.FreshnessPolicy.cron(deadline_cron=f"{WEATHER_MIN} {(WEATHER_HOUR + 3) % 24} * * *",
-                                    lower_bound_delta=DAY, timezone=TIMEZONE)
+FORECASTS = dg.FreshnessPolicy.cron(deadline_cron=after_weather_fetch(180), lower_bound_delta=DAY, timezone=TIMEZONE)
 
 BY_ASSET = {"bronze_sensor_files": SENSOR_DATA, "silver_sensor_events": SENSOR_DATA,
             "bronze_weather_files": WEATHER, "silver_weather_forecasts": WEATHER,

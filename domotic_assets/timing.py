@@ -15,4 +15,13 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, tim
 WEATHER_HOUR = integer("WEATHER_HOUR")
 WEATHER_MIN = integer("WEATHER_MIN")
 
-__all__ = ["PARTITIONS_START", "TIMEZONE", "WEATHER_HOUR", "WEATHER_MIN", "daily_partitions"]
+
+
+def after_weather_fetch(minutes: int, hour: int = WEATHER_HOUR, minute: int = WEATHER_MIN) -> str:
+    """The daily cron `minutes` after the weather schedule's time (local, TIMEZONE); what follows the daily
+    forecast file (the ML forecast, the freshness deadlines) is timed from it."""
+    total = (hour * 60 + minute + minutes) % (24 * 60)
+    return f"{total % 60} {total // 60} * * *"
+
+
+__all__ = ["PARTITIONS_START", "TIMEZONE", "WEATHER_HOUR", "WEATHER_MIN", "after_weather_fetch", "daily_partitions"]

@@ -26,7 +26,8 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def write_env_file(path: Path, values: Mapping[str, str]) -> None:
-    """Write a private (mode 600) `KEY="value"` file that `read_env_file` reads back unchanged."""
+    """Write a private (mode 600) `KEY="value"` file that `read_env_file` reads back unchanged (a value holding
+    `${NAME}` would be expanded, as python-dotenv expands it in `.env`; the set-up's values never hold one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.chmod(0o600)

@@ -107,15 +107,18 @@ def run_common(args, settings: Settings, services: dict, prepare: Callable[[], N
 
 
 DBT_PROJECT = ROOT / "dbt_project"
-# The docs site's own dbt target folder: `dbt docs generate` writes a manifest and a saved parse there, not over
-# the manifest the code location loads nor the saved parse gold runs start from (target/).
+# dbt by hand and the docs site have target folders of their own: their manifests and saved parses never
+# replace the manifest the code location loads nor the saved parse gold runs start from (target/).
+DBT_CLI_TARGET = DBT_PROJECT / "target" / "cli"
 DBT_DOCS_TARGET = DBT_PROJECT / "target" / "docs"
 
 
 def dbt_command(settings: Settings, args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment of dbt on the gold project, connected to the warehouse of DB_URL."""
+    """The command line and environment of dbt on the gold project, connected to the warehouse of DB_URL
+    (target folder `target/cli` unless `args` name one)."""
     env = {**os.environ, **PostgresResource(db_url=settings["DB_URL"]).dbt_environment()}
-    command = [str(Path(sys.executable).parent / "dbt"), *args, "--project-dir", str(DBT_PROJECT),
+    target = [] if "--target-path" in args else ["--target-path", str(DBT_CLI_TARGET)]
+    command = [str(Path(sys.executable).parent / "dbt"), *args, *target, "--project-dir", str(DBT_PROJECT),
                "--profiles-dir", str(DBT_PROJECT)]
     return command, env
 

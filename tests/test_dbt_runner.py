@@ -6,6 +6,7 @@ from importlib.metadata import version
 import pytest
 
 from domotic_assets.gold.dbt_runner import CHECKED_WITH, checked
+from domotic_assets.gold.project import gold_dbt
 
 
 @pytest.mark.unit
@@ -22,3 +23,10 @@ def test_another_dbt_core_minor_or_dagster_dbt_release_is_not_checked():
     assert not checked({"dbt-core": "1.12.0", "dagster-dbt": CHECKED_WITH["dagster-dbt"]})
     assert not checked({"dbt-core": "1.110.0", "dagster-dbt": CHECKED_WITH["dagster-dbt"]})
     assert not checked({"dbt-core": "1.11.2", "dagster-dbt": "0.29.28"})
+
+
+@pytest.mark.unit
+def test_the_runner_setting_is_checked_by_name():
+    assert gold_dbt("cli").runner == "cli"
+    with pytest.raises(ValueError, match="DBT_RUNNER must be one of in-process, cli, not 'subprocess'"):
+        gold_dbt("subprocess")

@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from domotic_assets.gold.assets import gold_daily_models
-from domotic_assets.ml.assets import FOLLOW_AUTOMATION
+from domotic_assets.ml.assets import FOLLOW_AUTOMATION, GOLD_INPUTS
+from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.store import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 from domotic_config.variables import VARIABLES
 
@@ -118,8 +119,8 @@ def minimal_environment(**variables: str) -> dict[str, str]:
 
 @pytest.mark.integration
 def test_the_documented_range_backfill_runs_with_only_the_required_variables(settings, generated, postgres, tmp_path):
-    """The README's command for a range, as written, from another folder, without PYTHONPATH: three days of
-    silver are parsed by worker processes, which import the installed project."""
+    """The documented range command (docs/operations.md), on the test data's days, from another folder and
+    without PYTHONPATH: three days of silver are parsed by worker processes, which import the installed project."""
     env = minimal_environment(SMB_PATH=settings["SMB_PATH"], BRONZE_ROOT=str(tmp_path / "bronze"),
                               DB_URL=settings["DB_URL"])
     for asset in ("bronze_sensor_files", "silver_sensor_events"):
@@ -279,3 +280,13 @@ def test_a_forecast_skipped_by_its_model_s_failed_gate_follows_once_and_only_onc
         if keys:
             dg.materialize([model, forecast], selection=keys, instance=instance, raise_on_error=False)
     assert requested == [["forecast", "model"], [] if gate_passes else ["forecast"], []]
+
+
+@pytest.mark.unit
+def test_the_ml_exposures_name_what_the_ml_assets_read():
+    """The dbt exposures of the forecasts list exactly the gold tables the features asset depends on."""
+    exposures = yaml.safe_load((ROOT / "dbt_project/models/marts/_exposures.yml").read_text(encoding="utf-8"))
+    ml = [exposure for exposure in exposures["exposures"] if exposure["type"] == "ml"]
+    assert {exposure["name"] for exposure in ml} == {f"{use_case.name}_forecast" for use_case in USE_CASES}
+    for exposure in ml:
+        assert {ref.removeprefix("ref('").removesuffix("')") for ref in exposure["depends_on"]} == set(GOLD_INPUTS)

@@ -24,7 +24,6 @@ RUN = {
     "make help": {0},
     "make status": {0},
     "make check": {0},
-    "make lint": {0},
     "make bootstrap": {0},
     ".venv/bin/python -m domotic_ops check": {0},
     ".venv/bin/python -m domotic_ops status": {0},
@@ -42,6 +41,7 @@ NOT_RUN = {
     "make up": "starts the demo platform (tests/test_dagster_dev.py and tests/test_browser.py start Dagster)",
     "make test": "is the test suite itself",
     "make down": "stops the test session's services",
+    "make lint": "make test runs it before the tests",
     "make docs": "serves the dbt docs until stopped; tests/test_gold.py generates and serves them",
     ".venv/bin/python -m domotic_ops up": "starts services; tests/test_operations.py starts them",
     ".venv/bin/python -m domotic_ops down": "stops the test session's services",
@@ -56,6 +56,8 @@ NOT_RUN = {
     ".venv/bin/python -m demo sftp start": "starts services; the test session starts its own",
     ".venv/bin/python -m demo sftp stop": "stops the test session's sFTP server",
     ".venv/bin/python -m domotic_ops dbt <dbt arguments>": "a placeholder; tests/test_gold.py runs dbt",
+    ".venv/bin/python -m domotic_ops restore DUMP --database EMPTY_DB": "placeholders; tests/test_postgres.py restores",
+    ".venv/bin/python -m domotic_ops dbt-docs": "serves the dbt docs until stopped; tests/test_gold.py runs it",
     ".venv/bin/python -m demo generate --start 2023-08-01 --days 85 --apartments 3 --seed 1":
         "writes 367,000 files; tests/test_generator_*.py test the generator",
     ".venv/bin/dagster asset materialize -m domotic_assets.definitions --select bronze_sensor_files --partition 2023-10-03":

@@ -81,3 +81,4 @@ def test_the_dbt_project_keeps_the_platform_s_time_zone():
     copy of it (for dbt run by hand) must not drift from it."""
     project = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))
     assert project["vars"]["timezone"] == TIMEZONE
+

@@ -11,6 +11,7 @@ import pytest
 
 from domotic_assets.definitions import defs
 from domotic_assets.ingestion.sensors import daily_weather_schedule, sftp_weather_files_sensor
+from domotic_assets.timing import after_weather_fetch
 from resources.sftp import SFTPResource
 
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -56,3 +57,10 @@ def test_weather_sensor_requests_new_and_changed_files(sftp_config, sftp_server,
     changed = tick(first.cursor)
     assert [r.partition_key for r in changed.run_requests] == ["2023-10-29"]
     assert changed.run_requests[0].run_key not in {r.run_key for r in first.run_requests}
+
+
+@pytest.mark.unit
+def test_what_follows_the_weather_fetch_is_timed_from_its_hour():
+    assert after_weather_fetch(30) == "0 8 * * *"          # the defaults: 07:30
+    assert after_weather_fetch(90, hour=23, minute=30) == "0 1 * * *"
+    assert after_weather_fetch(180, hour=9, minute=45) == "45 12 * * *"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
@@ -75,8 +75,11 @@ class InstalledDbtCliResource(DbtCliResource):
 
 def gold_dbt(runner: str | None = None) -> InstalledDbtCliResource:
     """The dbt resource of the gold assets: dbt of the project's environment, with the runner of DBT_RUNNER."""
+    runner = runner or value("DBT_RUNNER")
+    if runner not in get_args(Runner):
+        raise ValueError(f"DBT_RUNNER must be one of {', '.join(get_args(Runner))}, not {runner!r}")
     return InstalledDbtCliResource(project_dir=dbt_project,  # type: ignore[arg-type]  # its validator takes a DbtProject
-                                   dbt_executable=DBT_EXECUTABLE, runner=cast(Runner, runner or value("DBT_RUNNER")))
+                                   dbt_executable=DBT_EXECUTABLE, runner=cast(Runner, runner))
 
 
 def parse_for_connection(environment: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from domotic_assets.ml.data import load_grid
 from domotic_assets.ml.features import FEATURES, build_features
 from domotic_assets.ml.report import comparison_markdown, importance_markdown
 from domotic_assets.ml.use_cases import UseCase
-from domotic_assets.timing import TIMEZONE, WEATHER_HOUR, WEATHER_MIN
+from domotic_assets.timing import TIMEZONE, after_weather_fetch
 from domotic_config.variables import integer
 from resources.postgres import PostgresResource
 
@@ -26,7 +26,7 @@ ML_POOL = "ml"
 # file is fetched (the daily forecast); a failed first build waits for that morning. Backtest, model and
 # forecast follow their ML inputs. Nothing starts while an input is being written, nor while a blocking gold
 # check (an error-severity dbt test) has failed.
-FORECAST_CRON = f"{WEATHER_MIN} {(WEATHER_HOUR + 1) % 24} * * *"
+FORECAST_CRON = after_weather_fetch(60)
 GOLD_CHECKS_PASSED = ~dg.AutomationCondition.any_deps_match(
     dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True))
 GOLD_HAS_DATA = dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing())  # a day of each input

@@ -114,11 +114,11 @@ class Occupancy(UseCase):
             cursor.execute("""
                 UPDATE gold.fact_presence_minute AS presence SET presence_prob = latest.probability
                 FROM (SELECT DISTINCT ON (room_key, window_start) room_key, window_start, probability
-                      FROM gold.fact_prediction WHERE kind = 'forecast' AND target = 'occupancy'
+                      FROM gold.fact_prediction WHERE kind = 'forecast' AND target = %s
                       ORDER BY room_key, window_start, issue_time DESC, written_at DESC) AS latest
                 WHERE presence.room_key = latest.room_key
-                  AND presence.datetime_key - presence.datetime_key % 100 % 15
-                      = to_char(latest.window_start AT TIME ZONE 'UTC', 'YYYYMMDDHH24MI')::bigint""")
+                  AND presence.datetime_key - presence.datetime_key %% 100 %% 15
+                      = to_char(latest.window_start AT TIME ZONE 'UTC', 'YYYYMMDDHH24MI')::bigint""", (self.name,))
 
 
 class Power(UseCase):
@@ -144,11 +144,12 @@ class Power(UseCase):
         chosen = rows[selected]
         naive = min(rows[c.name]["mae"] for c in self.candidates() if isinstance(c, Baseline))
         coverage = chosen.get("coverage")
+        shown = f"{coverage:.3f}" if coverage is not None else "unknown"
         return {
             "mae_beats_naive": gate(chosen["mae"] <= POWER_MAE_SHARE * naive,
                                     f"MAE {chosen['mae']:.1f} W vs {POWER_MAE_SHARE} × best naive {naive:.1f} W"),
             "interval_coverage": gate(coverage is not None and COVERAGE[0] <= coverage <= COVERAGE[1],
-                                      f"80 % interval coverage {coverage:.3f} (wanted {COVERAGE[0]}–{COVERAGE[1]})"),
+                                      f"80 % interval coverage {shown} (wanted {COVERAGE[0]}–{COVERAGE[1]})"),
         }
 
     def backtest_predictions(self, predictions: pl.DataFrame) -> pl.DataFrame:

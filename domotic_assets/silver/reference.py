@@ -57,7 +57,8 @@ def silver_reference_tables(context: dg.AssetExecutionContext, reference_db: Ref
                 kept = [c for c in reflected if c["name"].lower() not in personal]
                 left_out += [f"{name}.{c['name']}" for c in reflected if c["name"].lower() in personal]
                 types = {c["name"]: store.postgres_type(c["type"]) for c in kept}
-                query: sa.Select = sa.select(*(sa.column(c["name"]) for c in kept)).select_from(sa.table(available[name]))
+                query: sa.Select = sa.select(*(sa.column(c["name"]) for c in kept)).select_from(
+                    sa.table(available[name]))
                 rows = source.execute(query).fetchall()
                 frame = pl.DataFrame([tuple(r) for r in rows], orient="row",
                                      schema={c: t[1] for c, t in types.items()}, strict=False)

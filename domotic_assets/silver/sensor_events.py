@@ -97,7 +97,7 @@ def outcome_frames(day: date, outcomes: list[FileOutcome], badly_named: list[tup
                    ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The ledger rows of the loaded files and the quarantine rows of the others, badly named ones included."""
     loaded = store.ledger_frame([(o.file, o.apartment, day, o.rows, o.checksum)
-                                         for o in outcomes if o.reason is None])
+                                 for o in outcomes if o.reason is None])
     rejected = store.quarantine_frame(
         [(o.file, o.apartment, day, o.reason, o.detail, o.checksum) for o in outcomes if o.reason]
         + [(name, None, day, "bad_filename", reason, None) for name, reason in badly_named])
@@ -152,7 +152,7 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
         return None
     badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
     store.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
-                                       *outcome_frames(day, outcomes, badly_named))
+                               *outcome_frames(day, outcomes, badly_named))
     store.record_listing(cursor, day, listed_at)
     return DayLoad(outcomes, frame, bronze, set(missing), badly_named=len(badly_named), appended=True,
                    folders=folders)
@@ -235,7 +235,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     with warehouse.connect() as connection, connection.cursor() as cursor:
         for day, load in loads.items():
             checks_failed[FILES_ACCOUNTED_FOR] += store.unaccounted_files(cursor, "sensor", day, load.bronze,
-                                                                                  load.kept, load.folders)
+                                                                            load.kept, load.folders)
         checks_failed[LEDGER_ROWS_MATCH_SILVER] = store.ledger_rows_against_silver(
             cursor, days, [day for day, load in loads.items() if load.appended])
         checks_failed["unique_reading_key"] = store.days_without_unique_key(cursor, days)

@@ -86,8 +86,9 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
             missing = missing_from_bronze(cursor, "weather", day, in_bronze[day], config.keep_missing_files)
             if missing:  # keep the day as loaded: nothing in bronze to reload it from
                 kept[day] = set(missing)
-                context.log.warning(f"{day}: {', '.join(missing)} not in bronze (removed by retention, or kept on "
-                                    "request); its rows are kept")
+                why = ("removed by retention" if set(missing) <= store.removed_by_retention(cursor, "weather", day)
+                       else "gone from bronze")
+                context.log.warning(f"{day}: {', '.join(missing)} {why}; its rows are kept")
                 continue
             frame, loaded, rejected, file_dropped, line = (
                 read_forecast(path, day, rules.weather_min_year) if in_bronze[day]
@@ -95,7 +96,7 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
             (context.log.warning if rejected else context.log.info)(line)
             store.replace_weather_day(cursor, day, frame)
             store.record_outcomes(cursor, "weather", [day], store.ledger_frame(loaded),
-                                          store.quarantine_frame(rejected))
+                                  store.quarantine_frame(rejected))
         dropped.update(file_dropped)
         stats["rows"] += frame.height
         stats["outliers"] += int(frame["is_outlier"].sum())
@@ -109,7 +110,7 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
     with warehouse.connect() as connection, connection.cursor() as cursor:
         for day in days:
             failures[FILES_ACCOUNTED_FOR] += store.unaccounted_files(cursor, "weather", day, in_bronze[day],
-                                                                             kept.get(day, set()))
+                                                                     kept.get(day, set()))
         failures["unique_forecast_key"] = store.duplicate_weather_keys(cursor, days)
     failures[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
     seconds = time.monotonic() - started

@@ -30,9 +30,10 @@ ASSETS = {  # asset key: (group, kinds)
     "silver_weather_forecasts": ("silver", {"polars", "postgres"}),
     "silver_reference_tables": ("silver", {"mysql", "postgres"}),
     **{name: ("gold", {"dbt", "postgres"}) for name in (
-        "dim_date", "dim_datetime", "dim_apartment", "dim_room", "dim_device", "dim_weather_site", "dim_tariff",
-        "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
-        "fact_device_health_day", "fact_weather_hour", "weather_forecast_latest", "house_balance_minute")},
+        "dim_date", "dim_datetime", "dim_apartment", "dim_apartment_weather_site", "dim_room", "dim_device",
+        "dim_weather_site", "dim_tariff", "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute",
+        "fact_presence_minute", "fact_device_health_day", "fact_weather_hour", "weather_forecast_latest",
+        "house_balance_minute")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
         "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
         "stg_file_ledger")},
@@ -290,3 +291,28 @@ def test_the_ml_exposures_name_what_the_ml_assets_read():
     assert {exposure["name"] for exposure in ml} == {f"{use_case.name}_forecast" for use_case in USE_CASES}
     for exposure in ml:
         assert {ref.removeprefix("ref('").removesuffix("')") for ref in exposure["depends_on"]} == set(GOLD_INPUTS)
+
+
+@pytest.mark.component
+def test_the_calendar_and_the_sensor_facts_do_not_wait_for_the_weather(defs):
+    """Sensor and reference silver, no weather (its sFTP server unreachable since the start): tick after tick, the automation
+    builds the staging views, the calendar and dimensions, then the sensor facts of the day; only the weather
+    marts wait for the weather."""
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    gold = dg.AssetSelection.groups("gold_staging") | dg.AssetSelection.groups("gold")
+    instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-02"))
+    instance.report_runless_asset_event(dg.AssetMaterialization("silver_reference_tables"))
+    built, cursor = set(), None
+    for _ in range(6):  # each tick's requests succeed before the next tick
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=gold, cursor=cursor)
+        cursor = tick.cursor
+        for result in tick.results:
+            if result.true_subset.size:
+                partitioned = graph.get(result.key).partitions_def is not None
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(result.key, partition="2023-10-02" if partitioned else None))
+                built.add(result.key.to_user_string())
+    assert {"dim_date", "dim_datetime", "fact_energy_minute", "fact_presence_minute", "fact_environment_minute",
+            "fact_device_health_day"} <= built
+    assert not built & {"stg_weather_forecasts", "fact_weather_hour", "weather_forecast_latest"}

@@ -166,8 +166,8 @@ def test_an_edited_project_file_changes_the_digest_that_asks_for_a_new_parse(tmp
     assert printed == project_files_digest(project)  # what scripts/bootstrap.sh compares
 
 
-APARTMENT_SCOPED = ("dim_apartment", "dim_room", "dim_device", "fact_environment_minute", "fact_presence_minute",
-                    "fact_energy_minute", "fact_device_health_day", "house_balance_minute")
+APARTMENT_SCOPED = ("dim_apartment", "dim_apartment_weather_site", "dim_room", "dim_device", "fact_environment_minute",
+                    "fact_presence_minute", "fact_energy_minute", "fact_device_health_day", "house_balance_minute")
 
 
 def rows_per_apartment(connection) -> dict[str, dict[int, int]]:

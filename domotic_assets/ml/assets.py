@@ -18,7 +18,7 @@ from domotic_config.variables import integer
 from resources.postgres import PostgresResource
 
 GOLD_INPUTS = ("fact_presence_minute", "fact_energy_minute", "fact_environment_minute", "fact_weather_hour",
-               "dim_apartment", "dim_device", "dim_date")
+               "dim_apartment", "dim_apartment_weather_site", "dim_device", "dim_date")
 GATES_CHECK = "quality_gates"
 ML_POOL = "ml"
 # Features: first built as soon as every gold input has a day and none is being written (whenever their last

@@ -28,7 +28,7 @@ WEATHER_SQL = """
     SELECT site_key, datetime_key AS window_key, prediction_date, temperature_c, humidity_pct, precipitation_mm,
            radiation_wm2
     FROM gold.fact_weather_hour"""
-SITES_SQL = "SELECT apartment_key, weather_site_key AS site_key FROM gold.dim_apartment"
+SITES_SQL = "SELECT apartment_key, weather_site_key AS site_key FROM gold.dim_apartment_weather_site"
 HOLIDAYS_SQL = "SELECT date, is_holiday FROM gold.dim_date"
 
 

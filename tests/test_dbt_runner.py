@@ -1,12 +1,17 @@
-"""The in-process dbt runner rests on internals of dbt-core and dagster-dbt: it is pinned to the versions it was
-checked against, and any other version makes gold runs take dagster-dbt's public command-line path."""
+"""How gold runs dbt: the in-process runner rests on internals of dbt-core and dagster-dbt, so it is pinned to the
+versions it was checked against (any other version takes dagster-dbt's public command-line path); the runner
+setting is checked by name; a full refresh that would wipe days is refused before dbt runs."""
 
 from importlib.metadata import version
 
+import dagster as dg
 import pytest
 
+from domotic_assets.gold.assets import gold_daily_models, refuse_partial_full_refresh
 from domotic_assets.gold.dbt_runner import CHECKED_WITH, checked
 from domotic_assets.gold.project import gold_dbt
+from domotic_assets.timing import daily_partitions
+from resources.postgres import PostgresResource
 
 
 @pytest.mark.unit
@@ -30,3 +35,17 @@ def test_the_runner_setting_is_checked_by_name():
     assert gold_dbt("cli").runner == "cli"
     with pytest.raises(ValueError, match="DBT_RUNNER must be one of in-process, cli, not 'subprocess'"):
         gold_dbt("subprocess")
+
+
+@pytest.mark.component
+def test_a_full_refresh_of_some_days_is_refused_before_dbt_runs():
+    """It would recreate the fact tables with those days only, deleting every other day."""
+    every_key = daily_partitions.get_partition_keys()
+    assert refuse_partial_full_refresh(every_key, every_key) is None
+    result = dg.materialize(
+        [gold_daily_models], partition_key="2023-10-03", raise_on_error=False,
+        resources={"dbt": gold_dbt(), "warehouse": PostgresResource(db_url="postgresql+psycopg2://nobody:x@127.0.0.1:9/none")},
+        run_config={"ops": {"gold_daily_models": {"config": {"full_refresh": True}}}})
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+    assert "would delete every other day: run it as a backfill of every partition" in str(failure.event_specific_data)

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Sequence
 from typing import Any
 
 import dagster as dg
@@ -81,12 +82,25 @@ def energy_adjustments(warehouse: PostgresResource, window: dict) -> dict[str, i
         return dict(cursor.fetchall())
 
 
+def refuse_partial_full_refresh(keys: Sequence[str], every_key: Sequence[str]) -> None:
+    """`full_refresh` recreates the fact tables with the run's days only: on fewer than every day it would wipe
+    the others, so it is refused before dbt runs."""
+    if keys[0] != every_key[0] or keys[-1] != every_key[-1]:
+        raise dg.Failure(
+            description=f"full_refresh recreates the fact tables with the run's days only ({keys[0]} to {keys[-1]}), "
+                        f"which would delete every other day: run it as a backfill of every partition "
+                        f"({every_key[0]} to {every_key[-1]}, one run), or without full_refresh to rebuild these days",
+            allow_retries=False)
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DAILY_MODELS,
             partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
             dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_daily_models")
 def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                       config: GoldBuildConfig):
     """Gold facts, one local day per partition (a range runs as one dbt build over its window)."""
+    if config.full_refresh:
+        refuse_partial_full_refresh(context.partition_keys, daily_partitions.get_partition_keys())
     window = context.partition_time_window
     dbt_vars = {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat()}
     context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']})")

@@ -125,7 +125,7 @@ def test_dbt_unit_tests_pass(warehouse, built, monkeypatch):
     dbt = gold_dbt()
     invocation = dbt.cli(["test", "--select", "test_type:unit"], raise_on_error=False).wait()
     assert invocation.is_successful(), invocation.get_error()
-    assert len([e for e in invocation.get_artifact("run_results.json")["results"]]) == 9
+    assert len([e for e in invocation.get_artifact("run_results.json")["results"]]) == 10
 
 
 def compiled_sql(target_path: Path) -> dict[str, str]:

@@ -1,24 +1,32 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
           post_hook="create index if not exists fact_presence_minute_date on {{ this }} (date_key)") }}
-{#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion or an open door
-    (door activity). presence_prob: the latest occupancy forecast of the minute's 15-minute window, from the
-    ML assets' gold.fact_prediction (read here when it exists, so a rebuilt day keeps its forecast; the
-    forecast asset fills the days already built). -#}
+{#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion, or door activity
+    (a door's state changed in that minute), never a door that merely stands open. Outlier readings count for
+    nothing. A door's previous reading may lie in the day before, which is read too. presence_prob: the latest
+    occupancy forecast of the minute's 15-minute window, from the ML assets' gold.fact_prediction (read here
+    when it exists, so a rebuilt day keeps its forecast; the forecast asset fills the days already built). -#}
 {%- set predictions = adapter.get_relation(database=target.database, schema='gold', identifier='fact_prediction')
     if execute else none %}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}  (its relationship tests: built first)
 with readings as (
-    select * from {{ ref('stg_sensor_events') }}
-    where {{ in_window('partition_date') }}
+    select
+        apartment, room, sensor_type, minute_utc, partition_date, value,
+        coalesce(value <> lag(value) over (partition by apartment, sensor_type, sensor_id order by minute_utc), false)
+        as changed
+    from {{ ref('stg_sensor_events') }}
+    where {{ in_window('partition_date', days_before=1) }}
       and ((sensor_type = 'motion' and field = 'motion') or (sensor_type = 'door' and field = 'open'))
+      and not is_outlier
 ),
 minutes as (
     select
         apartment, room, minute_utc, partition_date,
         sum(value) filter (where sensor_type = 'motion')::integer as motion_count,
-        bool_or(value = 1) filter (where sensor_type = 'door') as door_open_flag
+        bool_or(value = 1) filter (where sensor_type = 'door') as door_open_flag,
+        bool_or(changed) filter (where sensor_type = 'door') as door_activity_flag
     from readings
+    where {{ in_window('partition_date') }}
     group by apartment, room, minute_utc, partition_date
 ),
 {%- if predictions %}
@@ -38,7 +46,7 @@ presence as (
         {{ date_key('partition_date') }} as date_key,
         {{ surrogate_key(['apartment', 'room']) }} as room_key,
         {{ surrogate_key(['apartment']) }} as apartment_key,
-        minute_utc, motion_count, door_open_flag
+        minute_utc, motion_count, door_open_flag, door_activity_flag
     from minutes
 )
 select
@@ -48,7 +56,8 @@ select
     presence.apartment_key,
     presence.motion_count,
     presence.door_open_flag,
-    coalesce(presence.motion_count, 0) > 0 or coalesce(presence.door_open_flag, false) as presence_flag,
+    presence.door_activity_flag,
+    coalesce(presence.motion_count, 0) > 0 or coalesce(presence.door_activity_flag, false) as presence_flag,
     forecasts.probability as presence_prob
 from presence
 left join forecasts

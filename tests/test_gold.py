@@ -409,6 +409,28 @@ def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built)
         assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []
 
 
+def test_a_day_without_its_house_meter_fails_the_house_balance(warehouse, built):
+    """The balance never passes for lack of data: an apartment's day whose house meter readings are gone (its
+    plugs still reporting) fails the check, an error, with the meter's coverage; restored, it passes again."""
+    day = DAYS[1]
+    [(apartment,)] = query(warehouse, "SELECT min(apartment) FROM silver.sensor_events WHERE partition_date = %s "
+                                      "AND sensor_type = 'consumption'", (day,))
+    hide = "FROM silver.sensor_events WHERE partition_date = %s AND apartment = %s AND sensor_type = 'consumption'"
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE silver.hidden_meter AS SELECT * {hide}", (day, apartment))
+        cursor.execute(f"DELETE {hide}", (day, apartment))
+    try:
+        results = build(warehouse, day, day, raise_on_error=False)
+        [check] = [c for r in results for c in r.get_asset_check_evaluations()
+                   if c.check_name == "house_meter_covers_its_devices"]
+        assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    finally:
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("INSERT INTO silver.sensor_events SELECT * FROM silver.hidden_meter; "
+                           "DROP TABLE silver.hidden_meter")
+    assert failed_checks(build(warehouse, day, day)) == []
+
+
 # The grain of every mart table (dbt model-level constraints): its primary key in PostgreSQL. Views take none.
 PRIMARY_KEYS = {
     "dim_date": ["date_key"], "dim_datetime": ["datetime_key"], "dim_apartment": ["apartment_key"],

@@ -68,5 +68,5 @@ select
     minutes.adjustment::text as adjustment
 from minutes
 left join tariffs
-    on minutes.local_date >= tariffs.valid_from and minutes.local_date < tariffs.valid_to
+    on minutes.local_date >= tariffs.valid_from and (tariffs.valid_to is null or minutes.local_date < tariffs.valid_to)
 where {{ in_window('minutes.local_date') }}

@@ -32,7 +32,6 @@ from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_db
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
-from domotic_assets.ml.use_cases import OCCUPANCY
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
@@ -167,7 +166,8 @@ def test_an_edited_project_file_changes_the_digest_that_asks_for_a_new_parse(tmp
 
 
 APARTMENT_SCOPED = ("dim_apartment", "dim_apartment_weather_site", "dim_room", "dim_device", "fact_environment_minute",
-                    "fact_presence_minute", "fact_energy_minute", "fact_device_health_day", "house_balance_minute")
+                    "fact_presence_minute", "presence_forecast_minute", "fact_energy_minute", "fact_device_health_day",
+                    "house_balance_minute")
 
 
 def rows_per_apartment(connection) -> dict[str, dict[int, int]]:
@@ -344,9 +344,10 @@ def run_target_folders(result) -> list[Path]:
     return list((DBT_PROJECT_DIR / "target").glob(f"*-{result.run_id[:7]}-*"))
 
 
-def test_a_rebuilt_day_keeps_the_latest_occupancy_forecast_of_each_window(warehouse, built):
-    """presence_prob comes from gold.fact_prediction in the dbt build itself: rebuilding a day (gold follows
-    every silver change) keeps the probability of the window's latest forecast, not a null."""
+def test_presence_meets_the_latest_occupancy_forecast_of_its_window_downstream(warehouse, built):
+    """presence_forecast_minute reads gold.fact_prediction as a declared source (its staging view built once the
+    table exists): the latest forecast issued for a window stands beside each of its minutes, a later forecast
+    at once (no rebuild, no write into the presence facts)."""
     store.ensure_schema(warehouse)
     [(room_key, apartment_key, window)] = query(warehouse, """
         SELECT room_key, apartment_key, date_bin('15 minutes', t.timestamp_utc, timestamptz '2000-01-01 00:00+00')
@@ -359,20 +360,21 @@ def test_a_rebuilt_day_keeps_the_latest_occupancy_forecast_of_each_window(wareho
                               room_key, window_start, issue_time, probability, run_id)
                               VALUES ('forecast', 'lightgbm', 'v-test', 'occupancy', %s, %s, %s, %s, %s, 'test')""",
                            (apartment_key, room_key, window, issue_time, probability))
+    beside = """
+        SELECT date_bin('15 minutes', t.timestamp_utc, timestamptz '2000-01-01 00:00+00') = %s
+               AND p.room_key = %s, array_agg(DISTINCT presence_prob)
+        FROM gold.presence_forecast_minute p JOIN gold.dim_datetime t USING (datetime_key)
+        WHERE p.date_key = %s GROUP BY 1 ORDER BY 1"""
+    parameters = (window, room_key, int(DAYS[1].replace("-", "")))
     try:
         build(warehouse, DAYS[1], DAYS[1])
-        probabilities_sql = """
-            SELECT date_bin('15 minutes', t.timestamp_utc, timestamptz '2000-01-01 00:00+00') = %s
-                   AND p.room_key = %s, array_agg(DISTINCT presence_prob)
-            FROM gold.fact_presence_minute p JOIN gold.dim_datetime t USING (datetime_key)
-            WHERE p.date_key = %s GROUP BY 1 ORDER BY 1"""
-        probabilities = query(warehouse, probabilities_sql, (window, room_key, int(DAYS[1].replace("-", ""))))
-        assert probabilities == [(False, [None]), (True, [0.7])]
-        # a published occupancy forecast fills the same column at once, without waiting for a rebuild
-        query(warehouse, "UPDATE gold.fact_presence_minute SET presence_prob = NULL WHERE date_key = %s RETURNING 1",
-              (int(DAYS[1].replace("-", "")),))
-        OCCUPANCY.after_forecast(warehouse)
-        assert query(warehouse, probabilities_sql, (window, room_key, int(DAYS[1].replace("-", "")))) == probabilities
+        assert query(warehouse, beside, parameters) == [(False, [None]), (True, [0.7])]
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("""INSERT INTO gold.fact_prediction (kind, model_name, model_version, target, apartment_key,
+                              room_key, window_start, issue_time, probability, run_id)
+                              VALUES ('forecast', 'lightgbm', 'v-test', 'occupancy', %s, %s, %s, %s, 0.9, 'test')""",
+                           (apartment_key, room_key, window, window - timedelta(hours=2)))
+        assert query(warehouse, beside, parameters) == [(False, [None]), (True, [0.9])]
     finally:
         query(warehouse, "DELETE FROM gold.fact_prediction WHERE run_id = 'test' RETURNING 1")
 

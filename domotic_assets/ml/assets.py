@@ -161,7 +161,6 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         written = store.upsert_predictions(warehouse, prediction_rows(predicted, use_case, "forecast", {name: version},
                                                                       context.run_id))
         actuals = store.fill_actuals(warehouse, target)
-        use_case.after_forecast(warehouse)
         return dg.MaterializeResult(metadata={"forecast_day": str(day), "model_version": version, "model_name": name,
                                               "rows": written, "from_baseline": not stored.passed_gates,
                                               "earlier_forecasts_given_their_actual": actuals})

@@ -15,7 +15,6 @@ from domotic_assets.ml.gates import AUC_FLOOR, AUC_LEAKAGE_ALARM, COVERAGE, POWE
 from domotic_assets.ml.metrics import occupancy_metrics, power_metrics
 from domotic_assets.ml.models import Baseline, LightGBM, Linear
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
-from resources.postgres import PostgresResource
 
 
 class UseCase(ABC):
@@ -61,10 +60,6 @@ class UseCase(ABC):
     def prediction_values(self) -> dict[str, pl.Expr]:
         """The `probability` and `value` columns of gold.fact_prediction."""
 
-    def after_forecast(self, warehouse: PostgresResource) -> None:
-        """What a published forecast updates besides gold.fact_prediction: nothing, unless a use case says."""
-        return None
-
 
 class Occupancy(UseCase):
     """The probability that a room with a motion sensor is occupied (any motion) in the window."""
@@ -107,18 +102,6 @@ class Occupancy(UseCase):
 
     def prediction_values(self) -> dict[str, pl.Expr]:
         return {"probability": pl.col("prediction"), "value": pl.lit(None, pl.Float64)}
-
-    def after_forecast(self, warehouse: PostgresResource) -> None:
-        """fact_presence_minute.presence_prob: the latest occupancy forecast issued for the minute's window."""
-        with warehouse.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("""
-                UPDATE gold.fact_presence_minute AS presence SET presence_prob = latest.probability
-                FROM (SELECT DISTINCT ON (room_key, window_start) room_key, window_start, probability
-                      FROM gold.fact_prediction WHERE kind = 'forecast' AND target = %s
-                      ORDER BY room_key, window_start, issue_time DESC, written_at DESC) AS latest
-                WHERE presence.room_key = latest.room_key
-                  AND presence.datetime_key - presence.datetime_key %% 100 %% 15
-                      = to_char(latest.window_start AT TIME ZONE 'UTC', 'YYYYMMDDHH24MI')::bigint""", (self.name,))
 
 
 class Power(UseCase):

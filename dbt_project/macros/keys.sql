@@ -18,8 +18,9 @@
 {%- endmacro %}
 
 {#- Half-open bounds of the run's day window, as literals so PostgreSQL prunes silver's day partitions. -#}
-{% macro in_window(column, days_before=0) -%}
-    {{ column }} >= date '{{ var("min_date") }}' - {{ days_before }} and {{ column }} < date '{{ var("max_date") }}'
+{% macro in_window(column, days_before=0, days_after=0) -%}
+    {{ column }} >= date '{{ var("min_date") }}' - {{ days_before }}
+    and {{ column }} < date '{{ var("max_date") }}' + {{ days_after }}
 {%- endmacro %}
 
 {#- The same window on a date key column (YYYYMMDD). -#}

@@ -1,7 +1,11 @@
 {{ config(tags=['daily']) }}
 {#- Energy from cumulative counters, reading by reading (rules documented in _marts.yml):
-    - a dip below the previous reading that recovers at the next one (a transient 0, a small backwards
-      glitch) is a `glitch`: no energy of its own, the next good reading's rise covers it;
+    - a reading that a counter's neighbours (up to glitch_neighbours readings either side) show to be out of
+      line is a `glitch`: no energy of its own, the next good reading's rise covers it. A dip: below a reading
+      shortly before, which a reading shortly after reaches again (a transient 0, one or several readings, a
+      small backwards step). A spike: above every reading shortly after, which stay at or above the level
+      before it (5000, 90000, 5002 rises by 2);
+    - a negative counter is not a reading;
     - a drop to below counter_reset_share of the previous reading that does not recover is a `reset`: the
       new reading is the rise since zero;
     - a drop that neither recovers nor looks like a reset is `backwards`: no energy;
@@ -9,14 +13,21 @@
     - a rise across missing minutes is spread evenly over them (`gap_spread`, those minutes imputed). -#}
 with counters as (
     select device_key, room_key, apartment_key, minute_utc, counter_wh,
-           lag(counter_wh) over device as previous_wh,
-           lead(counter_wh) over device as next_wh
+           max(counter_wh) over before as before_max,
+           max(counter_wh) over after as after_max,
+           min(counter_wh) over after as after_min
     from {{ ref('int_energy_readings') }}
-    where counter_wh is not null
-    window device as (partition by device_key order by minute_utc)
+    where counter_wh >= 0
+    window before as (partition by device_key order by minute_utc
+                      rows between {{ var('glitch_neighbours') }} preceding and 1 preceding),
+           after as (partition by device_key order by minute_utc
+                     rows between 1 following and {{ var('glitch_neighbours') }} following)
 ),
 flagged as (
-    select *, coalesce(counter_wh < previous_wh and next_wh >= previous_wh, false) as is_glitch from counters
+    select *,
+        coalesce((counter_wh < before_max and after_max >= before_max)
+                 or (counter_wh > after_max and after_min >= before_max), false) as is_glitch
+    from counters
 ),
 good as (
     select device_key, room_key, apartment_key, minute_utc, counter_wh,

@@ -36,7 +36,7 @@ ASSETS = {  # asset key: (group, kinds)
         "weather_forecast_latest", "house_balance_minute")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
         "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
-        "stg_file_ledger", "stg_occupancy_forecasts")},
+        "stg_file_ledger")},
     **{f"{target}_{step}": ("ml", kinds) for target in ("occupancy", "power") for step, kinds in (
         ("features", {"polars", "postgres"}), ("backtest", {"lightgbm", "scikitlearn"}), ("model", {"lightgbm"}),
         ("forecast", {"postgres"}))},

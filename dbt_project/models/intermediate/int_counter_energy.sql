@@ -3,8 +3,8 @@
     - a reading that a counter's neighbours (up to glitch_neighbours readings either side) show to be out of
       line is a `glitch`: no energy of its own, the next good reading's rise covers it. A dip: below a reading
       shortly before, which a reading shortly after reaches again (a transient 0, one or several readings, a
-      small backwards step). A spike: above every reading shortly after, which stay at or above the level
-      before it (5000, 90000, 5002 rises by 2);
+      small backwards step). A spike: a single reading above every reading shortly after, which stay at or
+      above the level before it (5000, 90000, 5002 rises by 2);
     - a negative counter is not a reading;
     - a drop to below counter_reset_share of the previous reading that does not recover is a `reset`: the
       new reading is the rise since zero;

@@ -1,6 +1,7 @@
+{{ config(materialized='ephemeral') }}
 {#- The latest occupancy forecast of every room and 15-minute window: the one issued last (then written last).
-    Its source is written by the ML assets; the automation builds this view once they have run. Built by hand
-    before (a fresh warehouse), it is an empty view until its next build (every night). -#}
+    Ephemeral: rendered into presence_forecast_minute at each of its builds, so the view reads gold.fact_prediction
+    from the first build after the ML assets created it (before, on a fresh warehouse, no forecast). -#}
 {%- set predictions = source('ml', 'fact_prediction') %}
 {%- if execute and adapter.get_relation(predictions.database, predictions.schema, predictions.identifier) is none %}
 select

@@ -1,8 +1,14 @@
--- Per apartment and local day with energy data: the house meter must be known on at least half of the minutes
--- (a missing meter fails, it never passes for lack of data), and on the minutes where the meter and the
--- devices are both known, the metered devices must not consume more than the house (5 % tolerance).
+-- Per apartment with a house meter and local day with energy data: the meter must be known on at least half
+-- of the minutes (a missing meter fails, it never passes for lack of data), and on the minutes where the meter
+-- and the devices are both known, the metered devices must not consume more than the house (5 % tolerance).
 {{ config(tags=['daily']) }}
-with days as (
+with metered as (
+    select distinct apartment_key
+    from {{ ref('dim_device') }}
+    where sensor_type = 'consumption'
+),
+
+days as (
     select
         apartment_key,
         date_key,
@@ -11,7 +17,7 @@ with days as (
         coalesce(sum(house_wh) filter (where is_comparable), 0) as house_wh,
         coalesce(sum(devices_wh) filter (where is_comparable), 0) as devices_wh
     from {{ ref('house_balance_minute') }}
-    where {{ date_key_in_window() }}
+    where {{ date_key_in_window() }} and apartment_key in (select apartment_key from metered)
     group by apartment_key, date_key
 )
 

@@ -41,7 +41,12 @@ def test_the_runner_setting_is_checked_by_name():
 def test_a_full_refresh_of_some_days_is_refused_before_dbt_runs():
     """It would recreate the fact tables with those days only, deleting every other day."""
     every_key = daily_partitions.get_partition_keys()
-    assert refuse_partial_full_refresh(every_key, every_key) is None
+    refuse_partial_full_refresh(every_key, every_key)  # every day: let through
+    refuse_partial_full_refresh(every_key[:-1], every_key)  # launched before midnight, a day appeared since
+    with pytest.raises(dg.Failure, match="would delete every other day"):
+        refuse_partial_full_refresh(every_key[:-2], every_key)
+    with pytest.raises(dg.Failure, match="would delete every other day"):
+        refuse_partial_full_refresh(every_key[1:], every_key)
     result = dg.materialize(
         [gold_daily_models], partition_key="2023-10-03", raise_on_error=False,
         resources={"dbt": gold_dbt(), "warehouse": PostgresResource(db_url="postgresql+psycopg2://nobody:x@127.0.0.1:9/none")},

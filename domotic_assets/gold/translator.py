@@ -54,9 +54,8 @@ def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
 
 
 class GoldTranslator(DagsterDbtTranslator):
-    """Keys are the model names (docs/gold.md#in-dagster); staging and intermediate views in group `gold_staging`, the
-    star in `gold`;
-    daily models depend on their silver days directly and follow them."""
+    """Keys are the model names (docs/gold.md#in-dagster); staging and intermediate views in group
+    `gold_staging`, the star in `gold`; daily models depend on their silver days directly and follow them."""
 
     def __init__(self):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,

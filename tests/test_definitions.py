@@ -33,7 +33,7 @@ ASSETS = {  # asset key: (group, kinds)
         "dim_date", "dim_datetime", "dim_apartment", "dim_apartment_weather_site", "dim_room", "dim_device",
         "dim_weather_site", "dim_tariff", "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute",
         "fact_presence_minute", "presence_forecast_minute", "fact_device_health_day", "fact_weather_hour",
-        "weather_forecast_latest", "house_balance_minute")},
+        "weather_forecast_latest", "house_balance_minute", "energy_cost_day")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
         "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
         "stg_file_ledger")},

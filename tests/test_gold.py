@@ -265,19 +265,29 @@ def test_uptime_is_the_share_of_the_local_days_minutes(warehouse, built):
         assert uptime == pytest.approx(round(min(100, 100 * received.get((apartment, sensor, day), 0) / minutes), 2))
 
 
-def test_latest_forecast_is_the_last_issued_before_the_target_day(warehouse, built):
-    issued = defaultdict(set)
-    for target, site, prediction_date in query(warehouse, """
-            SELECT date_trunc('hour', "timestamp"), site, prediction_date FROM silver.weather_forecasts
+def test_latest_forecast_is_the_last_run_issued_before_the_target_day(warehouse, built):
+    """Recomputed from silver: per target hour and site, the run (issue instant = target - lead) issued last
+    before the local midnight of the target's day, and that run's mean temperature (outliers left out)."""
+    runs = defaultdict(lambda: defaultdict(list))
+    for target, site, lead, measurement, value in query(warehouse, """
+            SELECT date_trunc('hour', "timestamp"), site, prediction, measurement, value FROM silver.weather_forecasts
             WHERE NOT is_outlier"""):
-        issued[(target, site)].add(prediction_date)
+        temperatures = runs[(target, site)][target - timedelta(hours=lead)]
+        temperatures += [value] if measurement == "PRED_T_2M_ctrl" else []
     latest = query(warehouse, """
-        SELECT t.timestamp_utc, s.site_name, l.issued_on FROM gold.weather_forecast_latest l
+        SELECT t.timestamp_utc, s.site_name, l.issued_at, l.temperature_c FROM gold.weather_forecast_latest l
         JOIN gold.dim_datetime t USING (datetime_key) JOIN gold.dim_weather_site s USING (site_key)""")
-    assert latest
-    for target, site, issued_on in latest:
-        local_day = target.astimezone(ZURICH).date()
-        assert issued_on == max(d for d in issued[(target, site)] if d < local_day)
+    expected = {}
+    for (target, site), by_issue in runs.items():
+        midnight = datetime.combine(target.astimezone(ZURICH).date(), datetime.min.time(), ZURICH)
+        known = [issued for issued in by_issue if issued < midnight]
+        if known:
+            issued = max(known)
+            temperatures = by_issue[issued]
+            expected[(target, site)] = (issued, pytest.approx(sum(temperatures) / len(temperatures))
+                                        if temperatures else None)
+    assert len(latest) > 100
+    assert {(target, site): (issued, temperature) for target, site, issued, temperature in latest} == expected
 
 
 def facts_signature(warehouse: PostgresResource) -> list[tuple]:
@@ -412,9 +422,28 @@ def test_every_silver_reading_of_an_environment_sensor_lands_in_a_fact(warehouse
 
 
 
+def test_energy_lost_at_a_day_s_edge_fails_the_conservation_check(warehouse, built, monkeypatch):
+    """plug_energy_is_conserved can fail: with one plug's energy of its day's first minute taken away (what a
+    build that loses a rise across midnight does), the energy no longer adds up to the counter's rise."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+    window = ["--vars", json.dumps({"min_date": DAYS[1], "max_date": DAYS[2]})]
+    check = ["test", "--select", "plug_energy_is_conserved", *window]
+    assert gold_dbt().cli(check, raise_on_error=False).wait().is_successful()
+    [(changed,)] = query(warehouse, """
+        UPDATE gold.fact_energy_minute SET energy_wh = 0 WHERE (datetime_key, device_key) = (
+            SELECT datetime_key, device_key FROM gold.fact_energy_minute JOIN gold.dim_device USING (device_key)
+            WHERE date_key = %s AND sensor_type = 'plug' AND energy_wh > 0 ORDER BY datetime_key LIMIT 1)
+        RETURNING 1""", (int(DAYS[1].replace("-", "")),))
+    try:
+        assert not gold_dbt().cli(check, raise_on_error=False).wait().is_successful()
+    finally:
+        assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []
+
+
 def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):
     """A reading whose timestamp lies years away from its day (a device clock gone wrong, written straight
-    into silver) has no minute in dim_datetime: the relationships test fails as a blocking asset check."""
+    into silver) lands in no day's facts: the reconciliation with silver fails as a blocking asset check."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field, value,
                           unit, "timestamp" + interval '7 years', is_outlier, 'corrupted.json', partition_date
@@ -424,8 +453,7 @@ def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built)
         results = build(warehouse, DAYS[1], DAYS[1], raise_on_error=False)
         assert not results[1].success  # the failed test stops the build: downstream models are not built
         failed = failed_checks(results)
-        expected = "relationships_fact_environment_minute_datetime_key__datetime_key__ref_dim_datetime_"
-        assert f"fact_environment_minute.{expected}" in failed, failed
+        assert failed == ["fact_environment_minute.environment_readings_land_in_facts"], failed
         check = next(c for r in results for c in r.get_asset_check_evaluations() if not c.passed)
         assert check.severity == dg.AssetCheckSeverity.ERROR
         [kept] = run_target_folders(results[1])  # the failed run keeps its dbt.log and compiled SQL
@@ -465,7 +493,7 @@ PRIMARY_KEYS = {
     "dim_weather_site": ["site_key"], "dim_tariff": ["tariff_key"],
     "fact_energy_minute": ["datetime_key", "device_key"], "fact_environment_minute": ["datetime_key", "room_key"],
     "fact_presence_minute": ["datetime_key", "room_key"], "fact_device_health_day": ["date_key", "device_key"],
-    "fact_weather_hour": ["datetime_key", "site_key", "prediction_date"],
+    "fact_weather_hour": ["datetime_key", "site_key", "prediction_date", "issued_at"],
 }
 
 

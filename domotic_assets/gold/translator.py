@@ -10,22 +10,29 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 from domotic_assets.timing import TIMEZONE
 
 DAILY_TAG = "daily"
-PARTITIONED_SILVER = {"silver_sensor_events", "silver_weather_forecasts"}
+SENSOR_DAYS = "silver_sensor_events"
+PARTITIONED_SILVER = {SENSOR_DAYS, "silver_weather_forecasts"}
 SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER)
-# A gold day is rebuilt when its silver day changes (a correction of an older day included) — not when an
-# unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day — and built when it is
-# missing while its silver day exists (a run interrupted before it finished).
+# A gold day reads the sensor days on either side of it (a counter's neighbouring readings, a reading of its
+# minutes in a file of the day before or after): each of those days' loads and corrections rebuilds it.
+SENSOR_DAYS_READ = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1,
+                                                 allow_nonexistent_upstream_partitions=True)
+SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SILVER_DAYS)
+# A gold day is rebuilt when a silver day it reads changes (a correction of an older day included) — not when
+# an unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day — and built when it
+# is missing while a silver day it reads exists (a run interrupted before it finished). Its neighbours' silver
+# days may be missing (the first and last days of data).
 DAILY_AUTOMATION = (
     (dg.AutomationCondition.any_deps_updated().allow(SILVER_DAYS).since_last_handled()
      | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()))
-    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
+    & SILVER_LOADED
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 )
 # The other models are built when missing — once the silver tables they read exist (one loaded day is enough)
 # and no silver load is running or queued, so the calendar covers every day already waiting — and every night.
 # A model whose build failed is tried again when one of its inputs is updated.
-SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SILVER_DAYS)
 
 
 def nightly_automation(reads_silver_days: bool) -> dg.AutomationCondition:
@@ -74,8 +81,9 @@ class GoldTranslator(DagsterDbtTranslator):
             automation_condition=DAILY_AUTOMATION if daily else nightly_automation(reads_silver_days),
         )
         if daily:
-            known = {dep.asset_key for dep in spec.deps}
-            extra = [dg.AssetDep(key) for key in sorted(silver_days_read(manifest, unique_id))
-                     if dg.AssetKey(key) not in known]
-            spec = spec.replace_attributes(deps=[*spec.deps, *extra])
+            silver = silver_days_read(manifest, unique_id)
+            deps = [dep for dep in spec.deps if dep.asset_key.to_user_string() not in silver]
+            deps += [dg.AssetDep(key, partition_mapping=SENSOR_DAYS_READ if key == SENSOR_DAYS else None)
+                     for key in sorted(silver)]
+            spec = spec.replace_attributes(deps=deps)
         return spec

@@ -24,10 +24,12 @@ POWER_SQL = f"""
 CO2_SQL = f"""
     SELECT room_key, {WINDOW_KEY} AS window_key, avg(co2_ppm) AS co2_ppm
     FROM gold.fact_environment_minute WHERE co2_ppm IS NOT NULL GROUP BY 1, 2"""
+# The mean of a forecast file's runs per target hour (the ensemble of that issue date).
 WEATHER_SQL = """
-    SELECT site_key, datetime_key AS window_key, prediction_date, temperature_c, humidity_pct, precipitation_mm,
-           radiation_wm2
-    FROM gold.fact_weather_hour"""
+    SELECT site_key, datetime_key AS window_key, prediction_date, avg(temperature_c) AS temperature_c,
+           avg(humidity_pct) AS humidity_pct, avg(precipitation_mm) AS precipitation_mm,
+           avg(radiation_wm2) AS radiation_wm2
+    FROM gold.fact_weather_hour GROUP BY 1, 2, 3"""
 SITES_SQL = "SELECT apartment_key, weather_site_key AS site_key FROM gold.dim_apartment_weather_site"
 HOLIDAYS_SQL = "SELECT date, is_holiday FROM gold.dim_date"
 

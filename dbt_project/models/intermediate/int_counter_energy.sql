@@ -3,19 +3,23 @@
     - a reading that a counter's neighbours (up to glitch_neighbours readings either side) show to be out of
       line is a `glitch`: no energy of its own, the next good reading's rise covers it. A dip: below a reading
       shortly before, which a reading shortly after reaches again (a transient 0, one or several readings, a
-      small backwards step). A spike: a single reading above every reading shortly after, which stay at or
-      above the level before it (5000, 90000, 5002 rises by 2);
+      small backwards step). A spike: above the reading the counter is back at glitch_neighbours readings
+      later, which is not below the lowest reading shortly before (5000, 90000, 90001, 5002 rises by 2); a
+      device's first reading above every reading shortly after it is a spike too;
     - a negative counter is not a reading;
     - a drop to below counter_reset_share of the previous reading that does not recover is a `reset`: the
       new reading is the rise since zero;
     - a drop that neither recovers nor looks like a reset is `backwards`: no energy;
     - a rise above max_plug_power_w over the elapsed minutes is `implausible`: rejected (unknown energy);
-    - a rise across missing minutes is spread evenly over them (`gap_spread`, those minutes imputed). -#}
+    - a rise across missing minutes is spread evenly over them (`gap_spread`, those minutes imputed).
+    rejected_wh is what a reading's rise (its counter minus the previous good one) gives that its energy does not,
+    so that over any span energy + rejected = the last good counter - the first. -#}
 with counters as (
     select device_key, room_key, apartment_key, minute_utc, counter_wh,
            max(counter_wh) over before as before_max,
+           min(counter_wh) over before as before_min,
            max(counter_wh) over after as after_max,
-           min(counter_wh) over after as after_min
+           last_value(counter_wh) over after as back_wh
     from {{ ref('int_energy_readings') }}
     where counter_wh >= 0
     window before as (partition by device_key order by minute_utc
@@ -26,7 +30,8 @@ with counters as (
 flagged as (
     select *,
         coalesce((counter_wh < before_max and after_max >= before_max)
-                 or (counter_wh > after_max and after_min >= before_max), false) as is_glitch
+                 or (counter_wh > back_wh and case when before_min is null then counter_wh > after_max
+                                                   else back_wh >= before_min end), false) as is_glitch
     from counters
 ),
 good as (
@@ -55,13 +60,15 @@ rises as (
     select *,
         case when adjustment is null then counter_wh - previous_wh
              when adjustment = 'reset' then counter_wh
-             when adjustment = 'backwards' then 0.0 end as rise_wh
+             when adjustment = 'backwards' then 0.0 end as rise_wh,
+        counter_wh - previous_wh as counter_rise_wh
     from classified
 )
 select
     rises.device_key, rises.room_key, rises.apartment_key,
     spread.minute_utc,
     case when rise_wh is not null then rise_wh / least(minutes, 10080) end as energy_wh,
+    case when step = 0 then nullif(counter_rise_wh - coalesce(rise_wh, 0), 0) end as rejected_wh,
     step > 0 as is_imputed,
     case when glitches.is_glitch then 'glitch'
          when step > 0 and adjustment is null then 'gap_spread'

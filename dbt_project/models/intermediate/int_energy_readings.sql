@@ -1,9 +1,60 @@
 {{ config(tags=['daily']) }}
 {#- Energy devices (plugs with a cumulative Wh counter, the house meter with power only) per minute, over the
-    run's window, the day before it and the day after it: a counter's previous reading may lie in the previous
-    day, and the readings after a day's last ones decide whether they were glitches and how a rise across
-    midnight spreads back into the day. Keyed by
-    the star's surrogate keys, so later sorts and windows compare integers, not text. -#}
+    run's window, the day before it and the day after it, and for each plug the edge_readings counter readings
+    nearest outside those days, however old or late, when those days hold fewer: a counter's previous good
+    reading may lie days back (a gap), and the readings after a window's last ones decide whether they were
+    glitches and how a rise spreads back into the window. A day's build thus sees what a range build sees
+    around its minutes. Keyed by the star's surrogate keys, so later sorts and windows compare integers. -#}
+{%- set edge_readings = 2 * var('glitch_neighbours') + 1 -%}
+with span as (
+    select apartment, room, sensor_id, sensor_type, field, value, is_outlier, minute_utc, partition_date
+    from {{ ref('stg_sensor_events') }}
+    where {{ in_window('partition_date', days_before=1, days_after=1) }}
+      and sensor_type in ('plug', 'consumption')
+),
+margins as (  -- counter minutes of each plug on the days before and after the window
+    select apartment, sensor_id,
+           count(distinct minute_utc) filter (where partition_date < date '{{ var("min_date") }}') as before_minutes,
+           count(distinct minute_utc) filter (where partition_date >= date '{{ var("max_date") }}') as after_minutes
+    from span
+    where field = 'total'
+    group by apartment, sensor_id
+),
+plugs as (
+    select sensors.apartment, sensors.room, sensors.sensor_id,
+           coalesce(margins.before_minutes, 0) as before_minutes, coalesce(margins.after_minutes, 0) as after_minutes
+    from {{ ref('int_sensors') }} as sensors
+    left join margins using (apartment, sensor_id)
+    where sensors.sensor_type = 'plug'
+),
+edges as (
+    select plugs.apartment, plugs.room, plugs.sensor_id, earlier.minute_utc, earlier.value
+    from plugs
+    cross join lateral (
+        select minute_utc, value from {{ ref('stg_sensor_events') }} as events
+        where events.apartment = plugs.apartment and events.sensor_id = plugs.sensor_id and events.field = 'total'
+          and events.partition_date < date '{{ var("min_date") }}' - 1 and events.value >= 0
+        order by events.reading_at desc
+        limit {{ edge_readings }}
+    ) as earlier
+    where plugs.before_minutes < {{ edge_readings }}
+    union all
+    select plugs.apartment, plugs.room, plugs.sensor_id, later.minute_utc, later.value
+    from plugs
+    cross join lateral (
+        select minute_utc, value from {{ ref('stg_sensor_events') }} as events
+        where events.apartment = plugs.apartment and events.sensor_id = plugs.sensor_id and events.field = 'total'
+          and events.partition_date >= date '{{ var("max_date") }}' + 1 and events.value >= 0
+        order by events.reading_at asc
+        limit {{ edge_readings }}
+    ) as later
+    where plugs.after_minutes < {{ edge_readings }}
+),
+readings as (
+    select apartment, room, sensor_id, sensor_type, field, value, is_outlier, minute_utc from span
+    union all
+    select apartment, room, sensor_id, 'plug', 'total', value, false, minute_utc from edges
+)
 select
     {{ surrogate_key(['apartment', 'sensor_id']) }} as device_key,
     {{ surrogate_key(['apartment', 'room']) }} as room_key,
@@ -13,7 +64,5 @@ select
     max(value) filter (where field in ('power', 'total_power')) as power_w,
     max(value) filter (where field = 'total') as counter_wh,
     coalesce(bool_or(is_outlier) filter (where field in ('power', 'total_power')), false) as power_is_outlier
-from {{ ref('stg_sensor_events') }}
-where {{ in_window('partition_date', days_before=1, days_after=1) }}
-  and sensor_type in ('plug', 'consumption')
+from readings
 group by apartment, room, sensor_id, sensor_type, minute_utc

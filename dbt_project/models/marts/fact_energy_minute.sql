@@ -3,7 +3,8 @@
           post_hook="create index if not exists fact_energy_minute_date on {{ this }} (date_key)") }}
 {#- Energy per device and minute: the power read, and the energy consumed in that minute (energy_wh) — for
     plugs from their counter's rise since the previous reading (int_counter_energy), for the house meter from
-    its power held at most max_power_hold_minutes. Cost from the tariff in force at that minute. -#}
+    its power held at most max_power_hold_minutes. A counter's rise that the rules reject is kept in rejected_wh.
+    Cost is not stored: energy_cost_day prices the energy with the tariff in force when it is read. -#}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}, {{ ref('dim_device') }}  (its relationship tests: built first)
 with readings as (select * from {{ ref('int_energy_readings') }}),
 counter_energy as (select * from {{ ref('int_counter_energy') }}),
@@ -14,7 +15,7 @@ house_meter as (
 ),
 held_power as (
     select device_key, room_key, apartment_key, minute_utc + step * interval '1 minute' as minute_utc,
-           power_w / 60.0 as energy_wh, step > 0 as is_imputed,
+           power_w / 60.0 as energy_wh, null::double precision as rejected_wh, step > 0 as is_imputed,
            case when step > 0 then 'power_hold' end as adjustment
     from house_meter
     cross join lateral generate_series(
@@ -23,15 +24,16 @@ held_power as (
 ),
 device_minutes as (
     select device_key, room_key, apartment_key, minute_utc, power_w, counter_wh, power_is_outlier,
-           null::double precision as energy_wh, null::boolean as is_imputed, null::text as adjustment
+           null::double precision as energy_wh, null::double precision as rejected_wh, null::boolean as is_imputed,
+           null::text as adjustment
     from readings
     union all
     select device_key, room_key, apartment_key, minute_utc, null as power_w, null as counter_wh, null as power_is_outlier,
-           energy_wh, is_imputed, adjustment
+           energy_wh, rejected_wh, is_imputed, adjustment
     from counter_energy
     union all
     select device_key, room_key, apartment_key, minute_utc, null as power_w, null as counter_wh, null as power_is_outlier,
-           energy_wh, is_imputed, adjustment
+           energy_wh, rejected_wh, is_imputed, adjustment
     from held_power
 ),
 -- one row per device and minute: its reading (if any) and its energy (if any; at most one energy row)
@@ -43,14 +45,11 @@ minutes as (
         max(counter_wh) as counter_wh,
         coalesce(bool_or(power_is_outlier), false) as power_is_outlier,
         max(energy_wh) as energy_wh,
+        max(rejected_wh) as rejected_wh,
         coalesce(bool_or(is_imputed), false) as is_imputed,
         max(adjustment) as adjustment
     from device_minutes
     group by device_key, room_key, apartment_key, minute_utc
-),
-tariffs as (
-    select * from {{ ref('dim_tariff') }}
-    where provider = '{{ var("tariff_provider") }}'
 )
 select
     {{ minute_key('minutes.minute_utc') }} as datetime_key,
@@ -61,12 +60,10 @@ select
     minutes.power_w,
     minutes.energy_wh,
     minutes.energy_wh / 1000.0 as energy_kwh,
-    round((minutes.energy_wh / 1000.0 * tariffs.chf_per_kwh)::numeric, 6)::numeric(12, 6) as cost_chf,
+    minutes.rejected_wh,
     minutes.counter_wh as counter_total_wh,
     not minutes.power_is_outlier and (minutes.adjustment is distinct from 'implausible') as is_valid,
     minutes.is_imputed,
     minutes.adjustment::text as adjustment
 from minutes
-left join tariffs
-    on minutes.local_date >= tariffs.valid_from and (tariffs.valid_to is null or minutes.local_date < tariffs.valid_to)
 where {{ in_window('minutes.local_date') }}

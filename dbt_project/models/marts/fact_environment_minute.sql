@@ -1,17 +1,18 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
           post_hook="create index if not exists fact_environment_minute_date on {{ this }} (date_key)") }}
-{#- Indoor climate per room and minute. Means leave outliers out (is_anomaly flags them); window and door
-    flags are false, not null, when the room's sensor reports closed. -#}
+{#- Indoor climate per room and minute, on the local date of the minute (a file of the day before or after may
+    hold a reading of the window: both are read). Means leave outliers out (is_anomaly flags them); window and
+    door flags are false, not null, when the room's sensor reports closed. -#}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}, {{ ref('dim_room') }}  (its relationship tests: built first)
 with readings as (
     select * from {{ ref('stg_sensor_events') }}
-    where {{ in_window('partition_date') }}
+    where {{ in_window('partition_date', days_before=1, days_after=1) }}
       and sensor_type in ('meteo', 'humidity', 'door', 'window')
 )
 select
     {{ minute_key('minute_utc') }} as datetime_key,
-    {{ date_key('partition_date') }} as date_key,
+    {{ date_key(local_date('minute_utc')) }} as date_key,
     {{ surrogate_key(['apartment', 'room']) }} as room_key,
     {{ surrogate_key(['apartment']) }} as apartment_key,
     avg(value) filter (where not is_outlier and ((sensor_type = 'meteo' and field = 'temperature_c')
@@ -26,4 +27,5 @@ select
     bool_or(is_outlier) as is_anomaly,
     count(*)::integer as readings
 from readings
-group by apartment, room, minute_utc, partition_date
+where {{ in_window(local_date('minute_utc')) }}
+group by apartment, room, minute_utc

@@ -3,33 +3,34 @@
           post_hook="create index if not exists fact_presence_minute_date on {{ this }} (date_key)") }}
 {#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion, or door activity
     (a door's state changed in that minute), never a door that merely stands open. Outlier readings count for
-    nothing. A door's previous reading may lie in the day before, which is read too. The occupancy forecast of
+    nothing. Minutes belong to their local date; a door's previous reading may lie in the day before, and a file
+    of the day before or after may hold a minute of the window: both days are read. The occupancy forecast of
     each minute is beside it in the view presence_forecast_minute. -#}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}  (its relationship tests: built first)
 with readings as (
     select
-        apartment, room, sensor_type, minute_utc, partition_date, value,
+        apartment, room, sensor_type, minute_utc, value,
         coalesce(value <> lag(value) over (partition by apartment, sensor_type, sensor_id order by minute_utc), false)
         as changed
     from {{ ref('stg_sensor_events') }}
-    where {{ in_window('partition_date', days_before=1) }}
+    where {{ in_window('partition_date', days_before=1, days_after=1) }}
       and ((sensor_type = 'motion' and field = 'motion') or (sensor_type = 'door' and field = 'open'))
       and not is_outlier
 ),
 minutes as (
     select
-        apartment, room, minute_utc, partition_date,
+        apartment, room, minute_utc,
         sum(value) filter (where sensor_type = 'motion')::integer as motion_count,
         bool_or(value = 1) filter (where sensor_type = 'door') as door_open_flag,
         bool_or(changed) filter (where sensor_type = 'door') as door_activity_flag
     from readings
-    where {{ in_window('partition_date') }}
-    group by apartment, room, minute_utc, partition_date
+    where {{ in_window(local_date('minute_utc')) }}
+    group by apartment, room, minute_utc
 ),
 presence as (
     select
         {{ minute_key('minute_utc') }} as datetime_key,
-        {{ date_key('partition_date') }} as date_key,
+        {{ date_key(local_date('minute_utc')) }} as date_key,
         {{ surrogate_key(['apartment', 'room']) }} as room_key,
         {{ surrogate_key(['apartment']) }} as apartment_key,
         minute_utc, motion_count, door_open_flag, door_activity_flag

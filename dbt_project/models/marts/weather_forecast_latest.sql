@@ -1,18 +1,18 @@
 {{ config(materialized='view', tags=['daily']) }}
-{#- Per target hour and site, the latest forecast issued before the target's local day: what was known at
-    an issue time of local midnight before that day (the rule the ML features use). -#}
+{#- Per target hour and site, the latest model run issued before the target's local day (its issue instant,
+    the target minus its lead, before the local midnight that starts the target's day): what was known then. -#}
 select distinct on (weather.datetime_key, weather.site_key)
     weather.datetime_key,
     weather.date_key,
     weather.site_key,
+    weather.issued_at,
+    weather.lead_hours,
     weather.prediction_date as issued_on,
-    (days.date - weather.prediction_date)::integer as lead_days,
     weather.temperature_c,
     weather.humidity_pct,
     weather.precipitation_mm,
-    weather.radiation_wm2,
-    weather.n_model_runs
+    weather.radiation_wm2
 from {{ ref('fact_weather_hour') }} as weather
 join {{ ref('dim_date') }} as days on days.date_key = weather.date_key
-where weather.prediction_date < days.date
-order by weather.datetime_key asc, weather.site_key asc, weather.prediction_date desc
+where weather.issued_at < days.date::timestamp at time zone '{{ var("timezone") }}'
+order by weather.datetime_key asc, weather.site_key asc, weather.issued_at desc, weather.prediction_date desc

@@ -1,0 +1,199 @@
+"""The energy rules of gold, proven on generated counters (Hypothesis): readings with resets, glitches, spikes,
+negative values, steps backwards, implausible rises and gaps of minutes to days across midnights and both DST
+changes, loaded into silver of a database of its own. The SQL dbt compiles for `fact_energy_minute` is run for
+one range and for each day alone: both give every minute the energy and rule that the rules, applied here to
+the readings directly, give; energy is never negative, and energy + rejected = the good counter's rise."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import polars as pl
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from domotic_assets.gold.project import DBT_PROJECT_DIR, gold_dbt
+from domotic_assets.silver.store import ensure_schema, replace_sensor_day
+from resources.postgres import PostgresResource
+
+pytestmark = pytest.mark.integration
+ZURICH = ZoneInfo("Europe/Zurich")
+RULE_VARS = ("glitch_neighbours", "counter_reset_share", "max_plug_power_w")
+PLACEHOLDER_WINDOW = ("1901-01-01", "1901-01-02")
+MAX_SPREAD_MINUTES = 10080
+APARTMENT, ROOM, SENSOR = "hypothesis", "Kitchen", "plug-1"
+
+
+def project_vars() -> dict:
+    """The rule parameters as dbt_project.yml declares them (read, not restated)."""
+    declared = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    return {name: declared[name] for name in RULE_VARS}
+
+
+@dataclass(frozen=True)
+class CompiledFact:
+    """The warehouse and the fact's compiled SQL, out of Hypothesis' reports (the URL holds a password)."""
+    warehouse: PostgresResource = field(repr=False)
+    sql: str = field(repr=False)
+
+
+@pytest.fixture(scope="module")
+def energy_sql(fresh_database) -> CompiledFact:
+    """A database with the silver tables and the staging views, and the SQL of fact_energy_minute compiled for a
+    placeholder window."""
+    warehouse = PostgresResource(db_url=fresh_database("energy_rules"))
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        ensure_schema(cursor)
+        connection.commit()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in warehouse.dbt_environment().items():
+            patch.setenv(name, value)
+        dbt = gold_dbt()
+        run = dbt.cli(["run", "--select", "stg_sensor_events stg_sensor_days"], raise_on_error=False).wait()
+        assert run.is_successful(), run.get_error()
+        window = {"min_date": PLACEHOLDER_WINDOW[0], "max_date": PLACEHOLDER_WINDOW[1]}
+        compiled = dbt.cli(["compile", "--select", "fact_energy_minute", "--vars", json.dumps(window)],
+                           raise_on_error=False).wait()
+        assert compiled.is_successful(), compiled.get_error()
+        sql = (compiled.target_path / "compiled" / "domotic" / "models" / "marts" / "fact_energy_minute.sql").read_text()
+    assert PLACEHOLDER_WINDOW[0] in sql
+    return CompiledFact(warehouse, sql)
+
+
+def window_sql(sql: str, start: date, end: date) -> str:
+    return sql.replace(PLACEHOLDER_WINDOW[0], start.isoformat()).replace(PLACEHOLDER_WINDOW[1], end.isoformat())
+
+
+# ---- the rules, applied to one counter's readings directly --------------------------------------------------
+def expected_minutes(readings: dict[datetime, float], rules: dict) -> tuple[dict[datetime, tuple], float]:
+    """Per UTC minute: (energy_wh, adjustment, rejected_wh), for every minute with a reading or energy; and
+    the rise of the good readings (last - first)."""
+    neighbours, share, max_w = rules["glitch_neighbours"], rules["counter_reset_share"], rules["max_plug_power_w"]
+    series = sorted((minute, value) for minute, value in readings.items() if value >= 0)
+    values = [value for _, value in series]
+    glitch = []
+    for i, value in enumerate(values):
+        before, after = values[max(0, i - neighbours):i], values[i + 1:i + 1 + neighbours]
+        dip = bool(before and after) and value < max(before) and max(after) >= max(before)
+        spike = bool(after) and value > after[-1] and (after[-1] >= min(before) if before else value > max(after))
+        glitch.append(dip or spike)
+    glitch_minutes = {minute for (minute, _), flagged in zip(series, glitch) if flagged}
+    good = [reading for reading, flagged in zip(series, glitch) if not flagged]
+    rows: dict[datetime, tuple] = {minute: (None, None, None) for minute in readings}
+    for index, (minute, value) in enumerate(good):
+        if index == 0:
+            rows[minute] = (None, "first_reading", None)
+            continue
+        previous_minute, previous = good[index - 1]
+        minutes = max(1, round((minute - previous_minute).total_seconds() / 60))
+        if value >= previous and value - previous > max_w / 60 * minutes:
+            adjustment, rise = "implausible", None
+        elif value >= previous:
+            adjustment, rise = None, value - previous
+        elif value < share * previous:
+            adjustment, rise = "reset", value
+        else:
+            adjustment, rise = "backwards", 0.0
+        spread = min(minutes, MAX_SPREAD_MINUTES)
+        for step in range(spread):
+            at = minute - timedelta(minutes=step)
+            label = "glitch" if at in glitch_minutes else "gap_spread" if step and adjustment is None else adjustment
+            rejected = (value - previous) - (rise or 0) if step == 0 else None
+            rows[at] = (None if rise is None else rise / spread, label, rejected or None)
+    return rows, (good[-1][1] - good[0][1]) if good else 0.0
+
+
+# ---- generated counters ------------------------------------------------------------------------------------
+GAPS = [1, 1, 1, 1, 1, 2, 7, 59, 61, 180, 1439, 1441, 2900]  # minutes between readings
+KINDS = ["rise", "rise", "rise", "rise", "reset", "dip", "spike", "negative", "backwards", "jump"]
+STARTS = [datetime(2023, 3, 25, 21, 50, tzinfo=timezone.utc), datetime(2023, 10, 28, 21, 30, tzinfo=timezone.utc),
+          datetime(2023, 10, 28, 0, 55, tzinfo=timezone.utc)]
+
+
+@st.composite
+def counters(draw) -> list[tuple[datetime, float, bool]]:
+    """(UTC minute, counter, filed on the next day) readings of one plug, spanning at most five days."""
+    minute = draw(st.sampled_from(STARTS)) + timedelta(minutes=draw(st.integers(0, 600)))
+    level = float(draw(st.integers(0, 5000)))
+    readings = []
+    for gap, kind, amount in draw(st.lists(st.tuples(st.sampled_from(GAPS), st.sampled_from(KINDS),
+                                                     st.integers(0, 60)), min_size=2, max_size=40)):
+        minute += timedelta(minutes=gap)
+        if kind == "rise":
+            level += amount * min(gap, 30) / 10
+            value = level
+        elif kind == "reset":
+            level = value = float(amount)
+        elif kind == "dip":
+            value = 0.0
+        elif kind == "spike":
+            value = level + 50000 + amount
+        elif kind == "negative":
+            value = -float(amount + 1)
+        elif kind == "backwards":
+            level = value = max(0.0, level - amount)
+        else:  # an implausible jump the counter keeps
+            level = value = level + 5000
+        late = minute.astimezone(ZURICH).strftime("%H:%M") == "23:59" and draw(st.booleans())
+        readings.append((minute, round(value, 1), late))
+    return readings
+
+
+def load(cursor, readings: list[tuple[datetime, float, bool]]) -> list[date]:
+    """The readings as silver days (a reading of 23:59 may be filed in the next day's file); the days touched."""
+    by_day: dict[date, list] = {}
+    for minute, value, late in readings:
+        day = minute.astimezone(ZURICH).date() + timedelta(days=1 if late else 0)
+        by_day.setdefault(day, []).append({
+            "apartment": APARTMENT, "room": ROOM, "sensor_type": "plug", "sensor_id": SENSOR, "field": "total",
+            "value": value, "unit": "Wh", "timestamp": minute, "is_outlier": False,
+            "source_file": f"{day:%d.%m.%Y} 0000_{APARTMENT}_received.json", "partition_date": day})
+    for day, rows in by_day.items():
+        replace_sensor_day(cursor, day, pl.DataFrame(rows).with_columns(pl.col("timestamp").dt.cast_time_unit("us")))
+    return sorted(by_day)
+
+
+def built(cursor, sql: str, start: date, end: date) -> dict[int, tuple]:
+    cursor.execute(f"SELECT datetime_key, energy_wh, adjustment, rejected_wh FROM ({window_sql(sql, start, end)}) f")
+    return {key: (energy, adjustment, rejected) for key, energy, adjustment, rejected in cursor.fetchall()}
+
+
+def minute_key(minute: datetime) -> int:
+    return int(minute.astimezone(timezone.utc).strftime("%Y%m%d%H%M"))
+
+
+def rounded(rows: dict[int, tuple]) -> dict[int, tuple]:
+    return {key: tuple(round(v, 6) if isinstance(v, float) else v for v in row) for key, row in rows.items()}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(readings=counters())
+def test_every_build_gives_each_minute_what_the_rules_give(energy_sql, readings):
+    warehouse, sql = energy_sql.warehouse, energy_sql.sql
+    counter = {}
+    for minute, value, _ in readings:
+        counter[minute] = max(value, counter.get(minute, value))
+    expected, good_rise = expected_minutes(counter, project_vars())
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        try:
+            days = load(cursor, readings)
+            first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
+            in_range = built(cursor, sql, first, last + timedelta(days=1))
+            day_by_day: dict[int, tuple] = {}
+            day = first
+            while day <= last:
+                day_by_day |= built(cursor, sql, day, day + timedelta(days=1))
+                day += timedelta(days=1)
+        finally:
+            connection.rollback()
+    wanted = rounded({minute_key(minute): row for minute, row in expected.items()})
+    assert rounded(in_range) == wanted
+    assert rounded(day_by_day) == wanted
+    assert all(energy is None or energy >= 0 for energy, _, _ in in_range.values())
+    energy = sum(row[0] or 0 for row in in_range.values()) + sum(row[2] or 0 for row in in_range.values())
+    assert energy == pytest.approx(good_rise, abs=1e-6)

@@ -167,7 +167,7 @@ def test_an_edited_project_file_changes_the_digest_that_asks_for_a_new_parse(tmp
 
 APARTMENT_SCOPED = ("dim_apartment", "dim_apartment_weather_site", "dim_room", "dim_device", "fact_environment_minute",
                     "fact_presence_minute", "presence_forecast_minute", "fact_energy_minute", "fact_device_health_day",
-                    "house_balance_minute")
+                    "house_balance_minute", "energy_cost_day")
 
 
 def rows_per_apartment(connection) -> dict[str, dict[int, int]]:

@@ -1,19 +1,15 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook="{{ delete_window(this) }}") }}
-{#- Health of every device (not only battery ones) per local date of its readings' minutes (a file of the day
-    before or after may hold a minute of the window: both are read): readings expected
-    (the minutes of that local day: 1,440, or 1,380 / 1,500 on DST days) and received, uptime, battery where
+{#- Health of every device (not only battery ones) per day of its files (silver's device registry, counted when
+    a day is loaded: the local date of the readings' minutes unless SENSOR_TIMEZONE differs from TIMEZONE):
+    readings expected (the minutes of that local day: 1,440, or 1,380 / 1,500 on DST days) and received, uptime, battery where
     there is one, and errors of the reference log mapped to the devices of their type (the message names the
     type: plug, door, window, motion, meteo, humidity, consumption) in the building's apartment that day. -#}
 with received as (
-    select apartment, room, sensor_type, sensor_id, {{ local_date('minute_utc') }} as partition_date,
-           count(distinct minute_utc) as received_readings,
-           min(value) filter (where field = 'battery') as battery_min_pct,
-           avg(value) filter (where field = 'battery') as battery_avg_pct
-    from {{ ref('stg_sensor_events') }}
-    where {{ in_window('partition_date', days_before=1, days_after=1) }}
-      and {{ in_window(local_date('minute_utc')) }}
-    group by 1, 2, 3, 4, 5
+    select apartment, room, sensor_type, sensor_id, partition_date, minutes as received_readings,
+           battery_min_pct, battery_avg_pct
+    from {{ ref('stg_sensor_days') }}
+    where {{ in_window('partition_date') }}
 ),
 apartment_days as (select distinct apartment, partition_date from received),
 known_devices as (

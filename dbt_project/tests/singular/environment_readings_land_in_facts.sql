@@ -1,41 +1,40 @@
 -- Reconciliation, over the run's window, recomputed from silver: every reading of an environment sensor filed on
 -- a day of the window lands in fact_environment_minute on its minute's local date — a reading more than a day
--- away from its file's day can land in no day's build and fails here — and each room-minute of the window has
--- the readings and the mean temperature (outliers left out) that silver holds for it.
+-- away from its file's day can land in no day's build and fails here — and each room and local day of the window
+-- has in the fact the readings silver holds for it (a day with readings and no facts fails too).
 {{ config(tags=['daily']) }}
 with readings as (
-    select apartment, room, minute_utc, partition_date, {{ local_date('minute_utc') }} as local_date, field, value,
-           is_outlier, sensor_type
+    select apartment, room, partition_date, {{ local_date('minute_utc') }} as local_date
     from {{ ref('stg_sensor_events') }}
     where {{ in_window('partition_date', days_before=1, days_after=1) }}
       and sensor_type in ('meteo', 'humidity', 'door', 'window')
 ),
 stray as (
-    select {{ surrogate_key(['apartment', 'room']) }} as room_key, {{ minute_key('minute_utc') }} as datetime_key,
-           'filed on ' || partition_date || ', a reading of ' || local_date as problem
+    select apartment, room, partition_date, local_date, count(*) as readings
     from readings
     where {{ in_window('partition_date') }} and abs(local_date - partition_date) > 1
+    group by 1, 2, 3, 4
 ),
 silver as (
-    select {{ surrogate_key(['apartment', 'room']) }} as room_key, {{ minute_key('minute_utc') }} as datetime_key,
-           count(*) as readings,
-           avg(value) filter (where not is_outlier and field in ('temperature_c', 'temperature')) as temperature_c
+    select {{ surrogate_key(['apartment', 'room']) }} as room_key, {{ date_key('local_date') }} as date_key,
+           count(*) as readings
     from readings
     where {{ in_window('local_date') }}
-    group by apartment, room, minute_utc
+    group by apartment, room, local_date
 ),
 gold as (
-    select room_key, datetime_key, readings, temperature_c
+    select room_key, date_key, sum(readings) as readings
     from {{ ref('fact_environment_minute') }}
     where {{ date_key_in_window() }}
+    group by room_key, date_key
 )
-select room_key, datetime_key, problem from stray
+select apartment || ' / ' || room as room, readings || ' readings filed on ' || partition_date || ' are of '
+       || local_date as problem
+from stray
 union all
-select coalesce(silver.room_key, gold.room_key), coalesce(silver.datetime_key, gold.datetime_key),
-       'silver ' || coalesce(silver.readings::text, 'none') || ' readings, ' || coalesce(silver.temperature_c::text, '-')
-       || ' C; gold ' || coalesce(gold.readings::text, 'none') || ', ' || coalesce(gold.temperature_c::text, '-') || ' C'
+select coalesce(silver.room_key, gold.room_key)::text,
+       coalesce(silver.date_key, gold.date_key) || ': silver ' || coalesce(silver.readings::text, 'none')
+       || ' readings, gold ' || coalesce(gold.readings::text, 'none')
 from silver
-full join gold using (room_key, datetime_key)
+full join gold using (room_key, date_key)
 where silver.readings is distinct from gold.readings
-   or abs(silver.temperature_c - gold.temperature_c) > 1e-9
-   or (silver.temperature_c is null) <> (gold.temperature_c is null)

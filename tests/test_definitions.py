@@ -149,9 +149,9 @@ def test_dagster_cli_validates_the_workspace(settings, postgres):
 
 
 @pytest.mark.component
-def test_a_gold_day_missing_while_its_silver_day_exists_is_requested_until_built(defs):
-    """Requested when its silver day lands, and again on later ticks while it is still missing (a run that was
-    interrupted), but never for days without silver."""
+def test_a_gold_day_missing_while_a_silver_day_it_reads_exists_is_requested_until_built(defs):
+    """A gold day reads the sensor days either side of it: requested when one of them lands, and again on later
+    ticks while it is still missing (a run that was interrupted), but never for days further from silver."""
     instance = dg.DagsterInstance.ephemeral()
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
@@ -164,7 +164,30 @@ def test_a_gold_day_missing_while_its_silver_day_exists_is_requested_until_built
     later = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=first.cursor)
     for tick in (first, later):
         [result] = [r for r in tick.results if r.true_subset.size]
-        assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-02"}
+        assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-01", "2023-10-02", "2023-10-03"}
+
+
+@pytest.mark.component
+def test_a_late_sensor_day_rebuilds_the_gold_days_either_side_of_it_and_no_other(defs):
+    """Gold days built; then the silver day 2023-10-03 is loaded again (a late file): the gold days that read it,
+    2023-10-02 to 2023-10-04, are rebuilt, not 2023-10-01 nor 2023-10-05."""
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if graph.get(key).partitions_def is None:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    days = [f"2023-10-0{day}" for day in range(1, 6)]
+    for day in days:
+        instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition=day))
+    fact = dg.AssetSelection.assets("fact_energy_minute")
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact).cursor
+    for day in ["2023-09-30", *days, "2023-10-06"]:  # with the neighbours of the first and last silver days
+        instance.report_runless_asset_event(dg.AssetMaterialization("fact_energy_minute", partition=day))
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor).cursor
+    instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-03"))
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor)
+    [result] = [r for r in tick.results if r.true_subset.size]
+    assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-02", "2023-10-03", "2023-10-04"}
 
 
 @pytest.mark.component

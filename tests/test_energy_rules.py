@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from domotic_assets.gold.project import DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.silver.store import ensure_schema, replace_sensor_day

@@ -5,7 +5,7 @@
     reading may lie days back (a gap), and the readings after a window's last ones decide whether they were
     glitches and how a rise spreads back into the window. A day's build thus sees what a range build sees
     around its minutes. Keyed by the star's surrogate keys, so later sorts and windows compare integers. -#}
-{%- set edge_readings = 2 * var('glitch_neighbours') + 1 -%}
+{%- set edge_readings = 2 * (var('glitch_neighbours') | int) + 1 -%}
 with span as (
     select apartment, room, sensor_id, sensor_type, field, value, is_outlier, minute_utc, partition_date
     from {{ ref('stg_sensor_events') }}
@@ -31,7 +31,7 @@ edges as (
     select plugs.apartment, plugs.room, plugs.sensor_id, earlier.minute_utc, earlier.value
     from plugs
     cross join lateral (
-        select minute_utc, value from {{ ref('stg_sensor_events') }} as events
+        select events.minute_utc, events.value from {{ ref('stg_sensor_events') }} as events
         where events.apartment = plugs.apartment and events.sensor_id = plugs.sensor_id and events.field = 'total'
           and events.partition_date < date '{{ var("min_date") }}' - 1 and events.value >= 0
         order by events.reading_at desc
@@ -42,7 +42,7 @@ edges as (
     select plugs.apartment, plugs.room, plugs.sensor_id, later.minute_utc, later.value
     from plugs
     cross join lateral (
-        select minute_utc, value from {{ ref('stg_sensor_events') }} as events
+        select events.minute_utc, events.value from {{ ref('stg_sensor_events') }} as events
         where events.apartment = plugs.apartment and events.sensor_id = plugs.sensor_id and events.field = 'total'
           and events.partition_date >= date '{{ var("max_date") }}' + 1 and events.value >= 0
         order by events.reading_at asc
@@ -53,7 +53,8 @@ edges as (
 readings as (
     select apartment, room, sensor_id, sensor_type, field, value, is_outlier, minute_utc from span
     union all
-    select apartment, room, sensor_id, 'plug', 'total', value, false, minute_utc from edges
+    select apartment, room, sensor_id, 'plug' as sensor_type, 'total' as field, value, false as is_outlier, minute_utc
+    from edges
 )
 select
     {{ surrogate_key(['apartment', 'sensor_id']) }} as device_key,

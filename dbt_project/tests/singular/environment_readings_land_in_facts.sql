@@ -13,7 +13,7 @@ stray as (
     select apartment, room, partition_date, local_date, count(*) as readings
     from readings
     where {{ in_window('partition_date') }} and abs(local_date - partition_date) > 1
-    group by 1, 2, 3, 4
+    group by apartment, room, partition_date, local_date
 ),
 silver as (
     select {{ surrogate_key(['apartment', 'room']) }} as room_key, {{ date_key('local_date') }} as date_key,
@@ -28,13 +28,15 @@ gold as (
     where {{ date_key_in_window() }}
     group by room_key, date_key
 )
-select apartment || ' / ' || room as room, readings || ' readings filed on ' || partition_date || ' are of '
-       || local_date as problem
+select
+    apartment || ' / ' || room as room,
+    readings || ' readings filed on ' || partition_date || ' are of ' || local_date as problem
 from stray
 union all
-select coalesce(silver.room_key, gold.room_key)::text,
-       coalesce(silver.date_key, gold.date_key) || ': silver ' || coalesce(silver.readings::text, 'none')
-       || ' readings, gold ' || coalesce(gold.readings::text, 'none')
+select
+    coalesce(silver.room_key, gold.room_key)::text as room,
+    coalesce(silver.date_key, gold.date_key) || ': silver ' || coalesce(silver.readings::text, 'none')
+    || ' readings, gold ' || coalesce(gold.readings::text, 'none') as problem
 from silver
 full join gold using (room_key, date_key)
 where silver.readings is distinct from gold.readings

@@ -5,9 +5,9 @@
 {{ config(tags=['daily']) }}
 with minutes as (
     select energy.device_key, energy.datetime_key, energy.energy_wh, energy.rejected_wh, energy.counter_total_wh,
-           energy.counter_total_wh >= 0 and energy.adjustment is distinct from 'glitch'
-           and (energy.energy_wh is not null or energy.rejected_wh is not null or energy.adjustment = 'first_reading')
-           as is_good_reading
+           (energy.counter_total_wh >= 0 and energy.adjustment is distinct from 'glitch'
+            and (energy.energy_wh is not null or energy.rejected_wh is not null
+                 or energy.adjustment = 'first_reading')) as is_good_reading
     from {{ ref('fact_energy_minute') }} as energy
     join {{ ref('dim_device') }} as devices using (device_key)
     where devices.sensor_type = 'plug' and {{ date_key_in_window('energy.date_key') }}

@@ -81,6 +81,12 @@ VARIABLES: tuple[Variable, ...] = (
         group="sensors",
     ),
     Variable("SENSOR_INTERVAL_SECONDS", "tick interval of the SMB sensor", "30", group="sensors"),
+    Variable(
+        "SENSOR_FUTURE_MINUTES",
+        "a sensor file dated more than this many minutes after now is held back and reported, not ingested",
+        "1440",
+        group="sensors",
+    ),
     Variable("DOMOTIC_PARTITIONS_START", "first daily partition", "2022-01-01", group="sensors"),
     # weather forecasts
     Variable("SFTP_HOST", "weather sFTP server", required=True, fallback="`make up`: the demo server 127.0.0.1", group="weather"),

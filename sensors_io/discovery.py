@@ -7,6 +7,8 @@ stats per apartment). When an apartment's probing stops more than `lookahead` mi
 its newer files at once. Full listing (first tick, then every `full_scan_interval` seconds): finds gaps of
 any length, new apartments and changed files, by comparing a per-partition summary (files, bytes, newest
 mtime) with the one kept in the cursor. Files modified within `settle_seconds` are pending, not counted.
+Files dated more than `future_minutes` after now are held back (`Discovery.future`): never counted, they move
+no cursor, so one misdated file cannot make later ticks skip the present.
 Probing and gap listings also name the new files of each partition (`Discovery.names`), so that a run can
 copy just those; a full listing names none (its runs list their day).
 An unreachable share raises `ShareUnreachable` (never "no new files").
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domotic_config.variables import integer
 from sensors_io.filenames import FilenameError, parse_sensor_filename, sensor_filename
 from sensors_io.share import Share, ShareFileInfo
 
@@ -59,24 +62,30 @@ class Discovery:
     pending: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # newly seen (name, reason)
     names: dict[str, list[str]] = field(default_factory=dict)  # partition -> its new files, when all are known
+    future: list[str] = field(default_factory=list)  # names dated too far after now: held back
 
 
 def discover(share: Share, cursor: Cursor, now: float, full_scan_interval: float, settle_seconds: float = 5.0,
-             lookahead: int = 15, max_probes: int = 20_000, zone: str = "UTC", gap_interval: float = 600
-             ) -> Discovery:
+             lookahead: int = 15, max_probes: int = 20_000, zone: str = "UTC", gap_interval: float = 600,
+             future_minutes: int | None = None) -> Discovery:
+    """`future_minutes`: SENSOR_FUTURE_MINUTES unless given."""
     share.ensure_reachable()
     cursor = Cursor.from_json(cursor.to_json())  # never mutate the caller's cursor
+    present = datetime.fromtimestamp(now, ZoneInfo(zone)).replace(tzinfo=None)
+    ahead = integer("SENSOR_FUTURE_MINUTES") if future_minutes is None else future_minutes
+    latest = (present + timedelta(minutes=ahead)).isoformat(timespec="minutes")
     if now - cursor.last_full_scan >= full_scan_interval:
-        return _full_scan(share, cursor, now, settle_seconds)
+        return _full_scan(share, cursor, now, settle_seconds, latest)
     found = _predictive(share, cursor, now, settle_seconds, lookahead, max_probes)
-    present = datetime.fromtimestamp(now, ZoneInfo(zone)).replace(tzinfo=None) - timedelta(minutes=lookahead)
-    behind = {user for user, last in cursor.last_minute.items() if datetime.fromisoformat(last) < present}
+    behind = {user for user, last in cursor.last_minute.items()
+              if datetime.fromisoformat(last) < present - timedelta(minutes=lookahead)}
     if behind and now - cursor.last_gap_listing >= gap_interval:
-        _list_gaps(share, found, behind, now, settle_seconds)
+        _list_gaps(share, found, behind, now, settle_seconds, latest)
     return found
 
 
-def _list_gaps(share: Share, found: Discovery, users: set[str], now: float, settle_seconds: float) -> None:
+def _list_gaps(share: Share, found: Discovery, users: set[str], now: float, settle_seconds: float,
+               latest: str) -> None:
     """One listing for the apartments whose probing stopped short of the present: their newer files."""
     cursor = found.cursor
     cursor.last_gap_listing = now
@@ -90,6 +99,9 @@ def _list_gaps(share: Share, found: Discovery, users: set[str], now: float, sett
             continue
         minute = parsed.local_minute.isoformat(timespec="minutes")
         if parsed.user not in users or minute <= cursor.last_minute[parsed.user] or info.name in pending:
+            continue
+        if minute > latest:
+            found.future.append(info.name)
             continue
         if not _settled(info, now, settle_seconds):
             cursor.pending.append(info.name)
@@ -106,15 +118,19 @@ def _settled(info: ShareFileInfo, now: float, settle_seconds: float) -> bool:
     return now - info.mtime >= settle_seconds
 
 
-def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float) -> Discovery:
+def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float, latest: str) -> Discovery:
     summaries: dict[str, list] = {}
-    pending, rejected = [], []
+    pending, rejected, future = [], [], []
     for info in share.list_files():
         try:
             parsed = parse_sensor_filename(info.name)
         except FilenameError as error:
             if info.name not in cursor.rejected:
                 rejected.append((info.name, str(error)))
+            continue
+        minute = parsed.local_minute.isoformat(timespec="minutes")
+        if minute > latest:
+            future.append(info.name)
             continue
         if not _settled(info, now, settle_seconds):
             pending.append(info.name)
@@ -123,7 +139,6 @@ def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float) 
         summary[0] += 1
         summary[1] += info.size
         summary[2] = max(summary[2], info.mtime)
-        minute = parsed.local_minute.isoformat(timespec="minutes")
         if minute > cursor.last_minute.get(parsed.user, ""):
             cursor.last_minute[parsed.user] = minute
     changed = [key for key, summary in sorted(summaries.items()) if cursor.partitions.get(key) != summary]
@@ -132,7 +147,8 @@ def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float) 
     cursor.pending = pending[:MAX_PENDING]
     cursor.rejected = sorted({*cursor.rejected, *(name for name, _ in rejected)})
     cursor.last_full_scan = now
-    return Discovery(cursor, changed, max(new_files, 0), True, pending=len(pending), rejected=rejected)
+    return Discovery(cursor, changed, max(new_files, 0), True, pending=len(pending), rejected=rejected,
+                     future=future)
 
 
 def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float, lookahead: int,

@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-SENSOR_NAME = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4}) (\d{2})(\d{2})_([A-Za-z][A-Za-z0-9]*)_received\.json$")
-WEATHER_NAME = re.compile(r"^Pred_(\d{4})-(\d{2})-(\d{2})\.csv$")
+# ASCII digits only, and the whole name (`\Z`: `$` would accept a trailing newline).
+SENSOR_NAME = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{4}) ([0-9]{2})([0-9]{2})_([A-Za-z][A-Za-z0-9]*)_received\.json\Z")
+WEATHER_NAME = re.compile(r"Pred_([0-9]{4})-([0-9]{2})-([0-9]{2})\.csv\Z")
 
 
 class FilenameError(ValueError):

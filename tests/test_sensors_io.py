@@ -213,6 +213,12 @@ def test_bronze_layout_and_apartment_map(tmp_path):
 # --- discovery ---------------------------------------------------------------------------------------------
 
 T0 = 100_000.0  # the tests' clock: the first tick always lists (no full listing yet)
+AHEAD = 100 * 365 * 1440  # minutes from T0 (1970) to beyond the tests' files (2023)
+
+
+@pytest.fixture(autouse=True)
+def files_dated_after_the_clock_are_not_held_back(monkeypatch):
+    monkeypatch.setenv("SENSOR_FUTURE_MINUTES", str(AHEAD))
 
 @dataclass(frozen=True)
 class FakeFile:
@@ -379,3 +385,28 @@ def test_forecast_whose_time_format_changed_is_quarantined_not_loaded_empty():
     with pytest.raises(WeatherFileError) as raised:
         clean_forecast("\n".join(changed).encode(), date(2023, 10, 3), 2023, "Pred_2023-10-03.csv")
     assert raised.value.reason == "most_rows_unreadable"
+
+
+def test_a_file_dated_far_ahead_is_held_back_and_moves_no_cursor():
+    """`01.01.2099 0000_JimmyLoup_received.json` on the share: reported, never counted; the next tick still
+    probes the minutes after the apartment's real last file."""
+    share = FakeShare({})
+    add(share, datetime(2023, 10, 3, 14, 0))
+    future = add(share, datetime(2099, 1, 1, 0, 0))
+    now = datetime(2023, 10, 4, tzinfo=timezone.utc).timestamp()
+    first = discover(share, Cursor(), now=now, full_scan_interval=3600, future_minutes=1440)
+    assert first.future == [future] and first.changed == ["2023-10-03"] and first.new_files == 1
+    assert first.cursor.last_minute == {"JimmyLoup": "2023-10-03T14:00"}
+    add(share, datetime(2023, 10, 3, 14, 1))
+    second = discover(share, first.cursor, now=now, full_scan_interval=3600, future_minutes=1440, gap_interval=1e9)
+    assert second.new_files == 1 and second.cursor.last_minute == {"JimmyLoup": "2023-10-03T14:01"}
+    later = discover(share, second.cursor, now=now, full_scan_interval=0, future_minutes=AHEAD)
+    assert later.future == [] and "2099-01-01" in later.changed
+
+
+@pytest.mark.parametrize("name", ["03.10.2023 1400_JimmyLoup_received.json\n",
+                                  "03.10.2023 1\u0664\u06f00_JimmyLoup_received.json",
+                                  "\u0660\u0663.10.2023 1400_JimmyLoup_received.json"])
+def test_a_name_with_a_trailing_newline_or_non_ascii_digits_is_not_a_sensor_file(name):
+    with pytest.raises(FilenameError):
+        parse_sensor_filename(name)

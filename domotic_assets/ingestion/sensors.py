@@ -40,6 +40,9 @@ def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShare
                      f"{found.pending} still being written")
     for _name, reason in found.rejected:
         context.log.warning(f"not a sensor file name, left out: {reason}")
+    if found.future:
+        context.log.warning(f"{len(found.future)} files dated more than SENSOR_FUTURE_MINUTES after now held back, "
+                            f"e.g. {found.future[0]!r}")
     valid = set(daily_partitions.get_partition_keys())
     requests = [dg.RunRequest(partition_key=key, run_key=f"sensor_files:{key}:{found.cursor.version(key)}",
                               run_config=copy_config(found.names.get(key, [])))

@@ -3,13 +3,15 @@
 - `SMB_PATH=/mnt/share/folder`: a mounted folder (the reference's mode);
 - `SMB_PATH=smb://host[:port]/share/folder`: the SMB protocol itself (smbprotocol), with `SMB_USER` and
   `SMB_PASSWORD`. The port is passed on every call, so non-445 servers work.
-Both list the files that sit flat in the folder, stat one name, and open one file for reading.
+Both list the files that sit flat in the folder (symbolic links reported as such, never followed), stat one
+name, and open one file for reading; a name is used only when it is one plain file name (sensors_io.safe_names).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import stat as file_mode
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ import smbclient
 from pydantic import Field, PrivateAttr
 from smbprotocol.exceptions import SMBOSError
 
+from sensors_io.safe_names import path_inside, unsafe_reason
 from sensors_io.share import Share, ShareFileInfo, ShareUnreachable
 
 
@@ -30,6 +33,7 @@ class ShareFile:
     name: str
     size: int
     mtime: float
+    is_link: bool = False
 
 
 class MountedFolder:
@@ -46,20 +50,21 @@ class MountedFolder:
         files = []
         with os.scandir(self.folder) as entries:
             for entry in entries:
-                if entry.name.startswith(prefix) and entry.is_file():
-                    info = entry.stat()
-                    files.append(ShareFile(entry.name, info.st_size, info.st_mtime))
+                if entry.name.startswith(prefix) and (entry.is_symlink() or entry.is_file(follow_symlinks=False)):
+                    info = entry.stat(follow_symlinks=False)
+                    files.append(ShareFile(entry.name, info.st_size, info.st_mtime, entry.is_symlink()))
         return files
 
     def stat(self, name: str) -> ShareFile | None:
         try:
-            info = os.stat(self.folder / name)
+            info = os.lstat(path_inside(self.folder, name))
         except FileNotFoundError:
             return None
-        return ShareFile(name, info.st_size, info.st_mtime)
+        return ShareFile(name, info.st_size, info.st_mtime, file_mode.S_ISLNK(info.st_mode))
 
     def open(self, name: str) -> BinaryIO:
-        return open(self.folder / name, "rb")
+        """The file itself, never what a link points to."""
+        return os.fdopen(os.open(path_inside(self.folder, name), os.O_RDONLY | os.O_NOFOLLOW), "rb")
 
 
 class SMBProtocolFolder:
@@ -82,6 +87,9 @@ class SMBProtocolFolder:
         smbclient.register_session(self.server, username=user or None, password=password or None, port=self.port)
 
     def _path(self, name: str) -> str:
+        reason = unsafe_reason(name)
+        if reason:
+            raise ValueError(f"{name!r} is {reason}")
         return f"{self.unc}\\{name}"
 
     def ensure_reachable(self) -> None:
@@ -94,17 +102,18 @@ class SMBProtocolFolder:
         pattern = fnmatch_escape(prefix) + "*" if prefix else "*"
         files = []
         for entry in smbclient.scandir(self.unc, search_pattern=pattern, port=self.port):
-            if entry.is_file():
+            if entry.is_symlink() or entry.is_file(follow_symlinks=False):
                 info = entry.smb_info
-                files.append(ShareFile(entry.name, info.end_of_file, _filetime(info.last_write_time)))
+                files.append(ShareFile(entry.name, info.end_of_file, _filetime(info.last_write_time),
+                                       entry.is_symlink()))
         return [f for f in files if f.name.startswith(prefix)]
 
     def stat(self, name: str) -> ShareFile | None:
         try:
-            info = smbclient.stat(self._path(name), port=self.port)
+            info = smbclient.lstat(self._path(name), port=self.port)
         except (SMBOSError, FileNotFoundError):
             return None
-        return ShareFile(name, info.st_size, info.st_mtime)
+        return ShareFile(name, info.st_size, info.st_mtime, file_mode.S_ISLNK(info.st_mode))
 
     def open(self, name: str) -> BinaryIO:
         """The whole file, read at once (sensor files are a few kB)."""

@@ -1,18 +1,22 @@
-"""Where files live in bronze (docs/bronze.md): `<apartment>/YYYY/MM/DD/HH/<name>` and `weather/YYYY/MM/DD/<name>`."""
+"""Where files live in bronze (docs/bronze.md): `<apartment>/YYYY/MM/DD/HH/<name>`, `weather/YYYY/MM/DD/<name>`,
+and rejected files in `_rejected/`, their reason notes in `_rejected/.reasons/` (no share name starts with `.`)."""
 
 from __future__ import annotations
 
 import glob
 import json
 import os
+import time
 from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from sensors_io.atomic_copy import REPLACED_MARK
+from sensors_io.safe_names import UnsafeName, check_apartment_id, stored_name
 
 REJECTED_FOLDER = "_rejected"
+REASONS_FOLDER = ".reasons"
 WEATHER_FOLDER = "weather"
 
 
@@ -23,15 +27,24 @@ def parse_apartment_map(text: str) -> dict[str, str]:
         user, separator, apartment = pair.partition("=")
         if not separator or not user.strip() or not apartment.strip():
             raise ValueError(f"APARTMENT_MAP entry {pair!r} is not of the form User=apartment")
-        mapping[user.strip()] = apartment.strip()
+        if apartment.strip() == WEATHER_FOLDER:
+            raise ValueError(f"APARTMENT_MAP entry {pair!r}: {WEATHER_FOLDER!r} is bronze's forecast folder")
+        mapping[user.strip()] = check_apartment_id(apartment.strip())
     return mapping
 
 
 def apartment_id(user: str, mapping: dict[str, str]) -> str:
     """The short apartment id: from the map, else the user name in lower case (a new apartment needs no code).
-    An id that would be one of bronze's own folders (`weather`, `_rejected`) gets the suffix `-apartment`."""
-    found = mapping.get(user, user.lower())
-    return f"{found}-apartment" if found in (WEATHER_FOLDER, REJECTED_FOLDER) else found
+    An unmapped user whose lower-case name is a mapped apartment's id or a mapped user's name in another case
+    (`Jimmy`, `JIMMYLOUP` beside `JimmyLoup=jimmy`) is refused (UnsafeName), never merged into that apartment.
+    An id that would be one of bronze's own folders (`weather`) gets the suffix `-apartment`."""
+    if user in mapping:
+        return mapping[user]
+    found = user.lower()
+    if found in mapping.values() or found in {known.lower() for known in mapping}:
+        raise UnsafeName(f"SMB user {user!r} is not in APARTMENT_MAP and its id {found!r} would be another "
+                         "user's apartment")
+    return check_apartment_id(f"{found}-apartment" if found == WEATHER_FOLDER else found)
 
 
 def day_folder(day: date) -> Path:
@@ -91,20 +104,50 @@ def _sensor_day_folders(root: Path, day: date) -> list[Path]:
     return [folder for folder in (apartment / day_folder(day) for apartment in apartments) if folder.is_dir()]
 
 
+def rejected_path(root: Path, name: str) -> Path:
+    """Where a rejected share file is kept: `_rejected/<name>`, or a safe stand-in name when its own is not."""
+    return root / REJECTED_FOLDER / stored_name(name)
+
+
+def write_reason_note(root: Path, name: str, reason: str) -> None:
+    """The note of a rejected file (its name, the reason, when first seen), in `_rejected/.reasons/`."""
+    note = root / REJECTED_FOLDER / REASONS_FOLDER / f"{stored_name(name)}.json"
+    if not note.exists():
+        note.parent.mkdir(parents=True, exist_ok=True)
+        temporary = note.with_name(f".{note.name}.{os.getpid()}")
+        temporary.write_text(json.dumps({"file": name, "reason": reason, "first_seen": time.time()}))
+        os.replace(temporary, note)
+
+
 def rejected_files_of_day(root: Path, day: date) -> list[tuple[str, str]]:
-    """Badly named files kept under `_rejected/` whose name starts with the day's prefix, with their reason."""
+    """Rejected share files whose name starts with the day's prefix, with their reason: from the notes in
+    `_rejected/.reasons/`, and the files kept by earlier versions with a note beside them."""
     folder = root / REJECTED_FOLDER
     if not folder.is_dir():
         return []
-    prefix = partition_prefix(day.isoformat())
-    found = []
-    for path in sorted(folder.glob(f"{glob.escape(prefix)}*")):
-        if path.name.endswith(".reason.json") or REPLACED_MARK in path.name or not path.is_file():
+    pattern = f"{glob.escape(partition_prefix(day.isoformat()))}*"
+    found = {}
+    for note in sorted((folder / REASONS_FOLDER).glob(pattern)):
+        content = _note(note)
+        if content and isinstance(content.get("file"), str):
+            found[content["file"]] = str(content.get("reason", "badly named file"))
+    for path in sorted(folder.glob(pattern)):
+        if path.name in found or REPLACED_MARK in path.name or path.is_symlink() or not path.is_file():
             continue
-        note = path.with_name(f"{path.name}.reason.json")
-        reason = json.loads(note.read_text())["reason"] if note.exists() else "badly named file"
-        found.append((path.name, reason))
-    return found
+        beside = _note(path.with_name(f"{path.name}.reason.json"))  # the notes of earlier versions
+        if path.name.endswith(".reason.json") and _note(path).get("file") == path.name[:-len(".reason.json")]:
+            continue  # such a note itself
+        found[path.name] = str(beside.get("reason", "badly named file"))
+    return sorted(found.items())
+
+
+def _note(path: Path) -> dict:
+    """A reason note's content; empty when it is missing or is not one (any file may carry such a name)."""
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return content if isinstance(content, dict) else {}
 
 
 def weather_bronze_path(root: Path, prediction_date: date, name: str) -> Path:

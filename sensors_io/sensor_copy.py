@@ -3,8 +3,10 @@
 A file is skipped when bronze already holds it with the same size and modification time (each hour folder
 of the day listed once; a corrected file is copied again, its earlier version kept beside it), deferred when
 it was modified within `settle_seconds` or changed size while being copied, left out when its apartment was
-erased on request (`sensors_io.erased`), rejected (kept under `_rejected/` with a reason file) when its name
-does not parse or names another day, and reported as failed when the share cannot be read.
+erased on request (`sensors_io.erased`; a badly named file of its user too), rejected (kept under `_rejected/`
+with a reason note) when its name is unsafe or does not parse, names another day or an unmapped user whose id
+is another apartment's, refused (a reason note, no copy) when it is a symbolic link, and reported as failed
+when the share cannot be read.
 
 Given `names` (the new files the sensor found), only those are looked up on the share, one by one, instead of
 listing the whole day: a tick at 100 apartments then costs what its new files cost.
@@ -12,9 +14,8 @@ listing the whole day: a tick at 100 apartments then costs what its new files co
 
 from __future__ import annotations
 
-import json
 import os
-import time
+import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,10 +23,19 @@ from datetime import date, datetime
 from pathlib import Path
 
 from sensors_io.atomic_copy import SizeMismatch, copy_atomically, is_version, same_version
-from sensors_io.bronze_layout import REJECTED_FOLDER, apartment_id, partition_prefix, sensor_bronze_folder
+from sensors_io.bronze_layout import (
+    apartment_id,
+    partition_prefix,
+    rejected_path,
+    sensor_bronze_folder,
+    write_reason_note,
+)
 from sensors_io.erased import apartment_digest, erased_digests
 from sensors_io.filenames import FilenameError, parse_sensor_filename
+from sensors_io.safe_names import UnsafeName, unsafe_reason
 from sensors_io.share import Share, ShareFileInfo
+
+USER_IN_NAME = re.compile(r"_([A-Za-z][A-Za-z0-9]*)_received")
 
 
 @dataclass
@@ -54,17 +64,23 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
     found = share.list_files(partition_prefix(partition_key)) if names is None else _look_up(share, names, report)
     for info in found:
         report.listed += 1
+        if erased and _erased_user(info.name, apartments, erased):
+            report.erased += 1
+            continue
+        if info.is_link:
+            report.rejected.append((info.name, f"symlink: {info.name!r} is a link, never followed"))
+            continue
+        if reason := unsafe_reason(info.name):  # a note only: such a name is never opened
+            report.rejected.append((info.name, f"{info.name!r} is {reason}"))
+            continue
         try:
             parsed = parse_sensor_filename(info.name)
             if parsed.local_minute.date() != day:
                 raise FilenameError(f"{info.name!r} names {parsed.local_minute.date()}, not {day}")
-        except FilenameError as error:
+            apartment = apartment_id(parsed.user, apartments)
+        except (FilenameError, UnsafeName) as error:
             report.rejected.append((info.name, str(error)))
-            jobs.append((info, root / REJECTED_FOLDER / info.name))
-            continue
-        apartment = apartment_id(parsed.user, apartments)
-        if erased and apartment_digest(apartment) in erased:
-            report.erased += 1
+            jobs.append((info, rejected_path(root, info.name)))
             continue
         report.apartments.add(apartment)
         folder = held.folder(apartment, parsed.local_minute)
@@ -97,12 +113,26 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
                 report.deferred.append(info.name)
             else:
                 report.failed.append((info.name, problem))
-    _write_reasons(root, report.rejected)
+    for name, reason in report.rejected:
+        write_reason_note(root, name, reason)
     return report
+
+
+def _erased_user(name: str, apartments: dict[str, str], erased: set[str]) -> bool:
+    """Whether a share file, well named or not, is of a user whose apartment was erased on request."""
+    user = USER_IN_NAME.search(name)
+    if not user:
+        return False
+    try:
+        return apartment_digest(apartment_id(user[1], apartments)) in erased
+    except UnsafeName:
+        return False
 
 
 def _look_up(share: Share, names: Sequence[str], report: CopyReport) -> Iterator[ShareFileInfo]:
     for name in names:
+        if reason := unsafe_reason(name):
+            raise UnsafeName(f"{name!r} is {reason}: not a file name of the share")
         info = share.stat(name)
         if info is None:
             report.gone.append(name)
@@ -140,14 +170,3 @@ def _versions(folder: Path) -> dict[str, tuple[int, float]]:
                     for stat in (entry.stat(),)}
     except FileNotFoundError:
         return {}
-
-
-def _write_reasons(root: Path, rejected: list[tuple[str, str]]) -> None:
-    """Beside each rejected file, a JSON note with the reason and when it was first seen."""
-    for name, reason in rejected:
-        note = root / REJECTED_FOLDER / f"{name}.reason.json"
-        if not note.exists():
-            note.parent.mkdir(parents=True, exist_ok=True)
-            temporary = note.with_name(f".{note.name}.{os.getpid()}")
-            temporary.write_text(json.dumps({"file": name, "reason": reason, "first_seen": time.time()}))
-            os.replace(temporary, note)

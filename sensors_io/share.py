@@ -16,6 +16,8 @@ class ShareFileInfo(Protocol):
     def size(self) -> int: ...
     @property
     def mtime(self) -> float: ...
+    @property
+    def is_link(self) -> bool: ...  # a symbolic link: never followed, never copied
 
 
 class ShareUnreachable(OSError):

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,7 @@ from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_fil
 from resources.bronze import BronzeResource
 from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
+from sensors_io.bronze_layout import rejected_files_of_day
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 
 
@@ -87,7 +89,7 @@ def test_bad_names_are_kept_aside_with_their_reason(generated, share_copy, tmp_p
                          bronze=BronzeResource(root=str(bronze)))
     assert result.success and metadata(result)["files_rejected"] == 1
     assert (bronze / "_rejected" / bad).read_bytes() == (share_copy / bad).read_bytes()
-    assert "does not match" in json.loads((bronze / "_rejected" / f"{bad}.reason.json").read_text())["reason"]
+    assert "does not match" in json.loads((bronze / "_rejected" / ".reasons" / f"{bad}.json").read_text())["reason"]
     assert bad in metadata(result)["rejected"]
 
 
@@ -169,3 +171,79 @@ def test_a_corrected_sensor_file_of_the_same_size_is_copied_again(share_copy, tm
     assert copies[0] == name and copies[1].startswith(name + ".replaced-")
     assert (bronze / "jimmy/2023/10/28/12" / copies[1]).read_bytes() == old
     assert oct((bronze / "jimmy/2023/10/28/12" / name).stat().st_mode & 0o777) == "0o640"
+
+
+@pytest.mark.component
+def test_a_share_name_shaped_like_a_reason_note_is_a_rejected_file_and_never_breaks_the_day(share_copy, tmp_path):
+    """`<name>.bak` and `<name>.bak.reason.json` holding anything: both rejected with their own reason; the
+    second is not taken for the first's note, and listing the day's rejected files does not raise."""
+    valid = sorted(n for n in os.listdir(share_copy) if n.startswith("29.10.2023 "))[0]
+    (share_copy / f"{valid}.bak").write_text("{}")
+    (share_copy / f"{valid}.bak.reason.json").write_text("not json {")
+    bronze = tmp_path / "bronze"
+    result = materialise(bronze_sensor_files, "2023-10-29", share=SMBShareResource(path=str(share_copy)),
+                         bronze=BronzeResource(root=str(bronze)))
+    assert result.success
+    rejected = dict(rejected_files_of_day(bronze, date(2023, 10, 29)))
+    assert {f"{valid}.bak", f"{valid}.bak.reason.json"} <= set(rejected)
+    assert all("does not match" in rejected[name] for name in (f"{valid}.bak", f"{valid}.bak.reason.json"))
+
+
+@pytest.mark.component
+def test_a_symlink_on_the_share_is_refused_and_never_followed(share_copy, tmp_path):
+    """A link with a valid sensor-file name pointing at a secret: nothing of the secret reaches bronze; the link
+    is reported with the reason `symlink`."""
+    secret = tmp_path / "secrets.env"
+    secret.write_text("DB_URL=postgresql+psycopg2://domotic:TOP-SECRET@host/db\n")
+    link = "29.10.2023 2358_JimmyLoup_received.json"
+    (share_copy / link).unlink(missing_ok=True)
+    (share_copy / link).symlink_to(secret)
+    bronze = tmp_path / "bronze"
+    result = materialise(bronze_sensor_files, "2023-10-29", share=SMBShareResource(path=str(share_copy)),
+                         bronze=BronzeResource(root=str(bronze)))
+    assert result.success
+    assert not [p for p in bronze.rglob("*") if p.is_file() and b"TOP-SECRET" in p.read_bytes()]
+    assert dict(rejected_files_of_day(bronze, date(2023, 10, 29)))[link].startswith("symlink")
+
+
+@pytest.mark.component
+def test_an_unmapped_user_is_never_merged_into_a_mapped_apartment(share_copy, tmp_path):
+    """`Jimmy` and `JIMMYLOUP` beside `JimmyLoup=jimmy`: refused by name, nothing of theirs in `jimmy`."""
+    real = share_copy / "29.10.2023 1200_JimmyLoup_received.json"
+    outsiders = [f"29.10.2023 1200_{user}_received.json" for user in ("Jimmy", "JIMMYLOUP")]
+    for name in outsiders:
+        (share_copy / name).write_text('{"outsider": true}')
+    bronze = tmp_path / "bronze"
+    result = materialise(bronze_sensor_files, "2023-10-29", share=SMBShareResource(path=str(share_copy)),
+                         bronze=BronzeResource(root=str(bronze)))
+    assert result.success
+    assert (bronze / "jimmy" / "2023/10/29/12" / real.name).read_bytes() == real.read_bytes()
+    assert not [p for p in (bronze / "jimmy").rglob("*") if p.is_file() and b"outsider" in p.read_bytes()]
+    rejected = dict(rejected_files_of_day(bronze, date(2023, 10, 29)))
+    assert all("another user's apartment" in rejected[name] for name in outsiders)
+
+
+@pytest.mark.component
+@pytest.mark.parametrize("entry", ["29.10.2023 x/../../../secrets.env", "29.10.2023 1200_a\0b", "../29.10.2023 x"])
+def test_run_config_files_must_be_plain_names_of_the_share(share_copy, tmp_path, entry):
+    (tmp_path / "secrets.env").write_text("TOP-SECRET")
+    bronze = tmp_path / "bronze"
+    config = {"ops": {"bronze_sensor_files": {"config": {"files": [entry]}}}}
+    result = dg.materialize([bronze_sensor_files], partition_key="2023-10-29", run_config=config, raise_on_error=False,
+                            resources=dict(share=SMBShareResource(path=str(share_copy)),
+                                           bronze=BronzeResource(root=str(bronze))))
+    assert not result.success
+    assert "not file names of the share" in str(result.get_step_failure_events()[0].event_specific_data)
+    assert not [p for p in bronze.rglob("*") if p.is_file()]
+
+
+@pytest.mark.component
+def test_an_over_long_name_is_rejected_by_name_and_the_day_still_copies(share_copy, tmp_path):
+    """A 254-character name (valid on the share, too long for bronze's notes): a note, no copy, no failure."""
+    name = "29.10.2023 1200_" + "A" * 224 + "_received.json"
+    (share_copy / name).write_text("{}")
+    bronze = tmp_path / "bronze"
+    result = materialise(bronze_sensor_files, "2023-10-29", share=SMBShareResource(path=str(share_copy)),
+                         bronze=BronzeResource(root=str(bronze)))
+    assert result.success and metadata(result)["files_copied"] > 0
+    assert "longer than 200 bytes" in dict(rejected_files_of_day(bronze, date(2023, 10, 29)))[name]

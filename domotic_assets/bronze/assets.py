@@ -13,6 +13,7 @@ from resources.smb import SMBShareResource
 from sensors_io.atomic_copy import same_version
 from sensors_io.bronze_layout import partition_prefix, weather_bronze_path
 from sensors_io.filenames import weather_filename
+from sensors_io.safe_names import unsafe_reason
 from sensors_io.sensor_copy import CopyReport, copy_day
 
 # Transient source errors are retried by Dagster after a delay that doubles, never by sleeping in the step.
@@ -94,11 +95,16 @@ def bronze_sensor_files(context: dg.AssetExecutionContext, config: SensorCopyCon
 
 
 def _named_files(files: list[str], partition_keys: list[str]) -> list[str] | None:
-    """The `files` of the config, which must all be of the run's one day; None when the day is to be listed."""
+    """The `files` of the config, which must all be plain file names of the run's one day; None when the day
+    is to be listed."""
     if not files:
         return None
     if len(partition_keys) != 1:
         raise dg.Failure(description="`files` names the new files of one day: give it to one-day runs only",
+                         allow_retries=False)
+    unsafe = [f"{name!r} is {reason}" for name in files if (reason := unsafe_reason(name))]
+    if unsafe:
+        raise dg.Failure(description=f"{len(unsafe)} of `files` are not file names of the share, e.g. {unsafe[0]}",
                          allow_retries=False)
     foreign = [name for name in files if not name.startswith(partition_prefix(partition_keys[0]))]
     if foreign:

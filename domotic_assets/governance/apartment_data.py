@@ -15,7 +15,7 @@ from pathlib import Path
 
 from psycopg2 import sql
 
-from sensors_io.bronze_layout import REJECTED_FOLDER, WEATHER_FOLDER
+from sensors_io.bronze_layout import REASONS_FOLDER, REJECTED_FOLDER, WEATHER_FOLDER
 
 SCHEMAS = ("silver", "gold", "ml")
 
@@ -79,13 +79,15 @@ def delete_rows(cursor, tables: list[ApartmentTable], apartment: str) -> dict[st
 
 
 def bronze_files(root: Path, apartment: str, smb_users: set[str]) -> Iterator[Path]:
-    """The apartment's files in bronze: its folder, and rejected files named after one of its SMB users."""
+    """The apartment's files in bronze: its folder, and rejected files and their reason notes named after one
+    of its SMB users, in any case (`_jimmyloup_` is JimmyLoup's too)."""
     if apartment not in (WEATHER_FOLDER, REJECTED_FOLDER) and (root / apartment).is_dir():
         yield from sorted(path for path in (root / apartment).rglob("*") if path.is_file())
-    rejected = root / REJECTED_FOLDER
-    if rejected.is_dir() and smb_users:
-        yield from sorted(path for path in rejected.iterdir()
-                          if path.is_file() and any(f"_{user}_" in path.name for user in smb_users))
+    marks = {f"_{user.lower()}_" for user in smb_users}
+    for folder in (root / REJECTED_FOLDER, root / REJECTED_FOLDER / REASONS_FOLDER):
+        if folder.is_dir() and marks:
+            yield from sorted(path for path in folder.iterdir()
+                              if path.is_file() and any(mark in path.name.lower() for mark in marks))
 
 
 def bronze_listing_csv(root: Path, files: list[Path]) -> bytes:

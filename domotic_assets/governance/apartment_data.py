@@ -78,6 +78,15 @@ def delete_rows(cursor, tables: list[ApartmentTable], apartment: str) -> dict[st
     return deleted
 
 
+def rejected_without_apartment(cursor, smb_users: set[str], delete: bool = False) -> int:
+    """Rows of silver.rejected_files that name no apartment (a name that did not parse) but one of its SMB
+    users, in any case: counted, or deleted."""
+    patterns = [f"%\\_{user.lower()}\\_%" for user in smb_users]
+    cursor.execute(sql.SQL("{} FROM silver.rejected_files WHERE apartment IS NULL AND lower(file) LIKE ANY(%s)").format(
+        sql.SQL("DELETE") if delete else sql.SQL("SELECT count(*)")), (patterns,))
+    return cursor.rowcount if delete else cursor.fetchone()[0]
+
+
 def bronze_files(root: Path, apartment: str, smb_users: set[str]) -> Iterator[Path]:
     """The apartment's files in bronze: its folder, and rejected files and their reason notes named after one
     of its SMB users, in any case (`_jimmyloup_` is JimmyLoup's too)."""

@@ -18,6 +18,7 @@ from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import remove_from_bronze
 from sensors_io.erased import apartment_digest, remember_erased
+from sensors_io.safe_names import UnsafeName, check_apartment_id
 
 
 class ApartmentRequest(dg.Config):
@@ -25,17 +26,35 @@ class ApartmentRequest(dg.Config):
 
 
 class ExportConfig(ApartmentRequest):
-    folder: str = Field(default="", description="where the zip is written; empty: GDPR_EXPORT_DIR")
+    """The archive goes to GDPR_EXPORT_DIR, fixed by configuration (never chosen in a run's config)."""
 
 
 class ErasureConfig(ApartmentRequest):
     dry_run: bool = Field(default=True, description="list what would be erased, erase nothing (set false to erase)")
 
 
+UNMAPPED_REJECTED = "silver.rejected_files (names without an apartment)"
+
+
 def smb_users(bronze: BronzeResource, apartment: str) -> set[str]:
     """The SMB user names whose files belong to the apartment (from APARTMENT_MAP, else its lower-case id)."""
     mapped = {user for user, found in bronze.apartments().items() if found == apartment}
     return mapped or {apartment}
+
+
+def known_apartment(cursor, apartment: str) -> str:
+    """The request's apartment id, refused unless it has the form of an id and the silver ledger knows it (a
+    loaded or a rejected file): never a path, never a guess."""
+    try:
+        check_apartment_id(apartment)
+    except UnsafeName as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    cursor.execute("""SELECT EXISTS (SELECT 1 FROM silver.file_ledger WHERE apartment = %(id)s)
+                      OR EXISTS (SELECT 1 FROM silver.rejected_files WHERE apartment = %(id)s)""", {"id": apartment})
+    if not cursor.fetchone()[0]:
+        raise dg.Failure(description=f"no file of apartment {apartment!r} was ever loaded: check the id "
+                                     "(gold.dim_apartment.apartment_id)", allow_retries=False)
+    return apartment
 
 
 def markdown_counts(counts: dict[str, int]) -> dg.MetadataValue:
@@ -47,17 +66,20 @@ def export_apartment(context: dg.OpExecutionContext, config: ExportConfig, wareh
                      bronze: BronzeResource) -> str:
     """Every row of the apartment (silver, gold, predictions, ML features) as one CSV per table, and the list
     of its bronze files, in a zip with a manifest of tables and row counts."""
-    folder = Path(config.folder or os.environ.get("GDPR_EXPORT_DIR", ""))
-    if not str(folder):
-        raise dg.Failure("no export folder: set GDPR_EXPORT_DIR or the run config's folder")
-    folder.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("GDPR_EXPORT_DIR"):
+        raise dg.Failure("no export folder: set GDPR_EXPORT_DIR", allow_retries=False)
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        known_apartment(cursor, config.apartment)
+    folder = Path(os.environ["GDPR_EXPORT_DIR"])
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     archive = folder / f"apartment-{apartment_digest(config.apartment)[:12]}-{stamp}.zip"
-    files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
     manifest: dict[str, Any] = {"apartment": config.apartment, "exported_at": stamp, "run_id": context.run_id, "tables": {}}
     with warehouse.connect() as connection, connection.cursor() as cursor, \
-            zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            os.fdopen(os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as target, \
+            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zipped:  # readable by its owner only
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot for every table
+        files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
         tables = data.apartment_tables(cursor)
         counts = data.count_rows(cursor, tables, config.apartment)
         for table in tables:
@@ -84,10 +106,13 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
     quarantine), gold facts and dimension rows, predictions and ML features; bronze then never copies its share
     files again. A dry run (the default) lists what would go. The audit record keeps a digest, not the id."""
     started = time.monotonic()
-    files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
     with warehouse.connect() as connection, connection.cursor() as cursor:
+        known_apartment(cursor, config.apartment)
+        files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
         tables = data.apartment_tables(cursor)
+        users = smb_users(bronze, config.apartment)
         counts = data.count_rows(cursor, tables, config.apartment)
+        counts[UNMAPPED_REJECTED] = data.rejected_without_apartment(cursor, users)
         if config.dry_run:
             context.log.info(f"dry run: would erase {sum(counts.values())} rows and {len(files)} bronze files")
             context.add_output_metadata({"dry_run": True, "rows": markdown_counts(counts), "bronze_files": len(files),
@@ -97,6 +122,7 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
             return {"dry_run": True, "rows": counts, "bronze_files": len(files)}
         remember_erased(bronze.path, config.apartment)  # first: a sensor tick during the erasure copies nothing
         deleted = data.delete_rows(cursor, tables, config.apartment)
+        deleted[UNMAPPED_REJECTED] = data.rejected_without_apartment(cursor, users, delete=True)
         freed = remove_from_bronze(bronze.path, files)
         erasure_id = str(uuid.uuid4())
         cursor.execute("INSERT INTO governance.erasure_audit VALUES (%s, %s, now(), %s, %s, %s, %s)",

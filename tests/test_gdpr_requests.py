@@ -1,0 +1,93 @@
+"""GDPR requests against hostile input, on the real PostgreSQL and a bronze folder of their own: an apartment
+value that is not an id the ledger knows erases nothing and exports nothing; an erasure finds the rejected files
+of its users in any case, and the ledger rows that name no apartment; an export is readable by its owner only
+and goes where the configuration says."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
+from domotic_assets.silver.store import ensure_schema
+from resources.bronze import BronzeResource
+from resources.postgres import PostgresResource
+
+pytestmark = pytest.mark.integration
+SENSOR_FILE = "29.10.2023 1200_JimmyLoup_received.json"
+BAD_NAME = "29.10.2023 1200_JIMMYLOUP_received.json.bak"
+
+
+@pytest.fixture
+def platform(fresh_database, tmp_path) -> tuple[PostgresResource, Path]:
+    """Silver knowing apartment `jimmy` (a loaded file, a badly named file of its user in capitals), and a
+    bronze folder with its file, a forecast, the erased list and a secret beside them."""
+    warehouse = PostgresResource(db_url=fresh_database("gdpr_requests"))
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        ensure_schema(cursor)
+        cursor.execute("""INSERT INTO silver.file_ledger (file, source, apartment, partition_date, rows, checksum)
+                          VALUES (%s, 'sensor', 'jimmy', '2023-10-29', 10, 'x')""", (SENSOR_FILE,))
+        cursor.execute("""INSERT INTO silver.rejected_files (file, source, apartment, partition_date, reason)
+                          VALUES (%s, 'sensor', NULL, '2023-10-29', 'badly named file')""", (BAD_NAME,))
+        connection.commit()
+    bronze = tmp_path / "bronze"
+    for path in (bronze / "jimmy/2023/10/29/12" / SENSOR_FILE, bronze / "weather/2023/10/29/Pred_2023-10-29.csv",
+                 bronze / "_rejected" / BAD_NAME, bronze / "_rejected/.reasons" / f"{BAD_NAME}.json",
+                 tmp_path / "secrets.env"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("content")
+    return warehouse, bronze
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file()}
+
+
+def run(job, op: str, warehouse: PostgresResource, bronze: Path, **config) -> dg.ExecuteInProcessResult:
+    return job.execute_in_process(run_config={"ops": {op: {"config": config}}}, raise_on_error=False,
+                                  resources={"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze))})
+
+
+@pytest.mark.parametrize("apartment", ["..", "../postgres", "", ".", "weather/", "weather", "_rejected", "Jimmy",
+                                       "jimmy/../..", "unknown"])
+def test_an_apartment_value_that_is_not_a_known_id_erases_and_exports_nothing(platform, apartment, tmp_path,
+                                                                            monkeypatch):
+    warehouse, bronze = platform
+    monkeypatch.setenv("GDPR_EXPORT_DIR", str(tmp_path / "exports"))
+    before = files_under(tmp_path)
+    erased = run(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment=apartment, dry_run=False)
+    exported = run(gdpr_export_job, "export_apartment", warehouse, bronze, apartment=apartment)
+    assert not erased.success and not exported.success
+    for result in (erased, exported):
+        failure = str(result.get_step_failure_events()[0].event_specific_data)
+        assert "is not an apartment id" in failure or "was ever loaded" in failure
+    assert files_under(tmp_path) == before
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT count(*) FROM silver.file_ledger) + (SELECT count(*) FROM silver.rejected_files)")
+        assert cursor.fetchone()[0] == 2
+
+
+def test_an_erasure_takes_the_rejected_files_and_rows_of_its_users_in_any_case(platform, tmp_path):
+    warehouse, bronze = platform
+    result = run(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment="jimmy", dry_run=False)
+    assert result.success
+    assert files_under(bronze) == {bronze / "weather/2023/10/29/Pred_2023-10-29.csv", bronze / "_erased_apartments.json"}
+    assert (tmp_path / "secrets.env").exists()
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT (SELECT count(*) FROM silver.file_ledger) + (SELECT count(*) FROM silver.rejected_files)")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_an_export_is_written_where_the_configuration_says_for_its_owner_only(platform, tmp_path, monkeypatch):
+    warehouse, bronze = platform
+    monkeypatch.setenv("GDPR_EXPORT_DIR", str(tmp_path / "exports"))
+    with pytest.raises(dg.DagsterInvalidConfigError):  # no run config may choose the folder
+        run(gdpr_export_job, "export_apartment", warehouse, bronze, apartment="jimmy", folder=str(tmp_path))
+    result = run(gdpr_export_job, "export_apartment", warehouse, bronze, apartment="jimmy")
+    assert result.success
+    [archive] = (tmp_path / "exports").iterdir()
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "exports").stat().st_mode) == 0o700

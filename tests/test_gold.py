@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -205,6 +206,52 @@ def test_bi_roles_see_only_their_apartments_through_tables_views_and_aggregates(
         assert cursor.fetchone()[0] == 0
     one.close()
     none.close()
+
+
+# A BI login's own function, cheap so that the planner would run it first: it tells every apartment it is shown.
+PROBE = """CREATE FUNCTION pg_temp.probe(apartment bigint) RETURNS boolean LANGUAGE plpgsql IMMUTABLE COST 0.0001
+    AS $$ BEGIN RAISE NOTICE 'apartment %', apartment; RETURN true; END $$"""
+
+
+class Notices(set):
+    """A connection's notices, each kept once (psycopg2 calls `append` with every notice)."""
+    append = set.add
+
+
+def test_no_gold_relation_shows_a_bi_login_s_function_or_a_failing_cast_a_foreign_apartment(warehouse, built,
+                                                                                             bi_login):
+    """Every gold table and view with an apartment_key (found in the catalog), queried by two BI logins of one
+    apartment each with a leaky WHERE clause (the login's own function, in pg_temp: gold and public refuse it; a
+    cast whose error names the row), reaches that clause with the login's apartment only."""
+    relations = [name for name, in query(warehouse, """
+        SELECT relname FROM pg_class JOIN pg_attribute ON attrelid = pg_class.oid
+        WHERE relnamespace = 'gold'::regnamespace AND relkind IN ('r', 'v', 'm', 'p')
+          AND attname = 'apartment_key' AND NOT attisdropped ORDER BY 1""")]
+    assert {"dim_room", "dim_device", "house_balance_minute", "energy_cost_day", "fact_energy_minute"} <= set(relations)
+    apartments = sorted(key for key, in query(warehouse, "SELECT apartment_key FROM gold.dim_apartment"))[:2]
+    assert len(apartments) == 2
+    for apartment in apartments:
+        login = bi_login("gold_test", [apartment])
+        login.autocommit = True
+        with login.cursor() as cursor:
+            for schema in ("gold", "public"):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                    cursor.execute(f"CREATE FUNCTION {schema}.probe() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+            cursor.execute(PROBE)
+            shown, expected = {}, {}
+            for relation in relations:
+                login.notices = Notices()
+                cursor.execute(f"SELECT count(*) FROM gold.{relation} WHERE pg_temp.probe(apartment_key)")
+                try:
+                    cursor.execute(f"SELECT count(*) FROM gold.{relation} WHERE ('apartment ' || apartment_key)::int = 0")
+                except psycopg2.errors.InvalidTextRepresentation as error:
+                    login.notices.append(str(error))
+                shown[relation] = {int(key) for key in re.findall(r"apartment (-?\d+)", " ".join(login.notices))}
+                expected[relation] = {key for key, in query(
+                    warehouse, f"SELECT DISTINCT apartment_key FROM gold.{relation} WHERE apartment_key = %s",
+                    (apartment,))}
+        login.close()
+        assert shown == expected
 
 
 def test_reference_tables_reload_under_the_gold_views(warehouse, built, settings):

@@ -40,19 +40,24 @@ GRANT SELECT ON governance.apartment_access TO :app_role, domotic_bi;
 INSERT INTO governance.apartment_access VALUES ('domotic_bi_all', NULL), (:app_role_name, NULL)
     ON CONFLICT DO NOTHING;
 
+-- Every governance function runs as its caller (none is SECURITY DEFINER: the mapping shows the caller its own
+-- rows) with a fixed search_path, so no schema or temporary object of the caller's stands in for a name in it.
 CREATE OR REPLACE FUNCTION governance.sees_every_apartment() RETURNS boolean
-    LANGUAGE sql STABLE AS $$ SELECT coalesce(bool_or(apartment_key IS NULL), false) FROM governance.apartment_access $$;
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT coalesce(bool_or(apartment_key IS NULL), false) FROM governance.apartment_access $$;
 CREATE OR REPLACE FUNCTION governance.visible_apartments() RETURNS SETOF bigint
-    LANGUAGE sql STABLE AS $$ SELECT apartment_key FROM governance.apartment_access WHERE apartment_key IS NOT NULL $$;
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT apartment_key FROM governance.apartment_access WHERE apartment_key IS NOT NULL $$;
 
 -- The surrogate key of an apartment id: the same expression as dbt's surrogate_key macro (a test compares them).
 CREATE OR REPLACE FUNCTION governance.apartment_key(apartment text) RETURNS bigint
-    LANGUAGE sql IMMUTABLE AS $$ SELECT ('x' || substr(md5(concat_ws('|', apartment)), 1, 15))::bit(60)::bigint $$;
+    LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT ('x' || substr(md5(concat_ws('|', apartment)), 1, 15))::bit(60)::bigint $$;
 
 -- Row-level security on one apartment-scoped table (its owner calls it after creating the table: dbt's
 -- post-hook, the ML prediction store). The two sub-selects run once per query, not once per row.
 CREATE OR REPLACE FUNCTION governance.protect_apartment_rows(target regclass) RETURNS void
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
     EXECUTE format('DROP POLICY IF EXISTS apartment_access ON %s', target);

@@ -254,6 +254,13 @@ def test_no_gold_relation_shows_a_bi_login_s_function_or_a_failing_cast_a_foreig
         assert shown == expected
 
 
+def test_every_governance_function_runs_as_its_caller_with_a_fixed_search_path(warehouse):
+    functions = query(warehouse, "SELECT proname, prosecdef, proconfig FROM pg_proc "
+                                 "WHERE pronamespace = 'governance'::regnamespace")
+    assert {"sees_every_apartment", "visible_apartments"} <= {name for name, *_ in functions}
+    assert [f for f in functions if f[1:] != (False, ["search_path=pg_catalog, pg_temp"])] == []
+
+
 def test_reference_tables_reload_under_the_gold_views(warehouse, built, settings):
     """The nightly reference reload empties and refills its tables: the gold views on them keep working."""
     before = query(warehouse, "SELECT count(*) FROM gold_staging.stg_buildings")

@@ -1,31 +1,59 @@
-"""Apartments erased on request (GDPR): bronze remembers them by digest, never by id, in
-`BRONZE_ROOT/_erased_apartments.json`, and never copies their share files again. Taking an apartment back is
-an explicit decision: remove its digest from that file."""
+"""Apartments erased on request (GDPR): bronze remembers them by a salted digest, never by id, in
+`BRONZE_ROOT/_erased_apartments.json` (mode 600), and never copies their share files again. The salt is
+random per installation and kept in that file only, so a digest in the warehouse's audit cannot be recomputed
+from a guessed id by someone who reads the warehouse. Taking an apartment back is an explicit decision: remove
+its digest from that file."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ERASED_FILE = "_erased_apartments.json"
 
 
-def apartment_digest(apartment: str) -> str:
-    """How an erased apartment is remembered: a digest, not its id."""
-    return hashlib.sha256(apartment.encode("utf-8")).hexdigest()
+@dataclass(frozen=True)
+class ErasedApartments:
+    salt: str
+    digests: frozenset[str] = field(default_factory=frozenset)
+    unsalted: frozenset[str] = frozenset()  # plain SHA-256 digests written by earlier versions
+
+    @classmethod
+    def read(cls, root: Path) -> ErasedApartments:
+        """The list of `root` (a new salt when there is none yet; a list of earlier versions is kept as is)."""
+        path = root / ERASED_FILE
+        content = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        if isinstance(content, list):
+            return cls(secrets.token_hex(16), unsalted=frozenset(content))
+        return cls(content.get("salt") or secrets.token_hex(16), frozenset(content.get("digests", [])),
+                   frozenset(content.get("unsalted", [])))
+
+    def digest(self, apartment: str) -> str:
+        """How an erased apartment is remembered and audited: a keyed digest, not its id."""
+        return hmac.new(bytes.fromhex(self.salt), apartment.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def holds(self, apartment: str) -> bool:
+        return (self.digest(apartment) in self.digests
+                or hashlib.sha256(apartment.encode("utf-8")).hexdigest() in self.unsalted)
+
+    def __bool__(self) -> bool:
+        return bool(self.digests or self.unsalted)
 
 
-def erased_digests(root: Path) -> set[str]:
-    path = root / ERASED_FILE
-    return set(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else set()
-
-
-def remember_erased(root: Path, apartment: str) -> None:
-    """Add the apartment to bronze's list of erased apartments, whose share files are never copied again."""
-    digests = sorted(erased_digests(root) | {apartment_digest(apartment)})
+def remember_erased(root: Path, apartment: str) -> str:
+    """Add the apartment to bronze's list of erased apartments, whose share files are never copied again;
+    returns its digest."""
+    erased = ErasedApartments.read(root)
+    digest = erased.digest(apartment)
+    content = {"salt": erased.salt, "digests": sorted(erased.digests | {digest}), "unsalted": sorted(erased.unsalted)}
     root.mkdir(parents=True, exist_ok=True)
     temporary = root / f".{ERASED_FILE}.{os.getpid()}"
-    temporary.write_text(json.dumps(digests, indent=1), encoding="utf-8")
+    with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
+        json.dump(content, out, indent=1)
     os.replace(temporary, root / ERASED_FILE)
+    return digest

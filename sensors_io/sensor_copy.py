@@ -30,7 +30,7 @@ from sensors_io.bronze_layout import (
     sensor_bronze_folder,
     write_reason_note,
 )
-from sensors_io.erased import apartment_digest, erased_digests
+from sensors_io.erased import ErasedApartments
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.safe_names import UnsafeName, unsafe_reason
 from sensors_io.share import Share, ShareFileInfo
@@ -57,7 +57,7 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
     """Bring bronze up to date with the share for one local day (or for the `names` of it only)."""
     share.ensure_reachable()  # an unmounted share is an error, not an empty day
     report = CopyReport()
-    erased = erased_digests(root)
+    erased = ErasedApartments.read(root)
     day = date.fromisoformat(partition_key)
     held = HeldVersions(root)
     jobs: list[tuple[ShareFileInfo, Path]] = []
@@ -118,13 +118,13 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
     return report
 
 
-def _erased_user(name: str, apartments: dict[str, str], erased: set[str]) -> bool:
+def _erased_user(name: str, apartments: dict[str, str], erased: ErasedApartments) -> bool:
     """Whether a share file, well named or not, is of a user whose apartment was erased on request."""
     user = USER_IN_NAME.search(name)
     if not user:
         return False
     try:
-        return apartment_digest(apartment_id(user[1], apartments)) in erased
+        return erased.holds(apartment_id(user[1], apartments))
     except UnsafeName:
         return False
 

@@ -5,6 +5,9 @@ and goes where the configuration says."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import stat
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.silver.store import ensure_schema
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
+from sensors_io.erased import ERASED_FILE, ErasedApartments, remember_erased
 
 pytestmark = pytest.mark.integration
 SENSOR_FILE = "29.10.2023 1200_JimmyLoup_received.json"
@@ -91,3 +95,24 @@ def test_an_export_is_written_where_the_configuration_says_for_its_owner_only(pl
     [archive] = (tmp_path / "exports").iterdir()
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "exports").stat().st_mode) == 0o700
+
+
+def test_the_erased_list_and_the_audit_keep_a_salted_digest_only(platform):
+    warehouse, bronze = platform
+    assert run(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment="jimmy", dry_run=False).success
+    listed = json.loads((bronze / ERASED_FILE).read_text())
+    assert stat.S_IMODE((bronze / ERASED_FILE).stat().st_mode) == 0o600
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT apartment_digest FROM governance.erasure_audit")
+        [(audited,)] = cursor.fetchall()
+    assert listed["digests"] == [audited] != [hashlib.sha256(b"jimmy").hexdigest()]
+    assert audited == hmac.new(bytes.fromhex(listed["salt"]), b"jimmy", hashlib.sha256).hexdigest()
+    assert "jimmy" not in (bronze / ERASED_FILE).read_text()
+
+
+def test_an_erased_list_of_an_earlier_version_still_counts(tmp_path):
+    (tmp_path / ERASED_FILE).write_text(json.dumps([hashlib.sha256(b"jimmy").hexdigest()]))
+    assert ErasedApartments.read(tmp_path).holds("jimmy") and not ErasedApartments.read(tmp_path).holds("jeremie")
+    remember_erased(tmp_path, "jeremie")
+    erased = ErasedApartments.read(tmp_path)
+    assert erased.holds("jimmy") and erased.holds("jeremie") and not erased.holds("anna")

@@ -663,12 +663,12 @@ def test_the_surrogate_key_of_governance_is_dbt_s(warehouse, built):
                             "WHERE apartment_key <> governance.apartment_key(apartment_id)") == [(0,)]
 
 
-def test_the_export_of_an_apartment_equals_the_database_content(copied, tmp_path):
+def test_the_export_of_an_apartment_equals_the_database_content(copied, tmp_path, monkeypatch):
     warehouse, bronze = copied
     held = held_about(warehouse, bronze)
     apartment = sorted(held)[0]
-    result = run_gdpr(gdpr_export_job, "export_apartment", warehouse, bronze, apartment=apartment,
-                      folder=str(tmp_path / "exports"))
+    monkeypatch.setenv("GDPR_EXPORT_DIR", str(tmp_path / "exports"))
+    result = run_gdpr(gdpr_export_job, "export_apartment", warehouse, bronze, apartment=apartment)
     with zipfile.ZipFile(result.output_for_node("export_apartment")) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         tables = {name: pl.read_csv(archive.read(entry["file"]), infer_schema=False)

@@ -17,7 +17,7 @@ from domotic_assets.governance import apartment_data as data
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import remove_from_bronze
-from sensors_io.erased import apartment_digest, remember_erased
+from sensors_io.erased import ErasedApartments, remember_erased
 from sensors_io.safe_names import UnsafeName, check_apartment_id
 
 
@@ -73,7 +73,7 @@ def export_apartment(context: dg.OpExecutionContext, config: ExportConfig, wareh
     folder = Path(os.environ["GDPR_EXPORT_DIR"])
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    archive = folder / f"apartment-{apartment_digest(config.apartment)[:12]}-{stamp}.zip"
+    archive = folder / f"apartment-{ErasedApartments.read(bronze.path).digest(config.apartment)[:12]}-{stamp}.zip"
     manifest: dict[str, Any] = {"apartment": config.apartment, "exported_at": stamp, "run_id": context.run_id, "tables": {}}
     with warehouse.connect() as connection, connection.cursor() as cursor, \
             os.fdopen(os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as target, \
@@ -120,13 +120,13 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
                                              "\n".join(f"- {p.relative_to(bronze.path)}" for p in files[:200])
                                              + (f"\n\n… and {len(files) - 200} more" if len(files) > 200 else ""))})
             return {"dry_run": True, "rows": counts, "bronze_files": len(files)}
-        remember_erased(bronze.path, config.apartment)  # first: a sensor tick during the erasure copies nothing
+        digest = remember_erased(bronze.path, config.apartment)  # first: a sensor tick meanwhile copies nothing
         deleted = data.delete_rows(cursor, tables, config.apartment)
         deleted[UNMAPPED_REJECTED] = data.rejected_without_apartment(cursor, users, delete=True)
         freed = remove_from_bronze(bronze.path, files)
         erasure_id = str(uuid.uuid4())
         cursor.execute("INSERT INTO governance.erasure_audit VALUES (%s, %s, now(), %s, %s, %s, %s)",
-                       (erasure_id, apartment_digest(config.apartment), json.dumps(deleted), len(files), freed,
+                       (erasure_id, digest, json.dumps(deleted), len(files), freed,
                         context.run_id))
     context.log.info(f"erased {sum(deleted.values())} rows and {len(files)} bronze files ({freed} bytes) in "
                      f"{time.monotonic() - started:.1f} s; audit {erasure_id}")

@@ -8,16 +8,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import stat
 from pathlib import Path
 
 import dagster as dg
+import psycopg2
+import psycopg2.sql
 import pytest
 
+from domotic_assets.bronze.assets import bronze_sensor_files
+from domotic_assets.governance.dagster_storage import TEXT_TYPES, bounded
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.silver.store import ensure_schema
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
+from resources.smb import SMBShareResource
 from sensors_io.erased import ERASED_FILE, ErasedApartments, remember_erased
 
 pytestmark = pytest.mark.integration
@@ -116,3 +122,42 @@ def test_an_erased_list_of_an_earlier_version_still_counts(tmp_path):
     remember_erased(tmp_path, "jeremie")
     erased = ErasedApartments.read(tmp_path)
     assert erased.holds("jimmy") and erased.holds("jeremie") and not erased.holds("anna")
+
+
+def names_in_storage(url: str) -> dict[str, int]:
+    """Rows of every text column of Dagster's storage naming apartment `jimmy` or its user, per table."""
+    found: dict[str, int] = {}
+    with psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as connection, \
+            connection.cursor() as cursor:
+        cursor.execute("""SELECT table_name, column_name FROM information_schema.columns
+                          WHERE table_schema = current_schema() AND data_type = ANY(%s)""", (list(TEXT_TYPES),))
+        for table, column in cursor.fetchall():
+            cursor.execute(psycopg2.sql.SQL("SELECT count(*) FROM {} WHERE {}::text ~* %s OR {}::text ~* %s").format(
+                psycopg2.sql.Identifier(table), psycopg2.sql.Identifier(column), psycopg2.sql.Identifier(column)),
+                (bounded("jimmy"), bounded("JimmyLoup")))
+            if count := cursor.fetchone()[0]:
+                found[table] = found.get(table, 0) + count
+    return found
+
+
+def test_an_erasure_leaves_no_name_of_the_apartment_in_dagster_s_storage(platform, fresh_database, settings,
+                                                                          generated):
+    """Dagster on PostgreSQL: a bronze run whose config, logs and metadata name JimmyLoup's files and apartment
+    `jimmy`, then the erasure (its own config names `jimmy`): no text column of the storage names either."""
+    warehouse, bronze = platform
+    url = fresh_database("gdpr_dagster_storage", access_set_up=False)
+    share = Path(settings["SMB_PATH"])
+    files = sorted(name for name in os.listdir(share) if name.startswith("29.10.2023 ") and "_JimmyLoup_" in name)[:3]
+    resources = {"share": SMBShareResource(path=str(share)), "bronze": BronzeResource(root=str(bronze))}
+    with dg.instance_for_test(overrides={"storage": {"postgres": {"postgres_url": url}}}) as instance:
+        copied = dg.materialize([bronze_sensor_files], partition_key="2023-10-29", instance=instance,
+                                resources=resources,
+                                run_config={"ops": {"bronze_sensor_files": {"config": {"files": files}}}})
+        assert copied.success
+        assert names_in_storage(url).keys() >= {"runs", "event_logs"}
+        erased = gdpr_erase_job.execute_in_process(
+            run_config={"ops": {"erase_apartment": {"config": {"apartment": "jimmy", "dry_run": False}}}},
+            instance=instance, resources={"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze))})
+        assert erased.success
+        assert names_in_storage(url) == {}
+        assert instance.get_run_by_id(copied.run_id).run_config["ops"]["bronze_sensor_files"]["config"]["files"]

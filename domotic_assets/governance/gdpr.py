@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_postgres import PostgresRunStorage
 from pydantic import Field
 
 from domotic_assets.governance import apartment_data as data
+from domotic_assets.governance.dagster_storage import scrub
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import remove_from_bronze
@@ -128,11 +130,24 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
         cursor.execute("INSERT INTO governance.erasure_audit VALUES (%s, %s, now(), %s, %s, %s, %s)",
                        (erasure_id, digest, json.dumps(deleted), len(files), freed,
                         context.run_id))
+    scrubbed = scrub_dagster_storage(context, {config.apartment, *users}, digest)
     context.log.info(f"erased {sum(deleted.values())} rows and {len(files)} bronze files ({freed} bytes) in "
                      f"{time.monotonic() - started:.1f} s; audit {erasure_id}")
     context.add_output_metadata({"dry_run": False, "erasure_id": erasure_id, "rows": markdown_counts(deleted),
-                                 "bronze_files": len(files), "bronze_bytes": freed})
+                                 "bronze_files": len(files), "bronze_bytes": freed,
+                                 "dagster_storage_rows": dg.MetadataValue.json(scrubbed)})
     return {"dry_run": False, "rows": deleted, "bronze_files": len(files), "erasure_id": erasure_id}
+
+
+def scrub_dagster_storage(context: dg.OpExecutionContext, names: set[str], digest: str) -> dict[str, int]:
+    """The apartment's id and SMB user names in Dagster's own storage (this run's config included) replaced by
+    `erased-<digest>`, when that storage is PostgreSQL; rows changed per table."""
+    storage = context.instance.run_storage
+    if not isinstance(storage, PostgresRunStorage):
+        context.log.warning(f"Dagster's storage is {type(storage).__name__}, not PostgreSQL: its run configs and "
+                            "logs still name the apartment")
+        return {}
+    return scrub(storage.postgres_url, {name: f"erased-{digest[:12]}" for name in names})
 
 
 @dg.job(tags={"domotic/kind": "gdpr"})

@@ -45,15 +45,27 @@ class ErasedApartments:
         return bool(self.digests or self.unsalted)
 
 
+def installation_digest(root: Path, apartment: str) -> str:
+    """The apartment's digest with the installation's salt, which is written down on first use."""
+    erased = ErasedApartments.read(root)
+    if not (root / ERASED_FILE).exists():
+        _write(root, erased)
+    return erased.digest(apartment)
+
+
 def remember_erased(root: Path, apartment: str) -> str:
     """Add the apartment to bronze's list of erased apartments, whose share files are never copied again;
     returns its digest."""
     erased = ErasedApartments.read(root)
     digest = erased.digest(apartment)
-    content = {"salt": erased.salt, "digests": sorted(erased.digests | {digest}), "unsalted": sorted(erased.unsalted)}
+    _write(root, ErasedApartments(erased.salt, erased.digests | {digest}, erased.unsalted))
+    return digest
+
+
+def _write(root: Path, erased: ErasedApartments) -> None:
+    content = {"salt": erased.salt, "digests": sorted(erased.digests), "unsalted": sorted(erased.unsalted)}
     root.mkdir(parents=True, exist_ok=True)
     temporary = root / f".{ERASED_FILE}.{os.getpid()}"
     with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
         json.dump(content, out, indent=1)
     os.replace(temporary, root / ERASED_FILE)
-    return digest

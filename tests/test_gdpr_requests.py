@@ -91,7 +91,7 @@ def test_an_erasure_takes_the_rejected_files_and_rows_of_its_users_in_any_case(p
         assert cursor.fetchone()[0] == 0
 
 
-def test_an_export_is_written_where_the_configuration_says_for_its_owner_only(platform, tmp_path, monkeypatch):
+def test_an_export_is_written_where_the_configuration_says_for_its_owner_only_and_erased_with_it(platform, tmp_path, monkeypatch):
     warehouse, bronze = platform
     monkeypatch.setenv("GDPR_EXPORT_DIR", str(tmp_path / "exports"))
     with pytest.raises(dg.DagsterInvalidConfigError):  # no run config may choose the folder
@@ -101,6 +101,10 @@ def test_an_export_is_written_where_the_configuration_says_for_its_owner_only(pl
     [archive] = (tmp_path / "exports").iterdir()
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "exports").stat().st_mode) == 0o700
+    assert "jimmy" not in archive.name
+    erased = run(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment="jimmy", dry_run=False)
+    assert not (tmp_path / "exports").exists() or not list((tmp_path / "exports").iterdir())  # the export goes too
+    assert erased.output_for_node("erase_apartment")["rows"]
 
 
 def test_the_erased_list_and_the_audit_keep_a_salted_digest_only(platform):

@@ -19,7 +19,7 @@ from domotic_assets.governance.dagster_storage import scrub
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import remove_from_bronze
-from sensors_io.erased import ErasedApartments, remember_erased
+from sensors_io.erased import installation_digest, remember_erased
 from sensors_io.safe_names import UnsafeName, check_apartment_id
 
 
@@ -75,7 +75,7 @@ def export_apartment(context: dg.OpExecutionContext, config: ExportConfig, wareh
     folder = Path(os.environ["GDPR_EXPORT_DIR"])
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    archive = folder / f"apartment-{ErasedApartments.read(bronze.path).digest(config.apartment)[:12]}-{stamp}.zip"
+    archive = folder / f"{export_prefix(installation_digest(bronze.path, config.apartment))}{stamp}.zip"
     manifest: dict[str, Any] = {"apartment": config.apartment, "exported_at": stamp, "run_id": context.run_id, "tables": {}}
     with warehouse.connect() as connection, connection.cursor() as cursor, \
             os.fdopen(os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as target, \
@@ -131,12 +131,27 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
                        (erasure_id, digest, json.dumps(deleted), len(files), freed,
                         context.run_id))
     scrubbed = scrub_dagster_storage(context, {config.apartment, *users}, digest)
+    exports = remove_exports(digest)
     context.log.info(f"erased {sum(deleted.values())} rows and {len(files)} bronze files ({freed} bytes) in "
                      f"{time.monotonic() - started:.1f} s; audit {erasure_id}")
     context.add_output_metadata({"dry_run": False, "erasure_id": erasure_id, "rows": markdown_counts(deleted),
-                                 "bronze_files": len(files), "bronze_bytes": freed,
+                                 "bronze_files": len(files), "bronze_bytes": freed, "export_archives": exports,
                                  "dagster_storage_rows": dg.MetadataValue.json(scrubbed)})
     return {"dry_run": False, "rows": deleted, "bronze_files": len(files), "erasure_id": erasure_id}
+
+
+def export_prefix(digest: str) -> str:
+    """Export archives are named by the apartment's salted digest: an erasure finds them, a reader learns nothing."""
+    return f"apartment-{digest[:12]}-"
+
+
+def remove_exports(digest: str) -> int:
+    """Delete the apartment's export archives from GDPR_EXPORT_DIR; how many."""
+    folder = os.environ.get("GDPR_EXPORT_DIR")
+    archives = sorted(Path(folder).glob(f"{export_prefix(digest)}*.zip")) if folder else []
+    for archive in archives:
+        archive.unlink()
+    return len(archives)
 
 
 def scrub_dagster_storage(context: dg.OpExecutionContext, names: set[str], digest: str) -> dict[str, int]:

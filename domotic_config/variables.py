@@ -87,6 +87,12 @@ VARIABLES: tuple[Variable, ...] = (
         "1440",
         group="sensors",
     ),
+    Variable(
+        "SENSOR_FILE_MAX_BYTES",
+        "a sensor file larger than this (they are 3–6 KB) is quarantined as `too_large` without being read",
+        str(1024 * 1024),
+        group="sensors",
+    ),
     Variable("DOMOTIC_PARTITIONS_START", "first daily partition", "2022-01-01", group="sensors"),
     # weather forecasts
     Variable("SFTP_HOST", "weather sFTP server", required=True, fallback="`make up`: the demo server 127.0.0.1", group="weather"),
@@ -106,6 +112,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SFTP_MAX_RETRIES", "download retries after a network error", "3", group="weather"),
     Variable("SFTP_RETRY_DELAY", "seconds before the first retry (doubling)", "600", group="weather"),
     Variable("WEATHER_MIN_YEAR", "forecast rows of older years are dropped", "2023", group="weather"),
+    Variable(
+        "WEATHER_FILE_MAX_BYTES",
+        "a forecast file larger than this (a day's file is a few MB) is quarantined as `too_large` without being read",
+        str(128 * 1024 * 1024),
+        group="weather",
+    ),
     Variable("WEATHER_HOUR", f"hour of the daily weather schedule ({TIMEZONE})", "7", group="weather"),
     Variable("WEATHER_MIN", "minute of the daily weather schedule", "30", group="weather"),
     # ML forecasts

@@ -1,4 +1,4 @@
-"""Cleaning rules that come from the environment (sensor time zone, oldest forecast year)."""
+"""Cleaning rules that come from the environment (sensor time zone, oldest forecast year, file size limits)."""
 
 import dagster as dg
 from pydantic import Field
@@ -14,3 +14,7 @@ class CleaningRulesResource(dg.ConfigurableResource):
     weather_min_year: int = Field(default=int(config.default("WEATHER_MIN_YEAR")),
                                   description="WEATHER_MIN_YEAR: older forecast rows are dropped")
     parse_workers: int = Field(default=2, description="processes parsing sensor files in large runs")
+    sensor_file_max_bytes: int = Field(default=int(config.default("SENSOR_FILE_MAX_BYTES")),
+                                       description="SENSOR_FILE_MAX_BYTES: larger sensor files are quarantined unread")
+    weather_file_max_bytes: int = Field(default=int(config.default("WEATHER_FILE_MAX_BYTES")),
+                                        description="WEATHER_FILE_MAX_BYTES: larger forecast files are quarantined unread")

@@ -45,5 +45,7 @@ def platform_resources() -> dict:
         "reference_db": ReferenceDatabaseResource(url=dg.EnvVar("MYSQL_URL")),
         "webhook": AlertWebhookResource(url=optional_secret("ALERT_WEBHOOK_URL")),
         "rules": CleaningRulesResource(sensor_timezone=value("SENSOR_TIMEZONE"),
-                                       weather_min_year=integer("WEATHER_MIN_YEAR")),
+                                       weather_min_year=integer("WEATHER_MIN_YEAR"),
+                                       sensor_file_max_bytes=integer("SENSOR_FILE_MAX_BYTES"),
+                                       weather_file_max_bytes=integer("WEATHER_FILE_MAX_BYTES")),
     }

@@ -121,11 +121,12 @@ def _settled(info: ShareFileInfo, now: float, settle_seconds: float) -> bool:
 def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float, latest: str) -> Discovery:
     summaries: dict[str, list] = {}
     pending, rejected, future = [], [], []
+    reported = set(cursor.rejected)  # a set: a share of many badly named files stays one pass
     for info in share.list_files():
         try:
             parsed = parse_sensor_filename(info.name)
         except FilenameError as error:
-            if info.name not in cursor.rejected:
+            if info.name not in reported:
                 rejected.append((info.name, str(error)))
             continue
         minute = parsed.local_minute.isoformat(timespec="minutes")
@@ -145,7 +146,7 @@ def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float, 
     new_files = sum(summaries[key][0] - (cursor.partitions.get(key) or [0])[0] for key in changed)
     cursor.partitions.update(summaries)
     cursor.pending = pending[:MAX_PENDING]
-    cursor.rejected = sorted({*cursor.rejected, *(name for name, _ in rejected)})
+    cursor.rejected = sorted(reported.union(name for name, _ in rejected))
     cursor.last_full_scan = now
     return Discovery(cursor, changed, max(new_files, 0), True, pending=len(pending), rejected=rejected,
                      future=future)

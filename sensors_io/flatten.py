@@ -2,8 +2,9 @@
 
 Fixes the reference's defects: two sensors of the same type in one room keep distinct `sensor_id`s, a
 boolean `switch` is read correctly, numbers given as strings are parsed. A reading that cannot be read (not
-a number, NaN/Infinity, a bad switch) or a `null` category is skipped and counted by reason, and the rest
-of the file loads (docs/sources.md#quarantine); a structural problem raises `FlattenError` with a reason.
+a number, NaN/Infinity, a bad switch), a `null` category or a sensor whose key is too long is skipped and
+counted by reason, and the rest of the file loads (docs/sources.md#quarantine); a structural problem raises
+`FlattenError` with a reason.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from collections import Counter
 from typing import NamedTuple
 
 ROOM_MAP = {"Bhroom": "Bathroom", "Bdroom": "Bedroom", "Livingroom": "Living Room"}
+# Longest room, appliance or contact-type key read (real ones are under 20): the keys become `room`, `sensor_type`
+# and `sensor_id` (two keys), which PostgreSQL indexes; even in 4-byte characters they stay far below its
+# index-row limit (2,704 bytes), which a longer key would exceed, failing the whole day.
+MAX_KEY_CHARS = 100
 
 # raw key -> (field, unit) per category
 PLUG_FIELDS = {"power": ("power", "W"), "total": ("total", "Wh"), "temperature": ("temperature", "C")}
@@ -87,8 +92,10 @@ def _category(payload: dict, name: str, skipped: Counter) -> dict:
         value = value["meteo"]
     if not isinstance(value, dict):
         raise FlattenError("bad_category", f"category {name!r} is {type(value).__name__}, expected an object")
-    for key in value:
-        _no_nul(key, f"{name}.{key!r}")
+    too_long = [key for key in value if len(_no_nul(key, f"{name}.{key!r}")) > MAX_KEY_CHARS]
+    if too_long:
+        skipped["key_too_long"] += len(too_long)
+        value = {key: sensor for key, sensor in value.items() if len(key) <= MAX_KEY_CHARS}
     return value
 
 
@@ -151,6 +158,9 @@ def flatten_payload(payload) -> tuple[list[Reading], Counter]:
             if not isinstance(sensor, dict):
                 raise FlattenError("bad_sensor", f"{where} is {type(sensor).__name__}, expected an object")
             kind = _no_nul(str(sensor.get("type") or "door").strip().lower(), f"{where}.type")
+            if len(kind) > MAX_KEY_CHARS:
+                skipped["key_too_long"] += 1
+                continue
             seen[kind] = seen.get(kind, 0) + 1
             sensor_id = f"{kind}:{raw}" + (f":{seen[kind]}" if seen[kind] > 1 else "")
             _reading(readings, skipped, normalise_room(raw), kind, sensor_id, "open", "bool", switch_is_on,

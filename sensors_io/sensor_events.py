@@ -1,9 +1,9 @@
 """Bronze sensor files → silver rows (docs/sources.md#flattening), or a quarantine record with the reason.
 
 `parse_files` works on a list of bronze paths and returns a Polars frame of readings plus one outcome per
-file (loaded with its row count and checksum, or rejected with reason and detail). It runs in worker
-processes (`submit_files` and `collect` split a day into chunks for a pool); nothing here touches the
-database.
+file (loaded with its row count and checksum, or rejected with reason and detail). A file over
+SENSOR_FILE_MAX_BYTES is rejected (`too_large`) without being read. It runs in worker processes
+(`submit_files` and `collect` split a day into chunks for a pool); nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ import numpy as np
 import orjson
 import polars as pl
 
+from domotic_config.variables import default
 from sensors_io.filenames import FilenameError, parse_sensor_filename
 from sensors_io.flatten import ROOM_MAP, FlattenError, Reading, flatten_payload
 from sensors_io.outliers import SENSOR_BOUNDS
+from sensors_io.size_limits import read_within, too_large
 
 CHUNK = 1500  # files per parse task
+MAX_BYTES = int(default("SENSOR_FILE_MAX_BYTES"))
 PLAUSIBLE_YEARS = (2000, 2100)
 BOM = b"\xef\xbb\xbf"
 DATETIME_FORMATS = ("%d.%m.%Y %H:%M", "%d.%m.%Y %H:%M:%S")
@@ -81,8 +84,11 @@ def content_checksum(content: bytes) -> str:
     return hashlib.sha1(content).hexdigest()
 
 
-def file_checksum(path: str) -> str:
-    return content_checksum(Path(path).read_bytes())
+def file_checksum(path: str, max_bytes: int = MAX_BYTES) -> str:
+    """The checksum of a file's present version; "" for a file over `max_bytes`, never read (it is quarantined as
+    `too_large` whatever its version, with no checksum)."""
+    content, _ = read_within(path, max_bytes)
+    return "" if content is None else content_checksum(content)
 
 
 def _apartment_of(path: str, root: str) -> str:
@@ -93,8 +99,10 @@ def _apartment_of(path: str, root: str) -> str:
     return path[len(root):].lstrip(os.sep).split(os.sep, 1)[0]
 
 
-def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFrame, list[FileOutcome]]:
-    """Parse bronze files into readings (frame, in READING_KEY order) and one outcome per file."""
+def parse_files(paths: list[str], root: str, zone_name: str, max_bytes: int = MAX_BYTES
+                ) -> tuple[pl.DataFrame, list[FileOutcome]]:
+    """Parse bronze files into readings (frame, in READING_KEY order) and one outcome per file; a file over
+    `max_bytes` is quarantined unread."""
     zone = ZoneInfo(zone_name)
     readings: list = []
     loaded: dict[str, list] = {"apartment": [], "timestamp": [], "source_file": []}
@@ -103,10 +111,13 @@ def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFra
     for path in paths:
         name, apartment = os.path.basename(path), _apartment_of(path, root)
         try:
-            with open(path, "rb") as file:
-                content = file.read()
+            content, size = read_within(path, max_bytes)
         except OSError as error:
             outcomes.append(FileOutcome(name, apartment, "", reason="unreadable", detail=str(error)))
+            continue
+        if content is None:
+            outcomes.append(FileOutcome(name, apartment, "", reason="too_large",
+                                        detail=too_large(size, max_bytes, "SENSOR_FILE_MAX_BYTES")))
             continue
         checksum = content_checksum(content)
         outcome, file_readings, instant = _parse_one(name, apartment, checksum, content, zone)
@@ -120,7 +131,8 @@ def parse_files(paths: list[str], root: str, zone_name: str) -> tuple[pl.DataFra
     return _frame(readings, loaded, counts), outcomes
 
 
-def submit_files(pool: Executor | None, paths: list[str], root: Path, zone_name: str, chunk: int = CHUNK) -> list:
+def submit_files(pool: Executor | None, paths: list[str], root: Path, zone_name: str, max_bytes: int = MAX_BYTES,
+                 chunk: int = CHUNK) -> list:
     """Parse files in chunks: futures on the pool, or the done results when there is no pool. A chunk holds
     files of one apartment (split beyond `chunk` files), so for `paths` in apartment order, as a bronze listing
     gives them, the parts' readings together are in key order too."""
@@ -131,8 +143,8 @@ def submit_files(pool: Executor | None, paths: list[str], root: Path, zone_name:
         chunks += [files[i:i + chunk] for i in range(0, len(files), chunk)]
     chunks = chunks or [[]]
     if pool is None:
-        return [parse_files(part, root_text, zone_name) for part in chunks]
-    return [pool.submit(parse_files, part, root_text, zone_name) for part in chunks]
+        return [parse_files(part, root_text, zone_name, max_bytes) for part in chunks]
+    return [pool.submit(parse_files, part, root_text, zone_name, max_bytes) for part in chunks]
 
 
 def collect(parts: list) -> tuple[pl.DataFrame, list[FileOutcome]]:

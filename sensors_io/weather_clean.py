@@ -20,6 +20,9 @@ SENTINEL = -99999.0
 # is quarantined rather than loaded nearly empty.
 UNREADABLE_ROW_REASONS = ("bad_time", "bad_value", "bad_prediction", "no_site")
 UNREADABLE_SHARE_LIMIT = 0.5
+# Longest site name kept (real ones are under 30 characters): the site is in the day's unique index, and a name
+# beyond PostgreSQL's index-row limit (2,704 bytes) would fail the whole day.
+MAX_SITE_CHARS = 100
 KEY = ["timestamp", "site", "prediction", "prediction_date", "measurement"]
 SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "timestamp": pl.Datetime("us", "UTC"), "site": pl.String, "prediction": pl.Int16,
@@ -79,6 +82,7 @@ def clean_forecast(content: bytes, prediction_date: date, min_year: int, source_
     keep("sentinel", pl.col("value") != SENTINEL)
     keep("bad_prediction", pl.col("prediction").is_between(0, 45))
     keep("no_site", pl.col("site").str.len_chars() > 0)
+    keep("site_too_long", pl.col("site").str.len_chars() <= MAX_SITE_CHARS)
     unreadable = sum(dropped.get(reason, 0) for reason in UNREADABLE_ROW_REASONS)
     if unreadable > UNREADABLE_SHARE_LIMIT * raw.height:
         raise WeatherFileError("most_rows_unreadable", f"{unreadable} of {raw.height} rows unreadable "

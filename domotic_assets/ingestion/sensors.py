@@ -72,10 +72,11 @@ def sftp_weather_files_sensor(context: dg.SensorEvaluationContext, sftp: SFTPRes
     with sftp.session() as session:
         listing = sftp.list_files(session)
     valid = set(daily_partitions.get_partition_keys())
+    rejected = set(seen["rejected"])  # a set: many badly named files stay one pass
     requests = []
     for remote in listing:
         version = f"{remote.size}:{remote.mtime}"
-        if seen["files"].get(remote.name) == version or remote.name in seen["rejected"]:
+        if seen["files"].get(remote.name) == version or remote.name in rejected:
             continue
         try:
             key = parse_weather_filename(remote.name).isoformat()
@@ -83,6 +84,7 @@ def sftp_weather_files_sensor(context: dg.SensorEvaluationContext, sftp: SFTPRes
                 raise FilenameError(f"{remote.name!r} is dated outside the partitions")
         except FilenameError as error:
             context.log.warning(f"forecast file left out: {error}")
+            rejected.add(remote.name)
             seen["rejected"].append(remote.name)
             continue
         seen["files"][remote.name] = version

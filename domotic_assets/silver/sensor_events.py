@@ -35,6 +35,7 @@ from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import bronze_day, rejected_files_of_day
+from sensors_io.flatten import MAX_KEY_CHARS
 from sensors_io.sensor_events import (
     FileOutcome,
     collect,
@@ -123,7 +124,7 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
 
 
 def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str, str]], keep_missing: bool,
-                     zone_name: str) -> DayLoad | None:
+                     zone_name: str, max_bytes: int) -> DayLoad | None:
     """Live path of a day loaded before: parse only the files neither the ledger nor the quarantine holds, and
     those whose version changed (a loaded file bronze keeps an earlier version of, a quarantined file read
     again; their rows are replaced), and add them to the day in one transaction. Only the hour folders
@@ -145,9 +146,9 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     bronze = set(names) | {name for name, _ in badly_named}
     missing = missing_from_bronze(cursor, "sensor", day, bronze, keep_missing, folders)
     suspects = (in_bronze.corrected & loaded.keys() | quarantined.keys()) & names.keys()
-    corrected = sorted(name for name in suspects if file_checksum(names[name]) != recorded[name])
+    corrected = sorted(name for name in suspects if file_checksum(names[name], max_bytes) != recorded[name])
     new = [path for name, path in names.items() if name not in recorded or name in corrected]
-    frame, outcomes = quarantine_colliding_files(*parse_files(new, str(root), zone_name))
+    frame, outcomes = quarantine_colliding_files(*parse_files(new, str(root), zone_name, max_bytes))
     if store.append_sensor_rows(cursor, day, frame, corrected):
         return None
     badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
@@ -180,7 +181,7 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     if len(days) == 1 and not config.full_reload:
         with warehouse.connect() as connection, connection.cursor() as cursor:
             appended = append_new_files(cursor, days[0], bronze.path, rejected_files_of_day(bronze.path, days[0]),
-                                        config.keep_missing_files, rules.sensor_timezone)
+                                        config.keep_missing_files, rules.sensor_timezone, rules.sensor_file_max_bytes)
         if appended:
             loads[days[0]] = appended
     reloaded = [day for day in days if day not in loads]
@@ -198,7 +199,8 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
                 position = reloaded.index(day)
                 for ahead in reloaded[position:position + LOOKAHEAD_DAYS + 1]:
                     if ahead not in pending:  # parse the next days while this one is written
-                        pending[ahead] = submit_files(pool, in_bronze[ahead].files, bronze.path, rules.sensor_timezone)
+                        pending[ahead] = submit_files(pool, in_bronze[ahead].files, bronze.path, rules.sensor_timezone,
+                                                      rules.sensor_file_max_bytes)
                 frame, outcomes = collect(pending.pop(day))
                 badly_named = rejected_files_of_day(bronze.path, day)
                 with warehouse.connect() as connection, connection.cursor() as cursor:
@@ -214,8 +216,12 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
             stats["bad_filename"] += load.badly_named
             stats["kept_missing_files"] += len(load.kept)
             stats["timestamp_from_filename"] += sum(o.timestamp_from_filename for o in load.outcomes)
+            long_keys = [o.file for o in load.outcomes if dict(o.skipped).get("key_too_long")]
             for outcome in load.outcomes:
                 skipped.update(dict(outcome.skipped))
+            if long_keys:
+                context.log.warning(f"{day}: sensors with a key over {MAX_KEY_CHARS} characters skipped in "
+                                    f"{len(long_keys)} files, e.g. {long_keys[0]} (readings_skipped: key_too_long)")
             first_frame = frame if first_frame is None else first_frame
             load.frame = frame.clear()  # a long backfill keeps each day's figures, not its rows
             if frame.height:

@@ -31,6 +31,7 @@ from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import weather_bronze_path
 from sensors_io.filenames import weather_filename
+from sensors_io.size_limits import read_within, too_large
 from sensors_io.weather_clean import SCHEMA, WeatherFileError, clean_forecast
 
 CHECKS = {
@@ -39,15 +40,19 @@ CHECKS = {
     "no_target_beyond_horizon": "no target time later than the issue date + 3 days (8 runs x 45 h leads)",
 }
 HORIZON = timedelta(days=3)
-def read_forecast(path, day: date, min_year: int) -> tuple[pl.DataFrame, list, list, Counter, str]:
+def read_forecast(path, day: date, min_year: int, max_bytes: int) -> tuple[pl.DataFrame, list, list, Counter, str]:
     """(rows, ledger rows, quarantine rows, dropped rows by reason, log line) of one bronze forecast file;
-    anything wrong with the file quarantines it with the reason."""
+    anything wrong with the file quarantines it with the reason (over `max_bytes`: unread)."""
     name = path.name
     try:
-        content = path.read_bytes()
+        content, size = read_within(path, max_bytes)
     except OSError as error:
         return pl.DataFrame(schema=SCHEMA), [], [(name, None, day, "unreadable", str(error), None)], Counter(), \
             f"quarantined {name}: unreadable ({error})"
+    if content is None:
+        detail = too_large(size, max_bytes, "WEATHER_FILE_MAX_BYTES")
+        return pl.DataFrame(schema=SCHEMA), [], [(name, None, day, "too_large", detail, None)], Counter(), \
+            f"quarantined {name}: too_large ({detail})"
     checksum = hashlib.sha1(content).hexdigest()
     try:
         frame, dropped, encoding = clean_forecast(content, day, min_year, name)
@@ -91,7 +96,7 @@ def silver_weather_forecasts(context: dg.AssetExecutionContext, config: SilverLo
                 context.log.warning(f"{day}: {', '.join(missing)} {why}; its rows are kept")
                 continue
             frame, loaded, rejected, file_dropped, line = (
-                read_forecast(path, day, rules.weather_min_year) if in_bronze[day]
+                read_forecast(path, day, rules.weather_min_year, rules.weather_file_max_bytes) if in_bronze[day]
                 else (pl.DataFrame(schema=SCHEMA), [], [], Counter(), f"{day}: no forecast file in bronze"))
             (context.log.warning if rejected else context.log.info)(line)
             store.replace_weather_day(cursor, day, frame)

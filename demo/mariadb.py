@@ -14,6 +14,7 @@ import pymysql
 
 from demo.generator.reference import ReferenceTable
 from demo.settings import MYSQL_DB, MYSQL_USER
+from domotic_config.private import own_folder
 from domotic_config.settings import Settings
 from domotic_ops import procs
 
@@ -46,7 +47,8 @@ class EmbeddedMariaDB:
         self.preflight()
         if (self.data_dir / "mysql").exists():
             return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        own_folder(self.base)
+        own_folder(self.data_dir)
         procs.chown_to(self.base, self.account)
         procs.chown_to(self.data_dir, self.account)
         user = [f"--user={self.account}"] if self.account else []

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncssh
 
+from domotic_config.private import private_folder
 from domotic_config.settings import Settings
 from domotic_ops import procs
 
@@ -86,7 +87,7 @@ class EmbeddedSFTP:
 
     def start(self) -> None:
         self.ensure_host_key()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         if not self.is_running():
             env = {**os.environ, "SFTP_USER": self.settings["SFTP_USER"],
                    "SFTP_PASSWORD": self.settings["SFTP_PASSWORD"]}

@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from dotenv import dotenv_values
 
+from domotic_config.private import PRIVATE_FILE, runtime_folder
 from domotic_config.variables import PG_ROLE, ROOT, VARIABLES, WAREHOUSE_DB, default
 
 GENERATED_SECRETS = ("DOMOTIC_PG_SUPERUSER_PASSWORD", "DOMOTIC_PG_PASSWORD")
@@ -29,8 +30,8 @@ def write_env_file(path: Path, values: Mapping[str, str]) -> None:
     """Write a private (mode 600) `KEY="value"` file that `read_env_file` reads back unchanged (a value holding
     `${NAME}` would be expanded, as python-dotenv expands it in `.env`; the set-up's values never hold one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.chmod(0o600)
+    path.touch(mode=PRIVATE_FILE)
+    path.chmod(PRIVATE_FILE)
     quoted = {key: text.replace("\\", "\\\\").replace('"', '\\"') for key, text in values.items()}
     path.write_text("".join(f'{key}="{text}"\n' for key, text in quoted.items()), encoding="utf-8")
 
@@ -41,7 +42,7 @@ def ensure_secrets(runtime: Path, names: Iterable[str] = GENERATED_SECRETS) -> d
     existing = read_env_file(path)
     missing = [name for name in names if name not in existing]
     if path.exists():
-        path.chmod(0o600)  # whatever mode it was given since
+        path.chmod(PRIVATE_FILE)  # whatever mode it was given since
     if missing:
         existing.update({name: secrets.token_urlsafe(24) for name in missing})
         write_env_file(path, existing)
@@ -98,8 +99,7 @@ def load_settings(
     user = {**read_env_file(env_file), **os.environ} if read_environment else {}
     user = {k: v for k, v in {**user, **(overrides or {})}.items() if v != ""}
     runtime = Path(runtime or user.get("DOMOTIC_RUNTIME_DIR") or ROOT / default("DOMOTIC_RUNTIME_DIR"))
-    runtime = runtime.expanduser().resolve()
-    runtime.mkdir(parents=True, exist_ok=True)
+    runtime = runtime_folder(runtime.expanduser().resolve())
     written = {**ensure_secrets(runtime), **read_env_file(runtime / "sources.env")}
     defaults = {v.name: v.default for v in VARIABLES if v.default is not None}
     env = {**defaults, **written, **user, "DOMOTIC_RUNTIME_DIR": str(runtime)}

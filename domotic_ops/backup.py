@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from domotic_config.private import SERVICE_UMASK, own_folder
 from domotic_config.settings import Settings
 from domotic_ops.postgres import server_bindir
 
@@ -28,13 +29,14 @@ def _connection(url: str, database: str | None = None) -> tuple[list[str], dict[
 
 
 def dump(url: str, folder: Path, bindir: str = "", extra: list[str] | None = None) -> Path:
-    """The database of `url` into `folder/<database>-<UTC time>.dump` (custom format, compressed)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """The database of `url` into `folder/<database>-<UTC time>.dump` (custom format, compressed): the whole
+    warehouse, so mode 600 in a folder of mode 700."""
+    own_folder(folder)
     database = make_url(url).database
     target = folder / f"{database}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.dump"
     options, env = _connection(url)
     subprocess.run([str(server_bindir(bindir) / "pg_dump"), "--format=custom", *(extra or []), *options,
-                    "-f", str(target)], env=env, check=True, capture_output=True, text=True)
+                    "-f", str(target)], env=env, check=True, capture_output=True, text=True, umask=SERVICE_UMASK)
     return target
 
 

@@ -14,6 +14,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from domotic_config.private import own_folder
 from domotic_config.settings import Settings
 from domotic_config.variables import ROOT
 from domotic_ops import procs
@@ -72,7 +73,7 @@ class DagsterService:
 
     def start(self, timeout: float = 240) -> None:
         """Start the processes of the mode with the platform's environment; wait until the UI answers."""
-        self.home.mkdir(parents=True, exist_ok=True)
+        own_folder(self.home)  # it holds the runs' captured output
         shutil.copyfile(ROOT / "dagster.yaml", self.home / "dagster.yaml")
         env = self.environment()
         for name, command in self.commands().items():

@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from domotic_config.private import PRIVATE_FILE, PRIVATE_FOLDER, own_folder
 from domotic_config.settings import Settings
 from domotic_config.variables import DAGSTER_DB, PG_ROLE, WAREHOUSE_DB
 from domotic_ops import procs
@@ -74,9 +75,8 @@ class EmbeddedPostgres:
         if (self.data_dir / "PG_VERSION").exists():
             return
         for folder in (self.base, self.data_dir, self.socket_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            own_folder(folder)
             procs.chown_to(folder, self.account)
-        os.chmod(self.data_dir, 0o700)
         with tempfile.NamedTemporaryFile("w", dir=self.data_dir.parent, delete=False) as pwfile:
             pwfile.write(self.settings["DOMOTIC_PG_SUPERUSER_PASSWORD"] + "\n")
         procs.chown_to(Path(pwfile.name), self.account)
@@ -95,8 +95,11 @@ class EmbeddedPostgres:
         self.ensure_databases()
 
     def _start_server(self) -> None:
-        log = self.log_file
-        log.touch()
+        for folder in (self.base, self.socket_dir):  # a cluster made before they were private
+            folder.chmod(PRIVATE_FOLDER)
+        log = self.log_file  # its statements may quote data
+        log.touch(mode=PRIVATE_FILE)
+        log.chmod(PRIVATE_FILE)
         procs.chown_to(log, self.account)
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.socket_dir} "
                    "-c shared_buffers=512MB -c max_wal_size=4GB -c max_connections=100 "

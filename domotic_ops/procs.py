@@ -13,6 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from domotic_config.private import PRIVATE_FILE, SERVICE_UMASK, own_folder
+
 
 class ServiceError(RuntimeError):
     """A service cannot start; the message says why and what to do (the CLI prints it without a traceback)."""
@@ -93,12 +95,16 @@ def _default_signals() -> None:
 
 def spawn(command: list[str], pid_file: Path, log_file: Path, env: dict[str, str] | None = None,
           cwd: Path | None = None) -> int:
-    """Start a long-running process in its own session and record its PID."""
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    pid_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_file, "ab") as log:
+    """Start a long-running process in its own session and record its PID. Its log is private (600, in a
+    folder of 700) and so is what it writes (umask 077): logs and services' files may hold data."""
+    own_folder(log_file.parent)
+    own_folder(pid_file.parent)
+    descriptor = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+    os.fchmod(descriptor, PRIVATE_FILE)  # a log written before, under a looser umask
+    with open(descriptor, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, cwd=cwd, start_new_session=True, preexec_fn=_default_signals)
+                                   env=env, cwd=cwd, start_new_session=True, preexec_fn=_default_signals,
+                                   umask=SERVICE_UMASK)
     pid_file.write_text(f"{process.pid}\n")
     return process.pid
 

@@ -9,12 +9,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
 
+from domotic_config.private import PRIVATE_FILE, private_folder
+
 
 class SizeMismatch(IOError):
     """The copy's length differs from the expected size (the source changed, or the transfer was cut)."""
 
 
-BRONZE_FILE_MODE = 0o640  # sensor files hold an API token: not readable by every account
+BRONZE_FILE_MODE = PRIVATE_FILE  # bronze is data, and sensor files hold an API token: the platform's account only
 REPLACED_MARK = ".replaced-"
 
 
@@ -67,18 +69,24 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _private(path: str, flags: int) -> int:
+    """Opener of the temporary copy: mode 600 from its first byte."""
+    return os.open(path, flags, BRONZE_FILE_MODE)
+
+
 def copy_atomically(open_source: Callable[[], BinaryIO], target: Path, expected_size: int,
                     mtime: float | None = None) -> int:
-    """Stream a source into `target` via a temporary file; returns bytes written.
+    """Stream a source into `target` via a temporary file; returns bytes written. The file is mode 600, the
+    folders created for it 700.
 
     Raises `SizeMismatch` (and leaves nothing behind) when the copy is shorter or longer than `expected_size`.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     remove_abandoned_parts(target)
     temporary = temporary_name(target)
     written = 0
     try:
-        with open_source() as source, open(temporary, "wb") as sink:
+        with open_source() as source, open(temporary, "wb", opener=_private) as sink:
             while chunk := source.read(1 << 20):
                 sink.write(chunk)
                 written += len(chunk)

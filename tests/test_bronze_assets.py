@@ -170,7 +170,7 @@ def test_a_corrected_sensor_file_of_the_same_size_is_copied_again(share_copy, tm
     copies = sorted(p.name for p in (bronze / "jimmy/2023/10/28/12").iterdir() if p.name.startswith(name))
     assert copies[0] == name and copies[1].startswith(name + ".replaced-")
     assert (bronze / "jimmy/2023/10/28/12" / copies[1]).read_bytes() == old
-    assert oct((bronze / "jimmy/2023/10/28/12" / name).stat().st_mode & 0o777) == "0o640"
+    assert oct((bronze / "jimmy/2023/10/28/12" / name).stat().st_mode & 0o777) == "0o600"
 
 
 @pytest.mark.component

@@ -20,6 +20,7 @@ from demo.generator import malformed
 from demo.generator.apartments import Apartment, apartments
 from demo.generator.sensors import ApartmentSimulator
 from demo.generator.weather import WeatherTruth, forecast_csv
+from domotic_config.private import private_folder
 from domotic_config.variables import TIMEZONE
 from sensors_io.filenames import weather_filename
 
@@ -145,8 +146,8 @@ def generate(request: GenerationRequest, share: Path, weather_folder: Path, mani
         manifest = json.loads(manifest_path.read_text())
         if manifest.get("request") == request.key() and _still_there(manifest, share, weather_folder):
             return manifest
-    share.mkdir(parents=True, exist_ok=True)
-    weather_folder.mkdir(parents=True, exist_ok=True)
+    private_folder(share)
+    private_folder(weather_folder)
     with ProcessPoolExecutor(max_workers=min(request.apartments, os.cpu_count() or 1)) as pool:
         results = list(pool.map(generate_apartment, [request] * request.apartments, range(request.apartments),
                                 [share] * request.apartments))
@@ -159,7 +160,7 @@ def generate(request: GenerationRequest, share: Path, weather_folder: Path, mani
         "weather_files": request.days + (4 if request.malformed else 0),
         "cases": [case for r in results for case in r.cases] + weather_cases,
     }
-    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(manifest_path.parent)
     manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     return manifest
 

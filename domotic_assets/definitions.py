@@ -16,7 +16,7 @@ from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
-from resources.configured import platform_resources
+from resources.configured import fixed, platform_resources
 
 ML_ASSETS = [asset for use_case in USE_CASES for asset in ml_assets(use_case)]
 # Gold and ML runs leave the run queue before waiting source files: a backlog of downloads (a first start, an
@@ -38,7 +38,8 @@ defs = dg.Definitions(
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],
     schedules=[daily_weather_schedule, bronze_retention_schedule],
-    resources={**platform_resources(), "dbt": gold_dbt()},
+    # Hosts, paths, URLs and policies come from the environment only: no run config can change them.
+    resources={name: fixed(resource) for name, resource in {**platform_resources(), "dbt": gold_dbt()}.items()},
     # Steps run in their run's process: a step subprocess would import the code location again (seconds each),
     # and the pools still serialise the steps that write one table.
     executor=dg.in_process_executor,

@@ -3,6 +3,8 @@
 Required values and secrets are `dg.EnvVar`s, resolved by Dagster when a run needs the resource (so a run
 that uses only the share needs only its variables, and secrets never enter the run config); optional
 settings take their value from the environment or their declared default (`domotic_config.variables`).
+The code location offers them `fixed`: they take no run config, so nobody can point a host, a path or a
+host-key policy elsewhere from the Launchpad (docs/configuration.md#where-values-come-from).
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ def optional_secret(name: str) -> dg.EnvVar | str:
     return dg.EnvVar(name) if os.environ.get(name) else ""
 
 
-def platform_resources() -> dict:
+def fixed(resource: dg.ConfigurableResource) -> dg.ResourceDefinition:
+    """`resource` exactly as configured here, taking no run config (any is a config error); its `dg.EnvVar`s
+    are resolved when a run or a sensor needs it."""
+    @dg.resource(config_schema={}, description=type(resource).__doc__)
+    def from_environment(_context: dg.InitResourceContext):
+        return resource.process_config_and_initialize()
+
+    return from_environment
+
+
+def platform_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": PostgresResource(db_url=dg.EnvVar("DB_URL")),
         "share": SMBShareResource(path=dg.EnvVar("SMB_PATH"), user=value("SMB_USER"),

@@ -116,9 +116,38 @@ class SMBProtocolFolder:
         return ShareFile(name, info.st_size, info.st_mtime, file_mode.S_ISLNK(info.st_mode))
 
     def open(self, name: str) -> BinaryIO:
-        """The whole file, read at once (sensor files are a few kB)."""
-        with self._slots, smbclient.open_file(self._path(name), mode="rb", port=self.port) as remote:
-            return io.BytesIO(remote.read())
+        """The file, streamed while it holds one of the connection's request slots (released when closed): a
+        large file is never held in memory whole."""
+        self._slots.acquire()
+        try:
+            remote = smbclient.open_file(self._path(name), mode="rb", port=self.port)
+        except BaseException:
+            self._slots.release()
+            raise
+        return io.BufferedReader(_SlotHolding(remote, self._slots), buffer_size=1 << 20)
+
+
+class _SlotHolding(io.RawIOBase):
+    """A remote file that gives its request slot back when closed."""
+
+    def __init__(self, remote, slot: threading.BoundedSemaphore):
+        self._remote, self._slot = remote, slot
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._remote.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._remote.close()
+            finally:
+                self._slot.release()
+        super().close()
 
 
 def fnmatch_escape(text: str) -> str:

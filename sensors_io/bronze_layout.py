@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from domotic_config.private import PRIVATE_FILE, private_folder
 from sensors_io.atomic_copy import REPLACED_MARK
 from sensors_io.safe_names import UnsafeName, check_apartment_id, stored_name
 
@@ -110,12 +111,14 @@ def rejected_path(root: Path, name: str) -> Path:
 
 
 def write_reason_note(root: Path, name: str, reason: str) -> None:
-    """The note of a rejected file (its name, the reason, when first seen), in `_rejected/.reasons/`."""
+    """The note of a rejected file (its name, the reason, when first seen), in `_rejected/.reasons/`: mode 600
+    in folders of mode 700, as bronze's files."""
     note = root / REJECTED_FOLDER / REASONS_FOLDER / f"{stored_name(name)}.json"
     if not note.exists():
-        note.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(note.parent)
         temporary = note.with_name(f".{note.name}.{os.getpid()}")
-        temporary.write_text(json.dumps({"file": name, "reason": reason, "first_seen": time.time()}))
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "w") as out:
+            json.dump({"file": name, "reason": reason, "first_seen": time.time()}, out)
         os.replace(temporary, note)
 
 

@@ -19,6 +19,7 @@ The cursor is JSON and only moves forward; a partition's summary is its content 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -112,6 +113,19 @@ def _list_gaps(share: Share, found: Discovery, users: set[str], now: float, sett
         newest[parsed.user] = max(newest[parsed.user], minute)
     cursor.last_minute.update(newest)
     found.changed = sorted(changed)
+
+
+def forget(found: Discovery, is_forgotten: Callable[[str], bool]) -> None:
+    """Drop the files `is_forgotten` names (those of erased apartments) from the cursor and the runs' names, so
+    that neither Dagster's sensor state nor a run's config keeps their users."""
+    cursor = found.cursor
+    cursor.last_minute = {user: minute for user, minute in cursor.last_minute.items()
+                          if not is_forgotten(sensor_filename(datetime.fromisoformat(minute), user))}
+    cursor.pending = [name for name in cursor.pending if not is_forgotten(name)]
+    cursor.rejected = [name for name in cursor.rejected if not is_forgotten(name)]
+    found.names = {key: [name for name in names if not is_forgotten(name)] for key, names in found.names.items()}
+    found.rejected = [(name, reason) for name, reason in found.rejected if not is_forgotten(name)]
+    found.future = [name for name in found.future if not is_forgotten(name)]
 
 
 def _settled(info: ShareFileInfo, now: float, settle_seconds: float) -> bool:

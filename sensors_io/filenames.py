@@ -12,6 +12,15 @@ SENSOR_NAME = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{4}) ([0-9]{2})([0-9]{2
 WEATHER_NAME = re.compile(r"Pred_([0-9]{4})-([0-9]{2})-([0-9]{2})\.csv\Z")
 
 
+USER_IN_NAME = re.compile(r"_([A-Za-z][A-Za-z0-9]*)_received")
+
+
+def user_in_name(name: str) -> str | None:
+    """The SMB user a file's name mentions, well formed or not (`…_JimmyLoup_received…`)."""
+    found = USER_IN_NAME.search(name)
+    return found[1] if found else None
+
+
 class FilenameError(ValueError):
     """A source filename that does not follow the contract; the message says why."""
 

@@ -15,7 +15,6 @@ listing the whole day: a tick at 100 apartments then costs what its new files co
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,11 +30,9 @@ from sensors_io.bronze_layout import (
     write_reason_note,
 )
 from sensors_io.erased import ErasedApartments
-from sensors_io.filenames import FilenameError, parse_sensor_filename
+from sensors_io.filenames import FilenameError, parse_sensor_filename, user_in_name
 from sensors_io.safe_names import UnsafeName, unsafe_reason
 from sensors_io.share import Share, ShareFileInfo
-
-USER_IN_NAME = re.compile(r"_([A-Za-z][A-Za-z0-9]*)_received")
 
 
 @dataclass
@@ -64,7 +61,7 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
     found = share.list_files(partition_prefix(partition_key)) if names is None else _look_up(share, names, report)
     for info in found:
         report.listed += 1
-        if erased and _erased_user(info.name, apartments, erased):
+        if erased and erased_user_file(info.name, apartments, erased):
             report.erased += 1
             continue
         if info.is_link:
@@ -118,13 +115,11 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
     return report
 
 
-def _erased_user(name: str, apartments: dict[str, str], erased: ErasedApartments) -> bool:
+def erased_user_file(name: str, apartments: dict[str, str], erased: ErasedApartments) -> bool:
     """Whether a share file, well named or not, is of a user whose apartment was erased on request."""
-    user = USER_IN_NAME.search(name)
-    if not user:
-        return False
+    user = user_in_name(name)
     try:
-        return erased.holds(apartment_id(user[1], apartments))
+        return user is not None and erased.holds(apartment_id(user, apartments))
     except UnsafeName:
         return False
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import dagster as dg
 import pytest
 
@@ -41,3 +44,21 @@ def test_bronze_copy_over_the_smb_protocol(settings, samba, tmp_path):
     for info in day:
         with mounted.open(info.name) as local:
             assert copied[info.name].read_bytes() == local.read()
+
+
+def test_a_large_file_is_streamed_over_the_smb_protocol_holding_one_request_slot(settings, samba):
+    """A 6 MiB file on the share: read in pieces (never whole), its request slot given back when closed."""
+    share = Path(settings["SMB_PATH"])
+    name = "29.10.2023 2357_Large_received.json"
+    (share / name).write_bytes(os.urandom(6 << 20))
+    try:
+        backend = SMBShareResource(path=samba.url, user=samba.user, password=samba.password).backend
+        slots = backend._slots._value  # the connection's free request slots
+        with backend.open(name) as remote:
+            assert backend._slots._value == slots - 1
+            first = remote.read(1 << 20)
+            assert len(first) == 1 << 20 and remote.raw._remote.tell() <= 2 << 20  # not read ahead whole
+            assert first + remote.read() == (share / name).read_bytes()
+        assert backend._slots._value == slots
+    finally:
+        (share / name).unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import datetime, timedelta
@@ -10,7 +11,9 @@ import dagster as dg
 import pytest
 
 from domotic_assets.ingestion.sensors import smb_sensor_files_sensor
+from resources.bronze import BronzeResource
 from resources.smb import SMBShareResource
+from sensors_io.erased import remember_erased
 from sensors_io.discovery import Cursor
 from sensors_io.filenames import sensor_filename
 from sensors_io.share import ShareUnreachable
@@ -31,7 +34,8 @@ def write(share, user: str, minute: datetime, age: float = 3600, content: bytes 
 
 def tick(share, cursor: str | None) -> dg.SensorResult:
     context = dg.build_sensor_context(cursor=cursor, instance=dg.DagsterInstance.ephemeral(),
-                                      resources={"share": SMBShareResource(path=str(share))})
+                                      resources={"share": SMBShareResource(path=str(share)),
+                                                 "bronze": BronzeResource(root=str(share.parent / "bronze"))})
     return smb_sensor_files_sensor(context)
 
 
@@ -164,7 +168,8 @@ def test_a_partition_whose_run_failed_is_requested_again_after_a_back_off(share,
 
         def tick_on(cursor):
             context = dg.build_sensor_context(cursor=cursor, instance=instance,
-                                              resources={"share": SMBShareResource(path=str(share))})
+                                              resources={"share": SMBShareResource(path=str(share)),
+                                                         "bronze": BronzeResource(root=str(tmp_path / "bronze"))})
             return smb_sensor_files_sensor(context)
 
         first = tick_on(None)  # the new files' request; the failure is too recent to request again
@@ -178,3 +183,24 @@ def test_a_partition_whose_run_failed_is_requested_again_after_a_back_off(share,
             second = tick_on(second.cursor)
         assert Cursor.from_json(second.cursor).requested_again == {"2023-10-03": recovery.MAX_REQUESTS_AGAIN}
         assert tick_on(second.cursor).run_requests == []  # at most three times per failure streak
+
+
+def test_the_files_of_an_erased_apartment_stay_out_of_the_sensor_s_state_and_runs(tmp_path):
+    """`jimmy` erased: its user's files (a bad name too) name no request and are not in the cursor, which
+    Dagster stores; the other apartment's files are requested as before."""
+    share = tmp_path / "share"
+    share.mkdir()
+    for minute in range(3):
+        write(share, "JimmyLoup", START + timedelta(minutes=minute))
+        write(share, "JeremieVianin", START + timedelta(minutes=minute))
+    (share / "03.10.2023 0800_JimmyLoup_received.json.bak").write_text("{}")
+    remember_erased(tmp_path / "bronze", "jimmy")
+    first = tick(share, None)
+    write(share, "JimmyLoup", START + timedelta(minutes=3))
+    write(share, "JeremieVianin", START + timedelta(minutes=3))
+    second = tick(share, first.cursor)
+    assert keys(first) == keys(second) == ["2023-10-03"]
+    for result in (first, second):
+        assert "JimmyLoup" not in result.cursor and "JeremieVianin" in result.cursor
+        assert "JimmyLoup" not in json.dumps([request.run_config for request in result.run_requests])
+    assert "JeremieVianin" in json.dumps(second.run_requests[0].run_config)

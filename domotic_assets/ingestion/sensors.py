@@ -17,10 +17,13 @@ from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
 from domotic_assets.ingestion.recovery import requests_again
 from domotic_assets.timing import TIMEZONE, WEATHER_HOUR, WEATHER_MIN, daily_partitions
 from domotic_config.variables import integer, value
+from resources.bronze import BronzeResource
 from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
-from sensors_io.discovery import Cursor, discover
+from sensors_io.discovery import Cursor, discover, forget
+from sensors_io.erased import ErasedApartments
 from sensors_io.filenames import FilenameError, parse_weather_filename
+from sensors_io.sensor_copy import erased_user_file
 
 FULL_SCAN_SECONDS = 60 * integer("SMB_FULL_SCAN_MINUTES")
 SENSOR_INTERVAL_SECONDS = integer("SENSOR_INTERVAL_SECONDS")
@@ -30,11 +33,17 @@ MAX_NAMED_FILES = 20_000  # above this, a run lists its day on the share rather 
 
 @dg.sensor(job=sensor_files_job, minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
            default_status=dg.DefaultSensorStatus.RUNNING)
-def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShareResource) -> dg.SensorResult:
+def smb_sensor_files_sensor(context: dg.SensorEvaluationContext, share: SMBShareResource,
+                            bronze: BronzeResource) -> dg.SensorResult:
     """New sensor files on the SMB share: predictive probing every tick, a full listing every
     SMB_FULL_SCAN_MINUTES (default once a day) for gaps of any length, new apartments and changed files.
-    A run for files found by probing is given their names, so that it copies just those."""
+    A run for files found by probing is given their names, so that it copies just those. Files of apartments
+    erased on request are forgotten: their users stay out of the sensor's state and the runs' config."""
     found = discover(share, Cursor.from_json(context.cursor), time.time(), FULL_SCAN_SECONDS, zone=SENSOR_TIMEZONE)
+    erased = ErasedApartments.read(bronze.path)
+    if erased:
+        apartments = bronze.apartments()
+        forget(found, lambda name: erased_user_file(name, apartments, erased))
     mode = "full listing" if found.full_scan else f"predictive ({found.probes} names probed)"
     context.log.info(f"{mode}: {found.new_files} new files in {len(found.changed)} partitions, "
                      f"{found.pending} still being written")

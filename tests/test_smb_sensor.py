@@ -13,8 +13,8 @@ import pytest
 from domotic_assets.ingestion.sensors import smb_sensor_files_sensor
 from resources.bronze import BronzeResource
 from resources.smb import SMBShareResource
-from sensors_io.erased import remember_erased
 from sensors_io.discovery import Cursor
+from sensors_io.erased import remember_erased
 from sensors_io.filenames import sensor_filename
 from sensors_io.share import ShareUnreachable
 

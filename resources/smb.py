@@ -56,15 +56,22 @@ class MountedFolder:
         return files
 
     def stat(self, name: str) -> ShareFile | None:
+        """The file or link of that name; None when there is none (or it is a folder, a pipe, a device)."""
         try:
             info = os.lstat(path_inside(self.folder, name))
         except FileNotFoundError:
             return None
+        if not (file_mode.S_ISREG(info.st_mode) or file_mode.S_ISLNK(info.st_mode)):
+            return None
         return ShareFile(name, info.st_size, info.st_mtime, file_mode.S_ISLNK(info.st_mode))
 
     def open(self, name: str) -> BinaryIO:
-        """The file itself, never what a link points to."""
-        return os.fdopen(os.open(path_inside(self.folder, name), os.O_RDONLY | os.O_NOFOLLOW), "rb")
+        """The regular file itself, never what a link points to (opened without blocking: a pipe is refused)."""
+        descriptor = os.open(path_inside(self.folder, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        if not file_mode.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            raise OSError(f"{name!r} is not a regular file")
+        return os.fdopen(descriptor, "rb")
 
 
 class SMBProtocolFolder:

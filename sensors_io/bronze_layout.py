@@ -14,6 +14,8 @@ from pathlib import Path
 
 from domotic_config.private import PRIVATE_FILE, private_folder
 from sensors_io.atomic_copy import REPLACED_MARK
+from sensors_io.erased import ErasedApartments
+from sensors_io.filenames import SMB_USER
 from sensors_io.safe_names import UnsafeName, check_apartment_id, stored_name
 
 REJECTED_FOLDER = "_rejected"
@@ -28,6 +30,8 @@ def parse_apartment_map(text: str) -> dict[str, str]:
         user, separator, apartment = pair.partition("=")
         if not separator or not user.strip() or not apartment.strip():
             raise ValueError(f"APARTMENT_MAP entry {pair!r} is not of the form User=apartment")
+        if not SMB_USER.match(user.strip()):
+            raise ValueError(f"APARTMENT_MAP entry {pair!r}: an SMB user is a letter, then letters and digits")
         if apartment.strip() == WEATHER_FOLDER:
             raise ValueError(f"APARTMENT_MAP entry {pair!r}: {WEATHER_FOLDER!r} is bronze's forecast folder")
         mapping[user.strip()] = check_apartment_id(apartment.strip())
@@ -42,10 +46,11 @@ def apartment_id(user: str, mapping: dict[str, str]) -> str:
     if user in mapping:
         return mapping[user]
     found = user.lower()
-    if found in mapping.values() or found in {known.lower() for known in mapping}:
+    found = f"{found}-apartment" if found == WEATHER_FOLDER else found
+    if found in mapping.values() or user.lower() in {known.lower() for known in mapping}:
         raise UnsafeName(f"SMB user {user!r} is not in APARTMENT_MAP and its id {found!r} would be another "
                          "user's apartment")
-    return check_apartment_id(f"{found}-apartment" if found == WEATHER_FOLDER else found)
+    return check_apartment_id(found)
 
 
 def day_folder(day: date) -> Path:
@@ -99,9 +104,12 @@ def bronze_day(root: Path, day: date, modified_since: float | None = None,
 
 
 def _sensor_day_folders(root: Path, day: date) -> list[Path]:
+    """The day's folder of every apartment, erased ones left out (a copy that raced an erasure)."""
     if not root.exists():
         return []
-    apartments = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (WEATHER_FOLDER, REJECTED_FOLDER))
+    erased = ErasedApartments.read(root)
+    apartments = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (WEATHER_FOLDER, REJECTED_FOLDER)
+                        and not (erased and erased.holds(p.name)))
     return [folder for folder in (apartment / day_folder(day) for apartment in apartments) if folder.is_dir()]
 
 

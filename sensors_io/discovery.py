@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domotic_config.variables import integer
-from sensors_io.filenames import FilenameError, parse_sensor_filename, sensor_filename
+from sensors_io.filenames import SMB_USER, FilenameError, parse_sensor_filename, sensor_filename
 from sensors_io.share import Share, ShareFileInfo
 
 MAX_PENDING = 10_000
@@ -75,6 +75,10 @@ def discover(share: Share, cursor: Cursor, now: float, full_scan_interval: float
     present = datetime.fromtimestamp(now, ZoneInfo(zone)).replace(tzinfo=None)
     ahead = integer("SENSOR_FUTURE_MINUTES") if future_minutes is None else future_minutes
     latest = (present + timedelta(minutes=ahead)).isoformat(timespec="minutes")
+    if any(minute > latest for minute in cursor.last_minute.values()):
+        cursor.last_full_scan = 0.0  # a position moved too far ahead by an earlier version: list again now
+    cursor.last_minute = {user: minute for user, minute in cursor.last_minute.items()
+                          if SMB_USER.match(user) and minute <= latest}  # (an erased user's pseudonym is none)
     if now - cursor.last_full_scan >= full_scan_interval:
         return _full_scan(share, cursor, now, settle_seconds, latest)
     found = _predictive(share, cursor, now, settle_seconds, lookahead, max_probes)

@@ -14,6 +14,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from domotic_config.private import private_folder
+
 ERASED_FILE = "_erased_apartments.json"
 
 
@@ -22,6 +24,7 @@ class ErasedApartments:
     salt: str
     digests: frozenset[str] = field(default_factory=frozenset)
     unsalted: frozenset[str] = frozenset()  # plain SHA-256 digests written by earlier versions
+    salt_stored: bool = True  # False: a new salt, not in the file yet
 
     @classmethod
     def read(cls, root: Path) -> ErasedApartments:
@@ -29,9 +32,9 @@ class ErasedApartments:
         path = root / ERASED_FILE
         content = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         if isinstance(content, list):
-            return cls(secrets.token_hex(16), unsalted=frozenset(content))
+            return cls(secrets.token_hex(16), unsalted=frozenset(content), salt_stored=False)
         return cls(content.get("salt") or secrets.token_hex(16), frozenset(content.get("digests", [])),
-                   frozenset(content.get("unsalted", [])))
+                   frozenset(content.get("unsalted", [])), salt_stored=bool(content.get("salt")))
 
     def digest(self, apartment: str) -> str:
         """How an erased apartment is remembered and audited: a keyed digest, not its id."""
@@ -48,7 +51,7 @@ class ErasedApartments:
 def installation_digest(root: Path, apartment: str) -> str:
     """The apartment's digest with the installation's salt, which is written down on first use."""
     erased = ErasedApartments.read(root)
-    if not (root / ERASED_FILE).exists():
+    if not erased.salt_stored:
         _write(root, erased)
     return erased.digest(apartment)
 
@@ -64,7 +67,7 @@ def remember_erased(root: Path, apartment: str) -> str:
 
 def _write(root: Path, erased: ErasedApartments) -> None:
     content = {"salt": erased.salt, "digests": sorted(erased.digests), "unsalted": sorted(erased.unsalted)}
-    root.mkdir(parents=True, exist_ok=True)
+    private_folder(root)
     temporary = root / f".{ERASED_FILE}.{os.getpid()}"
     with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as out:
         json.dump(content, out, indent=1)

@@ -12,6 +12,7 @@ SENSOR_NAME = re.compile(r"([0-9]{2})\.([0-9]{2})\.([0-9]{4}) ([0-9]{2})([0-9]{2
 WEATHER_NAME = re.compile(r"Pred_([0-9]{4})-([0-9]{2})-([0-9]{2})\.csv\Z")
 
 
+SMB_USER = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
 USER_IN_NAME = re.compile(r"_([A-Za-z][A-Za-z0-9]*)_received")
 
 

@@ -20,7 +20,11 @@ def unsafe_reason(name: str) -> str | None:
     """Why `name` may not be used as one file name inside a folder, or None when it may."""
     if not name:
         return "an empty name"
-    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "a name that is not UTF-8"
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         return f"a name longer than {MAX_NAME_BYTES} bytes"
     if "/" in name or "\\" in name:
         return "a path, not a file name"
@@ -32,18 +36,17 @@ def unsafe_reason(name: str) -> str | None:
 
 
 def path_inside(root: Path, name: str) -> Path:
-    """`root / name`, refused (UnsafeName) unless `name` is one plain file name that stays inside `root`."""
+    """`root / name`, refused (UnsafeName) unless `name` is one plain file name (no separator, not `.` or `..`:
+    it cannot leave `root`)."""
     reason = unsafe_reason(name)
     if reason:
         raise UnsafeName(f"{name!r} is {reason}")
-    path = root / name
-    if path.parent.resolve() != root.resolve():
-        raise UnsafeName(f"{name!r} leaves {root}")
-    return path
+    return root / name
 
 
 def stored_name(name: str) -> str:
-    """The name under which a file is kept: itself when safe, else its printable start and a digest of it."""
+    """The name under which a file is kept and reported: itself when safe, else its printable start and a
+    digest of it."""
     if unsafe_reason(name) is None:
         return name
     digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:16]

@@ -31,7 +31,7 @@ from sensors_io.bronze_layout import (
 )
 from sensors_io.erased import ErasedApartments
 from sensors_io.filenames import FilenameError, parse_sensor_filename, user_in_name
-from sensors_io.safe_names import UnsafeName, unsafe_reason
+from sensors_io.safe_names import UnsafeName, stored_name, unsafe_reason
 from sensors_io.share import Share, ShareFileInfo
 
 
@@ -67,8 +67,8 @@ def copy_day(share: Share, root: Path, apartments: dict[str, str], partition_key
         if info.is_link:
             report.rejected.append((info.name, f"symlink: {info.name!r} is a link, never followed"))
             continue
-        if reason := unsafe_reason(info.name):  # a note only: such a name is never opened
-            report.rejected.append((info.name, f"{info.name!r} is {reason}"))
+        if reason := unsafe_reason(info.name):  # a note only, under a safe name: such a name is never opened
+            report.rejected.append((stored_name(info.name), f"{info.name!r} is {reason}"))
             continue
         try:
             parsed = parse_sensor_filename(info.name)

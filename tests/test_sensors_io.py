@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from resources.smb import MountedFolder
 from sensors_io.bronze_layout import (
     apartment_id,
     bronze_day,
@@ -30,6 +31,7 @@ from sensors_io.filenames import (
 )
 from sensors_io.flatten import FlattenError, flatten_payload
 from sensors_io.outliers import is_outlier
+from sensors_io.safe_names import UnsafeName, stored_name, unsafe_reason
 from sensors_io.sensor_events import (
     READING_KEY,
     TimestampOutOfRange,
@@ -410,3 +412,40 @@ def test_a_file_dated_far_ahead_is_held_back_and_moves_no_cursor():
 def test_a_name_with_a_trailing_newline_or_non_ascii_digits_is_not_a_sensor_file(name):
     with pytest.raises(FilenameError):
         parse_sensor_filename(name)
+
+
+def test_a_cursor_position_too_far_ahead_or_of_no_user_is_dropped_and_the_share_listed_again():
+    """Positions an earlier version stored beyond now (a far-future file) or a pseudonym an erasure wrote are
+    dropped; the next discovery lists the share and learns the real position."""
+    share = FakeShare({})
+    add(share, datetime(2023, 10, 3, 14, 0))
+    now = datetime(2023, 10, 4, tzinfo=timezone.utc).timestamp()
+    poisoned = Cursor(last_minute={"JimmyLoup": "2099-01-01T00:00", "erased-0123456789ab": "2023-10-03T10:00"},
+                      last_full_scan=now)
+    found = discover(share, poisoned, now=now, full_scan_interval=3600, future_minutes=1440)
+    assert found.full_scan and found.cursor.last_minute == {"JimmyLoup": "2023-10-03T14:00"}
+
+
+def test_an_unmapped_weather_user_never_lands_in_a_mapped_weather_apartment():
+    with pytest.raises(UnsafeName):
+        apartment_id("Weather", {"Someone": "weather-apartment"})
+    assert apartment_id("Weather", {}) == "weather-apartment"
+    with pytest.raises(ValueError, match="SMB user"):
+        parse_apartment_map("Jimmy.Loup=jimmy")
+
+
+def test_a_pipe_or_a_folder_on_a_mounted_share_is_no_file_and_never_blocks(tmp_path):
+    os.mkfifo(tmp_path / "29.10.2023 1200_JimmyLoup_received.json")
+    (tmp_path / "29.10.2023 1201_JimmyLoup_received.json").mkdir()
+    share = MountedFolder(str(tmp_path))
+    assert share.list_files() == []
+    assert share.stat("29.10.2023 1200_JimmyLoup_received.json") is None
+    assert share.stat("29.10.2023 1201_JimmyLoup_received.json") is None
+    with pytest.raises(OSError, match="not a regular file"):
+        share.open("29.10.2023 1200_JimmyLoup_received.json")
+
+
+def test_a_name_that_is_not_utf8_is_unsafe_and_kept_under_a_printable_name():
+    name = os.fsdecode(b"29.10.2023 1200_Jimmy\xffLoup_received.json")
+    assert unsafe_reason(name) == "a name that is not UTF-8"
+    assert stored_name(name).encode("utf-8").isascii() and stored_name(name).startswith("29.10.2023 1200_Jimmy_")

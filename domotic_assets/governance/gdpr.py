@@ -15,11 +15,12 @@ from dagster_postgres import PostgresRunStorage
 from pydantic import Field
 
 from domotic_assets.governance import apartment_data as data
-from domotic_assets.governance.dagster_storage import scrub
+from domotic_assets.governance.dagster_storage import Scrubbed, scrub
+from domotic_config.private import private_folder
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
 from sensors_io.bronze_layout import remove_from_bronze
-from sensors_io.erased import installation_digest, remember_erased
+from sensors_io.erased import ErasedApartments, installation_digest, remember_erased
 from sensors_io.safe_names import UnsafeName, check_apartment_id
 
 
@@ -44,13 +45,16 @@ def smb_users(bronze: BronzeResource, apartment: str) -> set[str]:
     return mapped or {apartment}
 
 
-def known_apartment(cursor, apartment: str) -> str:
+def known_apartment(cursor, apartment: str, erased_before: bool = False) -> str:
     """The request's apartment id, refused unless it has the form of an id and the silver ledger knows it (a
-    loaded or a rejected file): never a path, never a guess."""
+    loaded or a rejected file), or it was erased before (`erased_before`: an erasure run again finishes what a
+    failed one left): never a path, never a guess."""
     try:
         check_apartment_id(apartment)
     except UnsafeName as error:
         raise dg.Failure(description=str(error), allow_retries=False) from None
+    if erased_before:
+        return apartment
     cursor.execute("""SELECT EXISTS (SELECT 1 FROM silver.file_ledger WHERE apartment = %(id)s)
                       OR EXISTS (SELECT 1 FROM silver.rejected_files WHERE apartment = %(id)s)""", {"id": apartment})
     if not cursor.fetchone()[0]:
@@ -72,8 +76,7 @@ def export_apartment(context: dg.OpExecutionContext, config: ExportConfig, wareh
         raise dg.Failure("no export folder: set GDPR_EXPORT_DIR", allow_retries=False)
     with warehouse.connect() as connection, connection.cursor() as cursor:
         known_apartment(cursor, config.apartment)
-    folder = Path(os.environ["GDPR_EXPORT_DIR"])
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = private_folder(Path(os.environ["GDPR_EXPORT_DIR"]))
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     archive = folder / f"{export_prefix(installation_digest(bronze.path, config.apartment))}{stamp}.zip"
     manifest: dict[str, Any] = {"apartment": config.apartment, "exported_at": stamp, "run_id": context.run_id, "tables": {}}
@@ -109,10 +112,11 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
     files again. A dry run (the default) lists what would go. The audit record keeps a digest, not the id."""
     started = time.monotonic()
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        known_apartment(cursor, config.apartment)
-        files = list(data.bronze_files(bronze.path, config.apartment, smb_users(bronze, config.apartment)))
-        tables = data.apartment_tables(cursor)
+        known_apartment(cursor, config.apartment, erased_before=ErasedApartments.read(bronze.path).holds(
+            config.apartment))
         users = smb_users(bronze, config.apartment)
+        files = list(data.bronze_files(bronze.path, config.apartment, users))
+        tables = data.apartment_tables(cursor)
         counts = data.count_rows(cursor, tables, config.apartment)
         counts[UNMAPPED_REJECTED] = data.rejected_without_apartment(cursor, users)
         if config.dry_run:
@@ -130,13 +134,13 @@ def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, wareh
         cursor.execute("INSERT INTO governance.erasure_audit VALUES (%s, %s, now(), %s, %s, %s, %s)",
                        (erasure_id, digest, json.dumps(deleted), len(files), freed,
                         context.run_id))
-    scrubbed = scrub_dagster_storage(context, {config.apartment, *users}, digest)
     exports = remove_exports(digest)
+    scrubbed = scrub_dagster_storage(context, {config.apartment, *users}, digest)
     context.log.info(f"erased {sum(deleted.values())} rows and {len(files)} bronze files ({freed} bytes) in "
                      f"{time.monotonic() - started:.1f} s; audit {erasure_id}")
     context.add_output_metadata({"dry_run": False, "erasure_id": erasure_id, "rows": markdown_counts(deleted),
                                  "bronze_files": len(files), "bronze_bytes": freed, "export_archives": exports,
-                                 "dagster_storage_rows": dg.MetadataValue.json(scrubbed)})
+                                 "dagster_storage_rows": dg.MetadataValue.json(scrubbed.rows)})
     return {"dry_run": False, "rows": deleted, "bronze_files": len(files), "erasure_id": erasure_id}
 
 
@@ -154,15 +158,19 @@ def remove_exports(digest: str) -> int:
     return len(archives)
 
 
-def scrub_dagster_storage(context: dg.OpExecutionContext, names: set[str], digest: str) -> dict[str, int]:
+def scrub_dagster_storage(context: dg.OpExecutionContext, names: set[str], digest: str) -> Scrubbed:
     """The apartment's id and SMB user names in Dagster's own storage (this run's config included) replaced by
-    `erased-<digest>`, when that storage is PostgreSQL; rows changed per table."""
+    `erased-<digest>`, when that storage is PostgreSQL."""
     storage = context.instance.run_storage
     if not isinstance(storage, PostgresRunStorage):
         context.log.warning(f"Dagster's storage is {type(storage).__name__}, not PostgreSQL: its run configs and "
                             "logs still name the apartment")
-        return {}
-    return scrub(storage.postgres_url, {name: f"erased-{digest[:12]}" for name in names})
+        return Scrubbed()
+    scrubbed = scrub(storage.postgres_url, names, f"erased-{digest[:12]}")
+    if scrubbed.kept:
+        context.log.warning(f"{len(scrubbed.kept)} names too short or too common to replace safely in Dagster's "
+                            "storage (shorter than 4 characters, not starting with a letter, or a JSON key there)")
+    return scrubbed
 
 
 @dg.job(tags={"domotic/kind": "gdpr"})

@@ -18,6 +18,7 @@ from resources.sftp import SFTPResource
 from resources.smb import SMBShareResource
 from sensors_io.bronze_layout import rejected_files_of_day
 from sensors_io.filenames import FilenameError, parse_sensor_filename
+from sensors_io.safe_names import stored_name
 
 
 @pytest.fixture
@@ -246,4 +247,4 @@ def test_an_over_long_name_is_rejected_by_name_and_the_day_still_copies(share_co
     result = materialise(bronze_sensor_files, "2023-10-29", share=SMBShareResource(path=str(share_copy)),
                          bronze=BronzeResource(root=str(bronze)))
     assert result.success and metadata(result)["files_copied"] > 0
-    assert "longer than 200 bytes" in dict(rejected_files_of_day(bronze, date(2023, 10, 29)))[name]
+    assert "longer than 200 bytes" in dict(rejected_files_of_day(bronze, date(2023, 10, 29)))[stored_name(name)]

@@ -1,11 +1,11 @@
 {{ config(tags=['daily']) }}
 {#- Energy devices (plugs with a cumulative Wh counter, the house meter with power only) per minute, over the
-    run's window, the day before it and the day after it, and for each plug the edge_readings counter readings
-    nearest outside those days, however old or late, when those days hold fewer: a counter's previous good
+    run's window, the day before it and the day after it, and for each plug the var('edge_readings') counter
+    readings nearest outside those days, however old or late, when those days hold fewer: a counter's previous good
     reading may lie days back (a gap), and the readings after a window's last ones decide whether they were
     glitches and how a rise spreads back into the window. A day's build thus sees what a range build sees
     around its minutes. Keyed by the star's surrogate keys, so later sorts and windows compare integers. -#}
-{%- set edge_readings = 2 * (var('glitch_neighbours') | int) + 1 -%}
+{%- set edge_readings = var('edge_readings') -%}
 with span as (
     select apartment, room, sensor_id, sensor_type, field, value, is_outlier, minute_utc, partition_date
     from {{ ref('stg_sensor_events') }}

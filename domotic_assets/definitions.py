@@ -7,6 +7,7 @@ from domotic_assets.freshness import with_freshness
 from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.governance.alerts import run_failure_alert_sensor
+from domotic_assets.governance.device_alerts import device_health_alerts
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.governance.retention import bronze_retention_job, bronze_retention_schedule
 from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
@@ -26,13 +27,16 @@ DOWNSTREAM_FIRST = {"dagster/priority": "1"}
 defs = dg.Definitions(
     assets=dg.map_asset_specs(with_freshness, [
         bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
-        silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS]),
+        silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS,
+        device_health_alerts]),
     jobs=[sensor_files_job, weather_files_job, gdpr_export_job, gdpr_erase_job, bronze_retention_job],
     sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor, run_failure_alert_sensor,
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",
                                                     target=[silver_reference_tables],
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
-             dg.AutomationConditionSensorDefinition("gold_automation_sensor", target=[gold_models, gold_daily_models],
+             # the device-health alerts of a gold day follow it in the same sensor
+             dg.AutomationConditionSensorDefinition("gold_automation_sensor",
+                                                    target=[gold_models, gold_daily_models, device_health_alerts],
                                                     run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,

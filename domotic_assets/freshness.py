@@ -15,7 +15,7 @@ SENSOR_DATA = dg.FreshnessPolicy.time_window(fail_window=timedelta(minutes=30), 
 WEATHER = dg.FreshnessPolicy.cron(deadline_cron=after_weather_fetch(30), lower_bound_delta=DAY, timezone=TIMEZONE)
 # Gold days follow their silver days within the hour (the weather facts follow the forecast file, by 09:00);
 # the unpartitioned models and the reference tables are rebuilt every night; the ML chain starts an hour after
-# the weather fetch and is due two hours later.
+# the weather fetch and is due two hours later. The device-health alerts follow the gold days.
 GOLD_DAYS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2), warn_window=timedelta(hours=1))
 GOLD_WEATHER = dg.FreshnessPolicy.cron(deadline_cron=after_weather_fetch(90), lower_bound_delta=DAY,
                                        timezone=TIMEZONE)
@@ -24,7 +24,7 @@ FORECASTS = dg.FreshnessPolicy.cron(deadline_cron=after_weather_fetch(180), lowe
 
 BY_ASSET = {"bronze_sensor_files": SENSOR_DATA, "silver_sensor_events": SENSOR_DATA,
             "bronze_weather_files": WEATHER, "silver_weather_forecasts": WEATHER,
-            "silver_reference_tables": NIGHTLY}
+            "silver_reference_tables": NIGHTLY, "device_health_alerts": GOLD_DAYS}
 BY_GROUP = {"gold": NIGHTLY, "ml": FORECASTS}
 WEATHER_GOLD_INPUTS = {"silver_weather_forecasts", "fact_weather_hour"}
 

@@ -92,6 +92,29 @@ CREATE TABLE IF NOT EXISTS governance.alerts (
 REVOKE ALL ON governance.alerts FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE ON governance.alerts TO :app_role;
 
+-- Device-health alerts of the asset device_health_alerts: at most one open alert per (rule, device), kept
+-- open while later days find the condition, closed by the first evaluation that does not (closed_at).
+CREATE TABLE IF NOT EXISTS governance.device_alerts (
+    alert_id       bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    rule           text        NOT NULL,
+    device_key     bigint      NOT NULL,
+    apartment_key  bigint      NOT NULL,
+    apartment_id   text        NOT NULL,
+    room_name      text        NOT NULL,
+    device_id      text        NOT NULL,
+    evidence       jsonb       NOT NULL,         -- values and times of the latest day found
+    first_day      date        NOT NULL,         -- the local day whose evaluation opened it
+    last_day       date        NOT NULL,         -- the latest local day found with the condition
+    opened_at      timestamptz NOT NULL DEFAULT now(),
+    closed_at      timestamptz,
+    closed_day     date,                         -- the local day whose evaluation found it cleared
+    webhook_status text                          -- HTTP status or the error; NULL: no webhook configured
+);
+CREATE UNIQUE INDEX IF NOT EXISTS device_alerts_open ON governance.device_alerts (rule, device_key)
+    WHERE closed_at IS NULL;
+REVOKE ALL ON governance.device_alerts FROM PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON governance.device_alerts TO :app_role;
+
 -- Gold is readable by the BI roles; silver, the staging views and the ML tables are not.
 GRANT USAGE ON SCHEMA gold TO domotic_bi;
 GRANT SELECT ON ALL TABLES IN SCHEMA gold TO domotic_bi;

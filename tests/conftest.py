@@ -8,11 +8,14 @@ module is imported, so that no test depends on the environment it runs in.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import secrets
 import shutil
 import tempfile
+import threading
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg2
@@ -158,3 +161,23 @@ def pytest_collection_modifyitems(config, items):
     if unmarked:
         raise pytest.UsageError("tests without exactly one of the markers unit/component/integration: "
                                 + ", ".join(unmarked))
+
+
+@pytest.fixture
+def receiver():
+    """A local webhook receiver: its URL and the JSON bodies POSTed to it."""
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()

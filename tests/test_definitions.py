@@ -40,6 +40,7 @@ ASSETS = {  # asset key: (group, kinds)
     **{f"{target}_{step}": ("ml", kinds) for target in ("occupancy", "power") for step, kinds in (
         ("features", {"polars", "postgres"}), ("backtest", {"lightgbm", "scikitlearn"}), ("model", {"lightgbm"}),
         ("forecast", {"postgres"}))},
+    "device_health_alerts": ("governance", {"postgres"}),
 }
 CHECKS = {
     "silver_sensor_events": {"files_accounted_for", "ledger_rows_match_silver", "unique_reading_key", "no_future_timestamps",
@@ -48,6 +49,7 @@ CHECKS = {
                                  "outlier_share_below_1_percent"},
     "occupancy_model": {"quality_gates"},
     "power_model": {"quality_gates"},
+    "device_health_alerts": {"no_open_device_alerts"},
 }
 TABLES = {"silver_sensor_events": ("silver.sensor_events", SENSOR_EVENT_COLUMNS),
           "silver_weather_forecasts": ("silver.weather_forecasts", WEATHER_FORECAST_COLUMNS)}
@@ -188,6 +190,29 @@ def test_a_late_sensor_day_rebuilds_the_gold_days_either_side_of_it_and_no_other
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor)
     [result] = [r for r in tick.results if r.true_subset.size]
     assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-02", "2023-10-03", "2023-10-04"}
+
+
+@pytest.mark.component
+def test_device_health_alerts_follow_their_gold_day_not_the_dimensions(defs):
+    """A gold day of both facts updated: that day's alerts are requested, once; a nightly refresh of the
+    dimensions alone requests none."""
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    alerts = dg.AssetSelection.assets("device_health_alerts")
+    parents = graph.get(dg.AssetKey("device_health_alerts")).parent_keys
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=alerts).cursor
+    requested = []
+    for step in ("gold day", "nothing new", "dimensions"):
+        for key in parents:
+            partitioned = graph.get(key).partitions_def is not None
+            if step == "gold day" or (step == "dimensions" and not partitioned):
+                instance.report_runless_asset_event(
+                    dg.AssetMaterialization(key, partition="2023-10-03" if partitioned else None))
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=alerts, cursor=cursor)
+        cursor = tick.cursor
+        requested.append({key for r in tick.results for key in r.true_subset.expensively_compute_partition_keys()}
+                         if any(r.true_subset.size for r in tick.results) else set())
+    assert requested == [{"2023-10-03"}, set(), set()]
 
 
 @pytest.mark.component

@@ -31,12 +31,14 @@ from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
+from domotic_assets.governance.device_alerts import BATTERY_LOW_PCT, REPORTING_UPTIME_PCT, SILENT_UPTIME_PCT, device_health_alerts
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
 from domotic_ops.procs import free_port
+from resources.alerts import AlertWebhookResource
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -99,6 +101,11 @@ def query(warehouse: PostgresResource, text: str, params=()) -> list[tuple]:
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute(text, params)
         return cursor.fetchall()
+
+
+def execute(warehouse: PostgresResource, text: str, params=()) -> None:
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(text, params)
 
 
 @pytest.fixture(scope="module")
@@ -742,3 +749,135 @@ def test_a_gold_run_that_cannot_reach_the_warehouse_fails_naming_dbt_s_command_a
         list(run.stream_raw_events())
     assert "`dbt show --inline select 1 as one" in str(failure.value)
     assert "connection" in str(failure.value).lower()
+
+
+# Device-health alerts, on a copy of the built warehouse whose gold rows are changed to raise and clear them.
+
+@pytest.fixture
+def alerting(warehouse, built, fresh_database, receiver) -> tuple[PostgresResource, AlertWebhookResource, list]:
+    url, received = receiver
+    copy = PostgresResource(db_url=fresh_database("device_alerts", template="gold_test"))
+    return copy, AlertWebhookResource(url=url), received
+
+
+def evaluate_alerts(warehouse: PostgresResource, webhook: AlertWebhookResource, day: str):
+    """Materialises the day's alerts; its check's evaluation."""
+    result = dg.materialize([device_health_alerts], partition_key=day,
+                            resources={"warehouse": warehouse, "webhook": webhook})
+    [check] = result.get_asset_check_evaluations()
+    return check
+
+
+def alerts_of(warehouse: PostgresResource, rule: str, device_key: int) -> list[tuple]:
+    return query(warehouse, "SELECT apartment_id, room_name, device_id, first_day::text, last_day::text, evidence, "
+                            "closed_day::text, webhook_status FROM governance.device_alerts "
+                            "WHERE rule = %s AND device_key = %s ORDER BY alert_id", (rule, device_key))
+
+
+def names_of(warehouse: PostgresResource, device_key: int) -> tuple:
+    [names] = query(warehouse, "SELECT a.apartment_id, r.room_name, d.device_id FROM gold.dim_device AS d "
+                               "JOIN gold.dim_room AS r USING (room_key) JOIN gold.dim_apartment AS a "
+                               "ON a.apartment_key = d.apartment_key WHERE d.device_key = %s", (device_key,))
+    return names
+
+
+def posted_about(received: list, rule: str, device_id: str) -> list[dict]:
+    return [alert for alert in received if alert["rule"] == rule and alert["device_id"] == device_id]
+
+
+def open_in_check(check, rule: str, device_id: str) -> list[dict]:
+    return [alert for alert in check.metadata["alerts"].data if (alert["rule"], alert["device_id"]) == (rule, device_id)]
+
+
+def test_a_drained_battery_opens_one_alert_until_the_battery_is_back(alerting):
+    warehouse, webhook, received = alerting
+    day, date_key = DAYS[1], int(DAYS[1].replace("-", ""))
+    [(device_key, level)] = query(warehouse, "SELECT device_key, battery_min_pct FROM gold.fact_device_health_day "
+                                             "WHERE date_key = %s AND battery_min_pct >= %s ORDER BY device_key LIMIT 1",
+                                  (date_key, BATTERY_LOW_PCT))
+    apartment, room, device = names_of(warehouse, device_key)
+    evaluate_alerts(warehouse, webhook, day)
+    assert alerts_of(warehouse, "battery_low", device_key) == []
+
+    update = "UPDATE gold.fact_device_health_day SET battery_min_pct = %s WHERE date_key = %s AND device_key = %s"
+    execute(warehouse, update, (4.5, date_key, device_key))
+    evaluate_alerts(warehouse, webhook, day)
+    check = evaluate_alerts(warehouse, webhook, day)  # the same day again: no second alert
+    evaluate_alerts(warehouse, webhook, DAYS[0])  # an older day's evaluation closes nothing found later
+    assert alerts_of(warehouse, "battery_low", device_key) == [
+        (apartment, room, device, day, day, {"battery_min_pct": 4.5, "threshold_pct": BATTERY_LOW_PCT}, None, "200")]
+    [posted] = posted_about(received, "battery_low", device)
+    assert posted["text"] == (f"domotic: battery_low on {device} (apartment {apartment}, room {room}) on {day}: "
+                              f"threshold_pct {BATTERY_LOW_PCT}, battery_min_pct 4.5")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert open_in_check(check, "battery_low", device) == [{
+        "rule": "battery_low", "apartment_id": apartment, "room_name": room, "device_id": device, "first_day": day,
+        "last_day": day, "evidence": {"battery_min_pct": 4.5, "threshold_pct": BATTERY_LOW_PCT}}]
+
+    execute(warehouse, update, (level, date_key, device_key))
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, "battery_low", device_key)
+    assert alert[6] == day and open_in_check(check, "battery_low", device) == []
+    assert len(posted_about(received, "battery_low", device)) == 1
+
+
+def test_a_silent_sensor_among_reporting_ones_opens_one_alert_until_it_reports_again(alerting):
+    warehouse, webhook, received = alerting
+    day, date_key = DAYS[1], int(DAYS[1].replace("-", ""))
+    [(device_key, readings, expected, uptime, best)] = query(warehouse, """
+        SELECT device_key, received_readings, expected_readings, uptime_pct, best FROM (
+            SELECT *, max(uptime_pct) OVER (PARTITION BY apartment_key) AS best
+            FROM gold.fact_device_health_day WHERE date_key = %s) AS day
+        WHERE best > %s AND uptime_pct >= %s ORDER BY device_key LIMIT 1""",
+                                                             (date_key, REPORTING_UPTIME_PCT, SILENT_UPTIME_PCT))
+    apartment, room, device = names_of(warehouse, device_key)
+    update = ("UPDATE gold.fact_device_health_day SET received_readings = %s, uptime_pct = %s "
+              "WHERE date_key = %s AND device_key = %s")
+    execute(warehouse, update, (12, round(100 * 12 / expected, 2), date_key, device_key))
+    evaluate_alerts(warehouse, webhook, day)
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, "sensor_silent", device_key)
+    assert alert[:5] == (apartment, room, device, day, day) and alert[6] is None
+    assert alert[5] == {"received_readings": 12, "expected_readings": expected, "uptime_pct": round(1200 / expected, 2),
+                        "apartment_best_uptime_pct": best}
+    [posted] = posted_about(received, "sensor_silent", device)
+    assert posted["apartment_id"] == apartment and posted["room_name"] == room and device in posted["text"]
+    assert len(open_in_check(check, "sensor_silent", device)) == 1 and not check.passed
+
+    execute(warehouse, update, (readings, uptime, date_key, device_key))
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, "sensor_silent", device_key)
+    assert alert[6] == day and open_in_check(check, "sensor_silent", device) == []
+
+
+def test_a_counter_reset_opens_one_alert_with_its_count_and_first_time_until_it_is_gone(alerting):
+    warehouse, webhook, received = alerting
+    [(device_key, date_key)] = query(warehouse, "SELECT device_key, min(date_key) FROM gold.fact_energy_minute "
+                                                "WHERE adjustment = 'reset' GROUP BY 1 ORDER BY 1 LIMIT 1")
+    [(faults, adjustments, first)] = query(warehouse, """
+        SELECT count(*), array_agg(DISTINCT adjustment ORDER BY adjustment), min(datetime_key)
+        FROM gold.fact_energy_minute
+        WHERE device_key = %s AND date_key = %s AND adjustment IN ('reset', 'implausible', 'backwards')""",
+                                           (device_key, date_key))
+    day = f"{str(date_key)[:4]}-{str(date_key)[4:6]}-{str(date_key)[6:]}"
+    apartment, room, device = names_of(warehouse, device_key)
+    evaluate_alerts(warehouse, webhook, day)
+    evaluate_alerts(warehouse, webhook, day)
+    first_at = datetime.strptime(str(first), "%Y%m%d%H%M").strftime("%Y-%m-%dT%H:%MZ")
+    assert alerts_of(warehouse, "counter_fault", device_key) == [
+        (apartment, room, device, day, day, {"faults": faults, "adjustments": adjustments, "first_at": first_at},
+         None, "200")]
+    assert "reset" in adjustments
+    [posted] = posted_about(received, "counter_fault", device)
+    assert f"first_at {first_at}" in posted["text"]
+    with warehouse.connect() as connection, connection.cursor() as cursor:  # exported and erased with its apartment
+        alert_tables = [table for table in apartment_tables(cursor) if table.name == "governance.device_alerts"]
+        assert count_rows(cursor, alert_tables, apartment)["governance.device_alerts"] >= 1
+
+    execute(warehouse, "UPDATE gold.fact_energy_minute SET adjustment = NULL WHERE device_key = %s "
+                          "AND date_key = %s AND adjustment IN ('reset', 'implausible', 'backwards')",
+               (device_key, date_key))
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, "counter_fault", device_key)
+    assert alert[6] == day and open_in_check(check, "counter_fault", device) == []
+    assert len(posted_about(received, "counter_fault", device)) == 1

@@ -2,7 +2,8 @@
 
 The tables are discovered, not listed: every table of `silver`, `gold` and `ml` with an `apartment` column
 (the apartment id) or an `apartment_key` column (its surrogate key, `governance.apartment_key`), so a table
-added later is covered without a code change. Views are left out (they show what the tables hold).
+added later is covered without a code change, and the device-health alerts of `governance`. Views are left out
+(they show what the tables hold).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from psycopg2 import sql
 from sensors_io.bronze_layout import REASONS_FOLDER, REJECTED_FOLDER, WEATHER_FOLDER
 
 SCHEMAS = ("silver", "gold", "ml")
+GOVERNANCE_TABLES = ("governance.device_alerts",)  # the governance tables that name apartments
 
 
 @dataclass(frozen=True)
@@ -46,9 +48,9 @@ def apartment_tables(cursor) -> list[ApartmentTable]:
         SELECT n.nspname, c.relname, a.attname
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND NOT a.attisdropped
-        WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-          AND a.attname IN ('apartment', 'apartment_key')
-        ORDER BY 1, 2""", (list(SCHEMAS),))
+        WHERE (n.nspname = ANY(%s) OR n.nspname || '.' || c.relname = ANY(%s))
+          AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND a.attname IN ('apartment', 'apartment_key')
+        ORDER BY 1, 2""", (list(SCHEMAS), list(GOVERNANCE_TABLES)))
     return [ApartmentTable(*row) for row in cursor.fetchall()]
 
 

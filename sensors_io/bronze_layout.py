@@ -15,7 +15,6 @@ from pathlib import Path
 from domotic_config.private import PRIVATE_FILE, private_folder
 from sensors_io.atomic_copy import REPLACED_MARK
 from sensors_io.erased import ErasedApartments
-from sensors_io.filenames import SMB_USER
 from sensors_io.safe_names import UnsafeName, check_apartment_id, stored_name
 
 REJECTED_FOLDER = "_rejected"
@@ -30,8 +29,6 @@ def parse_apartment_map(text: str) -> dict[str, str]:
         user, separator, apartment = pair.partition("=")
         if not separator or not user.strip() or not apartment.strip():
             raise ValueError(f"APARTMENT_MAP entry {pair!r} is not of the form User=apartment")
-        if not SMB_USER.match(user.strip()):
-            raise ValueError(f"APARTMENT_MAP entry {pair!r}: an SMB user is a letter, then letters and digits")
         if apartment.strip() == WEATHER_FOLDER:
             raise ValueError(f"APARTMENT_MAP entry {pair!r}: {WEATHER_FOLDER!r} is bronze's forecast folder")
         mapping[user.strip()] = check_apartment_id(apartment.strip())
@@ -47,7 +44,7 @@ def apartment_id(user: str, mapping: dict[str, str]) -> str:
         return mapping[user]
     found = user.lower()
     found = f"{found}-apartment" if found == WEATHER_FOLDER else found
-    if found in mapping.values() or user.lower() in {known.lower() for known in mapping}:
+    if found in {known.lower() for known in mapping.values()} or user.lower() in {known.lower() for known in mapping}:
         raise UnsafeName(f"SMB user {user!r} is not in APARTMENT_MAP and its id {found!r} would be another "
                          "user's apartment")
     return check_apartment_id(found)

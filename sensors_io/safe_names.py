@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 MAX_NAME_BYTES = 200
-APARTMENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}\Z")
+APARTMENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9 ._-]")
 
 
@@ -54,8 +54,9 @@ def stored_name(name: str) -> str:
 
 
 def check_apartment_id(apartment: str) -> str:
-    """An apartment id: lower-case ASCII letters, digits and `-`, starting with a letter or digit."""
+    """An apartment id: ASCII letters, digits, `_`, `.` and `-`, starting with a letter or digit (one plain
+    folder name, never `.`, `..` or a path)."""
     if not APARTMENT_ID.match(apartment):
-        raise UnsafeName(f"{apartment!r} is not an apartment id (lower-case letters, digits and '-', "
-                         "at most 63 characters)")
+        raise UnsafeName(f"{apartment!r} is not an apartment id (letters, digits, '_', '.' and '-', starting with a "
+                         "letter or digit, at most 63 characters)")
     return apartment

@@ -430,8 +430,12 @@ def test_an_unmapped_weather_user_never_lands_in_a_mapped_weather_apartment():
     with pytest.raises(UnsafeName):
         apartment_id("Weather", {"Someone": "weather-apartment"})
     assert apartment_id("Weather", {}) == "weather-apartment"
-    with pytest.raises(ValueError, match="SMB user"):
-        parse_apartment_map("Jimmy.Loup=jimmy")
+    with pytest.raises(UnsafeName):  # in another case too
+        apartment_id("Jimmy", {"JimmyLoup": "Jimmy"})
+    assert parse_apartment_map("JimmyLoup=Apt_1.north") == {"JimmyLoup": "Apt_1.north"}  # ids that loaded before
+    for unsafe in ("../x", ".hidden", "a/b", "weather"):
+        with pytest.raises(ValueError):
+            parse_apartment_map(f"JimmyLoup={unsafe}")
 
 
 def test_a_pipe_or_a_folder_on_a_mounted_share_is_no_file_and_never_blocks(tmp_path):

@@ -24,9 +24,20 @@ def broken_job():
     broken()
 
 
-def failure_context(resources: dict) -> dg.RunFailureSensorContext:
+@dg.asset(check_specs=[dg.AssetCheckSpec("readings_land", asset="checked_fact", blocking=True)])
+def checked_fact():
+    yield dg.Output(1)
+    yield dg.AssetCheckResult(check_name="readings_land", passed=False, severity=dg.AssetCheckSeverity.ERROR)
+
+
+@dg.asset(deps=[checked_fact])
+def after_the_fact():
+    return 2
+
+
+def failure_context(resources: dict, failing=None) -> dg.RunFailureSensorContext:
     instance = dg.DagsterInstance.ephemeral()
-    result = broken_job.execute_in_process(instance=instance, raise_on_error=False)
+    result = failing(instance) if failing else broken_job.execute_in_process(instance=instance, raise_on_error=False)
     event = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
     return dg.build_run_status_sensor_context(
         sensor_name=run_failure_alert_sensor.name, dagster_event=event, dagster_instance=instance,
@@ -56,3 +67,16 @@ def test_a_webhook_that_is_down_is_recorded_not_raised(fresh_database):
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT webhook_status FROM governance.alerts")
         assert "Connection refused" in cursor.fetchone()[0]
+
+
+def test_a_run_stopped_by_a_failed_blocking_check_names_the_check_once(fresh_database, receiver):
+    url, received = receiver
+    warehouse = PostgresResource(db_url=fresh_database("alerts_checks"))
+    context = failure_context({"warehouse": warehouse, "webhook": AlertWebhookResource(url=url)},
+                              lambda instance: dg.materialize([checked_fact, after_the_fact], instance=instance,
+                                                              raise_on_error=False))
+    run_failure_alert_sensor(context)
+    run_failure_alert_sensor(context)
+    [posted] = received
+    assert posted["message"].startswith("blocking checks failed: checked_fact.readings_land. ")
+    assert "checked_fact.readings_land" in posted["text"]

@@ -1,5 +1,6 @@
 """A failed run raises an alert: a row of governance.alerts, an error in the sensor's log, and a JSON POST to
-ALERT_WEBHOOK_URL when it is set."""
+ALERT_WEBHOOK_URL when it is set. A run stopped by a failed blocking asset check (a dbt test of error severity)
+names that check in its alert."""
 
 import dagster as dg
 
@@ -10,9 +11,24 @@ MESSAGE_CHARS = 2000
 
 
 def alert_of(context: dg.RunFailureSensorContext) -> dict:
+    """The run's alert; its message names the blocking asset checks that failed in it (what stopped it)."""
     run = context.dagster_run
+    failed = failed_blocking_checks(context.instance, run.run_id)
+    message = (f"blocking checks failed: {', '.join(failed)}. " if failed else "") + (
+        context.failure_event.message or "run failed")
     return {"run_id": run.run_id, "job_name": run.job_name, "partition_key": run.tags.get("dagster/partition"),
-            "message": (context.failure_event.message or "run failed")[:MESSAGE_CHARS]}
+            "message": message[:MESSAGE_CHARS]}
+
+
+def failed_blocking_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """`asset.check` of every error-severity check that failed in the run."""
+    found = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed \
+                and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            found.append(f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}")
+    return sorted(set(found))
 
 
 def webhook_payload(alert: dict) -> dict:

@@ -8,6 +8,7 @@ from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.governance.alerts import run_failure_alert_sensor
 from domotic_assets.governance.device_alerts import device_health_alerts
+from domotic_assets.governance.freshness_alerts import freshness_alert_sensor
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.governance.retention import bronze_retention_job, bronze_retention_schedule
 from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
@@ -30,7 +31,7 @@ defs = dg.Definitions(
         silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS,
         device_health_alerts]),
     jobs=[sensor_files_job, weather_files_job, gdpr_export_job, gdpr_erase_job, bronze_retention_job],
-    sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor, run_failure_alert_sensor,
+    sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor, run_failure_alert_sensor, freshness_alert_sensor,
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",
                                                     target=[silver_reference_tables],
                                                     default_status=dg.DefaultSensorStatus.RUNNING),

@@ -171,8 +171,16 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DAGSTER_HOME", "Dagster's instance folder", fallback="`$DOMOTIC_RUNTIME_DIR/dagster_home`", group="operations"),
     Variable("DAGSTER_PORT", "port of the Dagster UI (127.0.0.1)", "3000", group="operations"),
     Variable("DBT_DOCS_PORT", "port of the dbt docs site of `make docs` (127.0.0.1)", "8080", group="operations"),
-    Variable("ALERT_WEBHOOK_URL", "URL that receives a JSON POST for every failed run (Slack/Teams/any webhook); "
-             "unset: alerts are recorded in governance.alerts and the log only", "", secret=True, group="operations"),
+    Variable("ALERT_WEBHOOK_URL", "URL that receives a JSON POST for every alert: failed runs, freshness breaches, "
+             "device-health alerts (Slack/Teams/any webhook); unset: alerts are recorded in governance.alerts and the "
+             "log only", "", secret=True, group="operations"),
+    Variable("ALERT_BATTERY_LOW_PCT", "device-health alert `battery_low`: a device's lowest battery level of a day "
+             "below this percentage", "15", group="operations"),
+    Variable("ALERT_SILENT_UPTIME_PCT", "device-health alert `sensor_silent`: a device's uptime of a day below this "
+             "percentage while its apartment's best device is above 90 %", "50", group="operations"),
+    Variable("ALERT_STUCK_MINUTES", "device-health alert `value_stuck`: a climate measurement (temperature, "
+             "humidity, CO2, noise, pressure) that keeps one value this many minutes while its sensor reports, from "
+             "a device whose value changed at least once an hour the day before", "360", group="operations"),
     Variable("BRONZE_RETENTION_DAYS", "bronze files of local days older than this are removed by "
              "`bronze_retention_job` once silver has loaded them", "365", group="operations"),
     Variable("BACKTEST_RETENTION_DAYS", "backtest rows of gold.fact_prediction written longer ago are removed by "

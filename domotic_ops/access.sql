@@ -79,18 +79,31 @@ CREATE TABLE IF NOT EXISTS governance.erasure_audit (
 REVOKE ALL ON governance.erasure_audit FROM PUBLIC;
 GRANT SELECT, INSERT ON governance.erasure_audit TO :app_role;
 
--- Alerts raised by the run-failure sensor (also sent to ALERT_WEBHOOK_URL when set).
+-- Alerts, each raised once (its alert_key) and sent to ALERT_WEBHOOK_URL when set: failed runs (kind run_failed,
+-- keyed by the run), freshness breaches (freshness, keyed by the asset and the breach's start) and device-health
+-- alerts when they open (device, keyed by their governance.device_alerts row; they name their apartment).
 CREATE TABLE IF NOT EXISTS governance.alerts (
     alert_id       bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     raised_at      timestamptz NOT NULL DEFAULT now(),
-    run_id         text        NOT NULL UNIQUE,
-    job_name       text        NOT NULL,
+    kind           text        NOT NULL DEFAULT 'run_failed',
+    alert_key      text        NOT NULL,         -- raised once per key (unique index below)
+    run_id         text        UNIQUE,
+    job_name       text,
     partition_key  text,
+    apartment_key  bigint,                       -- the apartment a device alert names (GDPR export and erasure)
     message        text        NOT NULL,
     webhook_status text                          -- HTTP status or the error; NULL: no webhook configured
 );
+-- (an installation from before the kinds: its alerts are run failures keyed by their run)
+ALTER TABLE governance.alerts ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'run_failed';
+ALTER TABLE governance.alerts ADD COLUMN IF NOT EXISTS alert_key text;
+ALTER TABLE governance.alerts ADD COLUMN IF NOT EXISTS apartment_key bigint;
+UPDATE governance.alerts SET alert_key = run_id WHERE alert_key IS NULL;
+ALTER TABLE governance.alerts ALTER COLUMN alert_key SET NOT NULL, ALTER COLUMN run_id DROP NOT NULL,
+    ALTER COLUMN job_name DROP NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_alert_key ON governance.alerts (alert_key);
 REVOKE ALL ON governance.alerts FROM PUBLIC;
-GRANT SELECT, INSERT, UPDATE ON governance.alerts TO :app_role;
+GRANT SELECT, INSERT, UPDATE, DELETE ON governance.alerts TO :app_role;
 
 -- Device-health alerts of the asset device_health_alerts: at most one open alert per (rule, device), kept
 -- open while later days find the condition, closed by the first evaluation that does not (closed_at).
@@ -107,9 +120,9 @@ CREATE TABLE IF NOT EXISTS governance.device_alerts (
     last_day       date        NOT NULL,         -- the latest local day found with the condition
     opened_at      timestamptz NOT NULL DEFAULT now(),
     closed_at      timestamptz,
-    closed_day     date,                         -- the local day whose evaluation found it cleared
-    webhook_status text                          -- HTTP status or the error; NULL: no webhook configured
+    closed_day     date                          -- the local day whose evaluation found it cleared
 );
+ALTER TABLE governance.device_alerts DROP COLUMN IF EXISTS webhook_status;  -- now in governance.alerts
 CREATE UNIQUE INDEX IF NOT EXISTS device_alerts_open ON governance.device_alerts (rule, device_key)
     WHERE closed_at IS NULL;
 REVOKE ALL ON governance.device_alerts FROM PUBLIC;

@@ -119,7 +119,7 @@ def report(settings: Settings, out: Callable[[str], None] = print, now: datetime
         except Exception:
             cursor.execute("ROLLBACK TO SAVEPOINT probe")
         out("last alerts:")
-        cursor.execute("SELECT raised_at, job_name, left(message, 100) FROM governance.alerts "
+        cursor.execute("SELECT raised_at, coalesce(job_name, kind), left(message, 100) FROM governance.alerts "
                        "ORDER BY raised_at DESC LIMIT 5")
         for raised_at, job, message in cursor.fetchall() or [("", "none", "")]:
             out(f"  {raised_at:%Y-%m-%d %H:%M} {job} {message}" if raised_at else "  none")

@@ -91,7 +91,8 @@ def test_stable_names_groups_kinds_and_checks(defs):
                                                  "gdpr_erase_job", "bronze_retention_job"}
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
                                                         "reference_tables_automation_sensor", "gold_automation_sensor",
-                                                        "ml_automation_sensor", "run_failure_alert_sensor"}
+                                                        "ml_automation_sensor", "run_failure_alert_sensor",
+                                                        "freshness_alert_sensor"}
     assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule", "bronze_retention_schedule"}
 
 

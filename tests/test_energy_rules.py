@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from domotic_assets.gold.project import DBT_PROJECT_DIR, gold_dbt
+from domotic_assets.gold.project import gold_dbt, project_vars
 from domotic_assets.silver.store import ensure_schema, replace_sensor_day
 from resources.postgres import PostgresResource
 
@@ -29,10 +28,9 @@ MAX_SPREAD_MINUTES = 10080
 APARTMENT, ROOM, SENSOR = "hypothesis", "Kitchen", "plug-1"
 
 
-def project_vars() -> dict:
+def rule_vars() -> dict:
     """The rule parameters as dbt_project.yml declares them (read, not restated)."""
-    declared = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
-    return {name: declared[name] for name in RULE_VARS}
+    return {name: project_vars()[name] for name in RULE_VARS}
 
 
 @dataclass(frozen=True)
@@ -183,7 +181,7 @@ def test_every_build_gives_each_minute_what_the_rules_give(energy_sql, readings)
     counter = {}
     for minute, value, _ in readings:
         counter[minute] = max(value, counter.get(minute, value))
-    expected, good_rise = expected_minutes(counter, project_vars())
+    expected, good_rise = expected_minutes(counter, rule_vars())
     with warehouse.connect() as connection, connection.cursor() as cursor:
         try:
             days = load(cursor, readings)

@@ -31,7 +31,13 @@ from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
-from domotic_assets.governance.device_alerts import BATTERY_LOW_PCT, REPORTING_UPTIME_PCT, SILENT_UPTIME_PCT, device_health_alerts
+from domotic_assets.governance.device_alerts import (
+    BATTERY_LOW_PCT,
+    REPORTING_UPTIME_PCT,
+    SILENT_UPTIME_PCT,
+    STUCK_MINUTES,
+    device_health_alerts,
+)
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver.reference import silver_reference_tables
@@ -769,9 +775,11 @@ def evaluate_alerts(warehouse: PostgresResource, webhook: AlertWebhookResource, 
 
 
 def alerts_of(warehouse: PostgresResource, rule: str, device_key: int) -> list[tuple]:
-    return query(warehouse, "SELECT apartment_id, room_name, device_id, first_day::text, last_day::text, evidence, "
-                            "closed_day::text, webhook_status FROM governance.device_alerts "
-                            "WHERE rule = %s AND device_key = %s ORDER BY alert_id", (rule, device_key))
+    """The device alerts of a rule and device, with the webhook status of the alert raised when each opened."""
+    return query(warehouse, "SELECT d.apartment_id, d.room_name, d.device_id, d.first_day::text, d.last_day::text, "
+                            "d.evidence, d.closed_day::text, a.webhook_status FROM governance.device_alerts AS d "
+                            "LEFT JOIN governance.alerts AS a ON a.alert_key = 'device:' || d.alert_id "
+                            "WHERE d.rule = %s AND d.device_key = %s ORDER BY d.alert_id", (rule, device_key))
 
 
 def names_of(warehouse: PostgresResource, device_key: int) -> tuple:
@@ -871,8 +879,9 @@ def test_a_counter_reset_opens_one_alert_with_its_count_and_first_time_until_it_
     [posted] = posted_about(received, "counter_fault", device)
     assert f"first_at {first_at}" in posted["text"]
     with warehouse.connect() as connection, connection.cursor() as cursor:  # exported and erased with its apartment
-        alert_tables = [table for table in apartment_tables(cursor) if table.name == "governance.device_alerts"]
-        assert count_rows(cursor, alert_tables, apartment)["governance.device_alerts"] >= 1
+        alert_tables = [table for table in apartment_tables(cursor) if table.name.startswith("governance.")]
+        counts = count_rows(cursor, alert_tables, apartment)
+        assert counts["governance.device_alerts"] >= 1 and counts["governance.alerts"] >= 1
 
     execute(warehouse, "UPDATE gold.fact_energy_minute SET adjustment = NULL WHERE device_key = %s "
                           "AND date_key = %s AND adjustment IN ('reset', 'implausible', 'backwards')",
@@ -881,3 +890,69 @@ def test_a_counter_reset_opens_one_alert_with_its_count_and_first_time_until_it_
     [alert] = alerts_of(warehouse, "counter_fault", device_key)
     assert alert[6] == day and open_in_check(check, "counter_fault", device) == []
     assert len(posted_about(received, "counter_fault", device)) == 1
+
+
+def test_a_stuck_measurement_opens_one_alert_with_its_value_and_span_until_it_varies_again(alerting):
+    warehouse, webhook, received = alerting
+    day, before = DAYS[1], DAYS[0]
+    check = evaluate_alerts(warehouse, webhook, day)  # the generated day: no measurement is stuck
+    assert [alert for alert in check.metadata["alerts"].data if alert["rule"] == "value_stuck"] == []
+    [(apartment, sensor_id, changes)] = query(warehouse, """
+        SELECT apartment, sensor_id, count(*) FILTER (WHERE changed) FROM (
+            SELECT apartment, sensor_id, value IS DISTINCT FROM lag(value) OVER (
+                       PARTITION BY apartment, sensor_id ORDER BY "timestamp") AS changed
+            FROM silver.sensor_events WHERE field = 'co2_ppm' AND partition_date = %s) AS readings
+        GROUP BY 1, 2 ORDER BY 1, 2 LIMIT 1""", (before,))
+    assert changes >= 24  # it varies
+    stuck = "apartment = %s AND sensor_id = %s AND field = 'co2_ppm' AND \"timestamp\" >= %s AND \"timestamp\" < %s"
+    held = STUCK_MINUTES + 60  # from 06:00 UTC
+    until = (datetime.fromisoformat(f"{day}T06:00") + timedelta(minutes=held - 1)).strftime("%H:%M")
+    span = (apartment, sensor_id, f"{day} 06:00+00", f"{day} {until}:59+00")
+    originals = query(warehouse, f'SELECT "timestamp", value FROM silver.sensor_events WHERE {stuck}', span)
+    execute(warehouse, f"UPDATE silver.sensor_events SET value = 777 WHERE {stuck}", span)
+    evaluate_alerts(warehouse, webhook, day)
+    check = evaluate_alerts(warehouse, webhook, day)
+    [(device_key, room)] = query(warehouse, "SELECT device_key, room_name FROM gold.dim_device JOIN gold.dim_room "
+                                            "USING (room_key) WHERE device_id = %s", (f"{apartment}:{sensor_id}",))
+    [alert] = alerts_of(warehouse, "value_stuck", device_key)
+    assert alert[:5] == (apartment, room, f"{apartment}:{sensor_id}", day, day) and alert[6] is None
+    assert alert[5] == {"stuck": [{"field": "co2_ppm", "value": 777, "readings": len(originals), "minutes": held,
+                                   "since": f"{day}T06:00Z", "until": f"{day}T{until}Z"}]}
+    assert len(originals) >= STUCK_MINUTES and alert[7] == "200"
+    assert len(posted_about(received, "value_stuck", f"{apartment}:{sensor_id}")) == 1 and not check.passed
+
+    for timestamp, value in originals:
+        execute(warehouse, 'UPDATE silver.sensor_events SET value = %s WHERE apartment = %s AND sensor_id = %s '
+                           "AND field = 'co2_ppm' AND \"timestamp\" = %s", (value, apartment, sensor_id, timestamp))
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, "value_stuck", device_key)
+    assert alert[6] == day and open_in_check(check, "value_stuck", f"{apartment}:{sensor_id}") == []
+
+
+def test_a_house_meter_below_its_devices_opens_one_alert_on_the_meter_until_the_balance_holds(alerting):
+    warehouse, webhook, received = alerting
+    day, date_key = DAYS[2], int(DAYS[2].replace("-", ""))
+    check = evaluate_alerts(warehouse, webhook, day)  # the generated day balances
+    assert [alert for alert in check.metadata["alerts"].data if alert["rule"] == "house_balance"] == []
+    [(meter_key, apartment_key)] = query(warehouse, "SELECT device_key, apartment_key FROM gold.dim_device "
+                                                    "WHERE sensor_type = 'consumption' ORDER BY 1 LIMIT 1")
+    apartment, room, meter = names_of(warehouse, meter_key)
+    scale = "UPDATE gold.fact_energy_minute SET energy_wh = energy_wh * %s WHERE device_key = %s AND date_key = %s"
+    execute(warehouse, scale, (1 / 32, meter_key, date_key))  # the meter sees a 32nd of what it did
+    [(minutes, comparable, house, devices)] = query(warehouse, """
+        SELECT count(*), count(*) FILTER (WHERE is_comparable), sum(house_wh) FILTER (WHERE is_comparable),
+               sum(devices_wh) FILTER (WHERE is_comparable)
+        FROM gold.house_balance_minute WHERE apartment_key = %s AND date_key = %s""", (apartment_key, date_key))
+    assert devices > 1.05 * house
+    evaluate_alerts(warehouse, webhook, day)
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, "house_balance", meter_key)
+    assert alert[:5] == (apartment, room, meter, day, day) and alert[6] is None and alert[7] == "200"
+    assert alert[5] == {"minutes": minutes, "comparable_minutes": comparable, "house_wh": round(house, 1),
+                        "devices_wh": round(devices, 1), "min_coverage": 0.5, "tolerance": 0.05}
+    assert len(posted_about(received, "house_balance", meter)) == 1 and not check.passed
+
+    execute(warehouse, scale, (32, meter_key, date_key))
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, "house_balance", meter_key)
+    assert alert[6] == day and open_in_check(check, "house_balance", meter) == []

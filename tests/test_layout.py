@@ -7,8 +7,8 @@ import ast
 from pathlib import Path
 
 import pytest
-import yaml
 
+from domotic_assets.gold.project import project_vars
 from domotic_config.variables import TIMEZONE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,6 +79,5 @@ def test_the_layer_check_sees_an_upward_import(tmp_path):
 def test_the_dbt_project_keeps_the_platform_s_time_zone():
     """dbt renders local dates in var('timezone'); the platform's zone is declared in domotic_config, and dbt's
     copy of it (for dbt run by hand) must not drift from it."""
-    project = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))
-    assert project["vars"]["timezone"] == TIMEZONE
+    assert project_vars()["timezone"] == TIMEZONE
 

@@ -1,6 +1,11 @@
-"""A failed run raises an alert: a row of governance.alerts, an error in the sensor's log, and a JSON POST to
-ALERT_WEBHOOK_URL when it is set. A run stopped by a failed blocking asset check (a dbt test of error severity)
-names that check in its alert."""
+"""Alerts, each raised once: a row of governance.alerts, a line in the log, and a JSON POST to ALERT_WEBHOOK_URL
+when it is set. This module raises them (`raise_alert`) and holds the failed-run alert: a run stopped by a failed
+blocking asset check (a dbt test of error severity) names that check in its alert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import dagster as dg
 
@@ -8,16 +13,61 @@ from resources.alerts import AlertWebhookResource
 from resources.postgres import PostgresResource
 
 MESSAGE_CHARS = 2000
+TEXT_CHARS = 300
 
 
-def alert_of(context: dg.RunFailureSensorContext) -> dict:
+@dataclass(frozen=True)
+class Alert:
+    """One alert: its `kind` (run_failed, freshness, device), the `key` it is raised once for, the full
+    `message`, the `text` line Slack and Teams display, and its structured `fields` (posted beside the text;
+    run_id, job_name, partition_key and apartment_key are also columns of governance.alerts)."""
+
+    kind: str
+    key: str
+    message: str
+    text: str
+    fields: dict = field(default_factory=dict)
+
+    def payload(self) -> dict:
+        return {"text": self.text[:TEXT_CHARS], "kind": self.kind, **self.fields, "source": "domotic"}
+
+
+RECORD = """
+INSERT INTO governance.alerts (kind, alert_key, run_id, job_name, partition_key, apartment_key, message)
+VALUES (%(kind)s, %(key)s, %(run_id)s, %(job_name)s, %(partition_key)s, %(apartment_key)s, %(message)s)
+ON CONFLICT (alert_key) DO NOTHING RETURNING alert_id
+"""
+
+
+def raise_alert(warehouse: PostgresResource, webhook: AlertWebhookResource, log: Callable[[str], None],
+                alert: Alert) -> bool:
+    """Records, logs and posts the alert unless its key was raised before; whether it was raised now."""
+    columns = {name: alert.fields.get(name) for name in ("run_id", "job_name", "partition_key", "apartment_key")}
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(RECORD, {"kind": alert.kind, "key": alert.key, "message": alert.message[:MESSAGE_CHARS],
+                                **columns})
+        recorded = cursor.fetchone()
+    if recorded is None:
+        return False
+    log(alert.text)
+    status = webhook.post(alert.payload())
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE governance.alerts SET webhook_status = %s WHERE alert_id = %s", (status, recorded[0]))
+    return True
+
+
+def alert_of(context: dg.RunFailureSensorContext) -> Alert:
     """The run's alert; its message names the blocking asset checks that failed in it (what stopped it)."""
     run = context.dagster_run
     failed = failed_blocking_checks(context.instance, run.run_id)
     message = (f"blocking checks failed: {', '.join(failed)}. " if failed else "") + (
         context.failure_event.message or "run failed")
-    return {"run_id": run.run_id, "job_name": run.job_name, "partition_key": run.tags.get("dagster/partition"),
-            "message": message[:MESSAGE_CHARS]}
+    partition = run.tags.get("dagster/partition")
+    fields = {"run_id": run.run_id, "job_name": run.job_name, "partition_key": partition,
+              "message": message[:MESSAGE_CHARS]}
+    text = (f"domotic: run {run.run_id} of {run.job_name}{f' (partition {partition})' if partition else ''} "
+            f"failed: {message}")
+    return Alert("run_failed", run.run_id, message, text, fields)
 
 
 def failed_blocking_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
@@ -31,27 +81,8 @@ def failed_blocking_checks(instance: dg.DagsterInstance, run_id: str) -> list[st
     return sorted(set(found))
 
 
-def webhook_payload(alert: dict) -> dict:
-    """The alert as Slack's and Teams' incoming webhooks accept it (`text`, which they display), with the
-    structured fields beside it for any other receiver."""
-    partition = f" (partition {alert['partition_key']})" if alert["partition_key"] else ""
-    text = f"domotic: run {alert['run_id']} of {alert['job_name']}{partition} failed: {alert['message'][:300]}"
-    return {"text": text, **alert, "source": "domotic"}
-
-
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING, monitor_all_code_locations=True)
 def run_failure_alert_sensor(context: dg.RunFailureSensorContext, warehouse: PostgresResource,
                              webhook: AlertWebhookResource) -> None:
-    """Records every failed run as an alert (governance.alerts, the log) and posts it to ALERT_WEBHOOK_URL."""
-    alert = alert_of(context)
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("INSERT INTO governance.alerts (run_id, job_name, partition_key, message) "
-                       "VALUES (%(run_id)s, %(job_name)s, %(partition_key)s, %(message)s) "
-                       "ON CONFLICT (run_id) DO NOTHING RETURNING alert_id", alert)
-        if cursor.fetchone() is None:
-            return  # alerted already (the sensor saw the run before)
-    payload = webhook_payload(alert)
-    context.log.error(payload["text"])
-    status = webhook.post(payload)
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("UPDATE governance.alerts SET webhook_status = %s WHERE run_id = %s", (status, alert["run_id"]))
+    """Raises an alert for every failed run, once (governance.alerts, the log, ALERT_WEBHOOK_URL)."""
+    raise_alert(warehouse, webhook, context.log.error, alert_of(context))

@@ -2,7 +2,7 @@
 
 The tables are discovered, not listed: every table of `silver`, `gold` and `ml` with an `apartment` column
 (the apartment id) or an `apartment_key` column (its surrogate key, `governance.apartment_key`), so a table
-added later is covered without a code change, and the device-health alerts of `governance`. Views are left out
+added later is covered without a code change, and the device-health alerts and alerts of `governance`. Views are left out
 (they show what the tables hold).
 """
 
@@ -19,7 +19,7 @@ from psycopg2 import sql
 from sensors_io.bronze_layout import REASONS_FOLDER, REJECTED_FOLDER, WEATHER_FOLDER
 
 SCHEMAS = ("silver", "gold", "ml")
-GOVERNANCE_TABLES = ("governance.device_alerts",)  # the governance tables that name apartments
+GOVERNANCE_TABLES = ("governance.device_alerts", "governance.alerts")  # the governance tables that name apartments
 
 
 @dataclass(frozen=True)

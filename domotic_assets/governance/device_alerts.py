@@ -1,24 +1,35 @@
 """Device-health alerts from gold: each local day, rules over the gold facts open one alert per rule and device
-(governance.device_alerts, a JSON POST to ALERT_WEBHOOK_URL), kept open while later evaluations find the
-condition and closed by the first that does not; the open alerts are a WARN asset check."""
+(governance.device_alerts), kept open while later evaluations find the condition and closed by the first that
+does not; an alert that opens is raised (governance.alerts, the log, ALERT_WEBHOOK_URL); the open alerts are a
+WARN asset check. Rules and thresholds: docs/governance.md#device-health-alerts."""
 
 from datetime import date
 
 import dagster as dg
 from psycopg2.extras import Json
 
+from domotic_assets.gold.project import project_vars
+from domotic_assets.governance.alerts import Alert, raise_alert
 from domotic_assets.timing import daily_partitions
+from domotic_config.variables import integer
 from resources.alerts import AlertWebhookResource
 from resources.postgres import PostgresResource
 
-# The rules' thresholds (docs/governance.md#device-health-alerts).
-BATTERY_LOW_PCT = 15.0  # battery_low: the day's lowest battery level below this
-SILENT_UPTIME_PCT = 50.0  # sensor_silent: uptime below this …
-REPORTING_UPTIME_PCT = 90.0  # … while the best device of its apartment that day is above this
+# The rules' thresholds: the environment's (domotic_config/variables.py), the house balance's from dbt's vars.
+BATTERY_LOW_PCT = integer("ALERT_BATTERY_LOW_PCT")  # battery_low: the day's lowest battery level below this
+SILENT_UPTIME_PCT = integer("ALERT_SILENT_UPTIME_PCT")  # sensor_silent: uptime below this …
+REPORTING_UPTIME_PCT = 90  # … while the best device of its apartment that day is above this
+STUCK_MINUTES = integer("ALERT_STUCK_MINUTES")  # value_stuck: one value this long …
+VARYING_CHANGES = 24  # … from a device whose value changed at least this often the day before
+# The measurements that jitter while their sensor works: a room climate sensor's (meteo) and a humidity sensor's
+# temperature. Not a bathroom's humidity (it rests at one level for hours between showers), nor a plug's
+# temperature (steady while the appliance is off).
+STUCK_FIELDS = {"meteo": ["temperature_c", "humidity_pct", "co2_ppm", "noise_db", "pressure_hpa"],
+                "humidity": ["temperature"]}
 COUNTER_FAULTS = ["reset", "implausible", "backwards"]  # counter_fault: fact_energy_minute.adjustment
 
 GOLD_FACTS = ("fact_device_health_day", "fact_energy_minute")
-GOLD_INPUTS = (*GOLD_FACTS, "dim_device", "dim_room", "dim_apartment")
+GOLD_INPUTS = (*GOLD_FACTS, "dim_device", "dim_room", "dim_apartment", "house_balance_minute", "stg_sensor_events")
 OPEN_CHECK = "no_open_device_alerts"
 # Evaluated when a gold day of its facts is updated (built or rebuilt), once its inputs exist and none is being
 # written; the dimensions' nightly refresh re-evaluates nothing.
@@ -34,6 +45,37 @@ WITH health AS (
     SELECT *, max(uptime_pct) OVER (PARTITION BY apartment_key) AS apartment_best_uptime_pct
     FROM gold.fact_device_health_day WHERE date_key = %(date_key)s
 ),
+measurements AS (  -- the day's and the day before's readings of the measurements that jitter when they work
+    SELECT apartment || ':' || sensor_id AS device_id, field, value, minute_utc, partition_date,
+           value IS DISTINCT FROM lag(value) OVER series AS changed
+    FROM gold_staging.stg_sensor_events
+    WHERE partition_date BETWEEN %(day)s::date - 1 AND %(day)s AND sensor_type || '.' || field = ANY(%(stuck_fields)s)
+    WINDOW series AS (PARTITION BY apartment, sensor_id, field ORDER BY minute_utc)
+),
+runs AS (
+    SELECT *, count(*) FILTER (WHERE changed) OVER (PARTITION BY device_id, field ORDER BY minute_utc) AS run
+    FROM measurements
+),
+varying AS (
+    SELECT device_id, field FROM measurements WHERE partition_date = %(day)s::date - 1
+    GROUP BY device_id, field HAVING count(*) FILTER (WHERE changed) >= %(varying)s
+),
+stuck AS (
+    SELECT device_id, field, min(value) AS value, min(minute_utc) AS since, max(minute_utc) AS until,
+           count(*) AS readings
+    FROM runs JOIN varying USING (device_id, field)
+    GROUP BY device_id, field, run
+    HAVING max(minute_utc) - min(minute_utc) >= make_interval(mins => %(stuck)s)
+       AND count(*) >= %(stuck)s / 2  -- reporting all along, not silent (sensor_silent's case)
+       AND bool_or(partition_date = %(day)s)
+),
+balance AS (
+    SELECT apartment_key, count(*) AS minutes, count(*) FILTER (WHERE is_comparable) AS comparable_minutes,
+           coalesce(sum(house_wh) FILTER (WHERE is_comparable), 0) AS house_wh,
+           coalesce(sum(devices_wh) FILTER (WHERE is_comparable), 0) AS devices_wh
+    FROM gold.house_balance_minute WHERE date_key = %(date_key)s
+    GROUP BY apartment_key
+),
 findings AS (
     SELECT 'battery_low' AS rule, device_key,
            jsonb_build_object('battery_min_pct', battery_min_pct, 'threshold_pct', %(battery)s) AS evidence
@@ -44,6 +86,15 @@ findings AS (
                               'uptime_pct', uptime_pct, 'apartment_best_uptime_pct', apartment_best_uptime_pct)
     FROM health WHERE uptime_pct < %(silent)s AND apartment_best_uptime_pct > %(reporting)s
     UNION ALL
+    SELECT 'value_stuck', devices.device_key,
+           jsonb_build_object('stuck', jsonb_agg(jsonb_build_object(
+               'field', field, 'value', value, 'readings', readings,
+               'minutes', extract(epoch FROM until - since)::integer / 60 + 1,
+               'since', to_char(since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"'),
+               'until', to_char(until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI"Z"')) ORDER BY field, since))
+    FROM stuck JOIN gold.dim_device AS devices USING (device_id)
+    GROUP BY devices.device_key
+    UNION ALL
     SELECT 'counter_fault', device_key,
            jsonb_build_object('faults', count(*), 'adjustments', jsonb_agg(DISTINCT adjustment),
                               'first_at', regexp_replace(min(datetime_key)::text,
@@ -51,6 +102,14 @@ findings AS (
     FROM gold.fact_energy_minute
     WHERE date_key = %(date_key)s AND adjustment = ANY(%(faults)s)
     GROUP BY device_key
+    UNION ALL
+    SELECT 'house_balance', meters.device_key,
+           jsonb_build_object('minutes', minutes, 'comparable_minutes', comparable_minutes,
+                              'house_wh', round(house_wh::numeric, 1), 'devices_wh', round(devices_wh::numeric, 1),
+                              'min_coverage', %(coverage)s, 'tolerance', %(tolerance)s)
+    FROM balance JOIN gold.dim_device AS meters
+        ON meters.apartment_key = balance.apartment_key AND meters.sensor_type = 'consumption'
+    WHERE comparable_minutes < %(coverage)s * minutes OR devices_wh > (1 + %(tolerance)s) * house_wh
 )
 SELECT findings.rule, findings.device_key, devices.apartment_key, apartments.apartment_id, rooms.room_name,
        devices.device_id, findings.evidence
@@ -81,12 +140,20 @@ OPEN_ALERTS = ("SELECT rule, apartment_id, room_name, device_id, first_day::text
                "FROM governance.device_alerts WHERE closed_at IS NULL ORDER BY rule, device_id")
 
 
+def parameters(day: date) -> dict:
+    """The thresholds and the day, as FINDINGS names them."""
+    return {"day": day, "date_key": int(day.strftime("%Y%m%d")), "battery": BATTERY_LOW_PCT,
+            "silent": SILENT_UPTIME_PCT, "reporting": REPORTING_UPTIME_PCT, "stuck": STUCK_MINUTES,
+            "varying": VARYING_CHANGES, "faults": COUNTER_FAULTS,
+            "stuck_fields": [f"{kind}.{field}" for kind, fields in STUCK_FIELDS.items() for field in fields],
+            "coverage": project_vars()["house_meter_min_coverage"],
+            "tolerance": project_vars()["house_balance_tolerance"]}
+
+
 def evaluate(warehouse: PostgresResource, day: date) -> tuple[list[dict], int]:
     """The rules on the gold facts of `day`, in one transaction: the alerts opened, and how many were closed."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(FINDINGS, {"date_key": int(day.strftime("%Y%m%d")), "battery": BATTERY_LOW_PCT,
-                                  "silent": SILENT_UPTIME_PCT, "reporting": REPORTING_UPTIME_PCT,
-                                  "faults": COUNTER_FAULTS})
+        cursor.execute(FINDINGS, parameters(day))
         findings = [dict(zip(COLUMNS, row, strict=True)) for row in cursor.fetchall()]
         opened, found = [], []
         for finding in findings:
@@ -99,12 +166,14 @@ def evaluate(warehouse: PostgresResource, day: date) -> tuple[list[dict], int]:
         return opened, cursor.rowcount
 
 
-def webhook_payload(alert: dict) -> dict:
-    """The alert as Slack's and Teams' incoming webhooks accept it (`text`), with its fields beside it."""
-    evidence = ", ".join(f"{name} {value}" for name, value in alert["evidence"].items())
-    text = (f"domotic: {alert['rule']} on {alert['device_id']} (apartment {alert['apartment_id']}, room "
-            f"{alert['room_name']}) on {alert['day']}: {evidence}")
-    return {"text": text, "source": "domotic", **{k: v for k, v in alert.items() if k != "device_key"}}
+def alert_of(opened: dict) -> Alert:
+    """The alert raised when a device-health alert opens: a `text` line naming the device, its room and
+    apartment, the day and the evidence, with the alert's fields beside it."""
+    evidence = ", ".join(f"{name} {value}" for name, value in opened["evidence"].items())
+    text = (f"domotic: {opened['rule']} on {opened['device_id']} (apartment {opened['apartment_id']}, room "
+            f"{opened['room_name']}) on {opened['day']}: {evidence}")
+    return Alert("device", f"device:{opened['alert_id']}", text, text,
+                 {name: value for name, value in opened.items() if name != "device_key"})
 
 
 @dg.asset(partitions_def=daily_partitions, group_name="governance", kinds={"postgres"},
@@ -113,17 +182,13 @@ def webhook_payload(alert: dict) -> dict:
                                          description="no device-health alert is open (the open ones in its metadata)")])
 def device_health_alerts(context: dg.AssetExecutionContext, warehouse: PostgresResource,
                          webhook: AlertWebhookResource) -> dg.MaterializeResult:
-    """Device-health rules (battery_low, sensor_silent, counter_fault) on the day's gold facts: an alert per
-    rule and device opens once (posted to ALERT_WEBHOOK_URL) and closes when the condition has cleared."""
+    """Device-health rules (battery_low, sensor_silent, value_stuck, counter_fault, house_balance) on the
+    day's gold: an alert per rule and device opens once (raised to ALERT_WEBHOOK_URL) and closes when the
+    condition has cleared."""
     day = date.fromisoformat(context.partition_key)
     opened, closed = evaluate(warehouse, day)
     for alert in opened:
-        payload = webhook_payload(alert)
-        context.log.warning(payload["text"])
-        status = webhook.post(payload)
-        with warehouse.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("UPDATE governance.device_alerts SET webhook_status = %s WHERE alert_id = %s",
-                           (status, alert["alert_id"]))
+        raise_alert(warehouse, webhook, context.log.warning, alert_of(alert))
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute(OPEN_ALERTS)
         still_open = [dict(zip(("rule", "apartment_id", "room_name", "device_id", "first_day", "last_day",

@@ -1,6 +1,7 @@
--- Per apartment with a house meter and local day with energy data: the meter must be known on at least half
--- of the minutes (a missing meter fails, it never passes for lack of data), and on the minutes where the meter
--- and the devices are both known, the metered devices must not consume more than the house (5 % tolerance).
+-- Per apartment with a house meter and local day with energy data: the meter must be known on at least
+-- house_meter_min_coverage of the minutes (a missing meter fails, it never passes for lack of data), and on the
+-- minutes where the meter and the devices are both known, the metered devices must not consume more than the
+-- house (house_balance_tolerance). The device-health alert house_balance applies the same vars.
 {{ config(tags=['daily']) }}
 with metered as (
     select distinct apartment_key
@@ -30,4 +31,5 @@ select
     house_wh,
     devices_wh
 from days
-where comparable_minutes < 0.5 * minutes or devices_wh > 1.05 * house_wh
+where comparable_minutes < {{ var('house_meter_min_coverage') }} * minutes
+    or devices_wh > (1 + {{ var('house_balance_tolerance') }}) * house_wh

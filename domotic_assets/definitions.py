@@ -12,7 +12,12 @@ from domotic_assets.governance.freshness_alerts import freshness_alert_sensor
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.governance.retention import bronze_retention_job, bronze_retention_schedule
 from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
-from domotic_assets.ingestion.sensors import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
+from domotic_assets.ingestion.sensors import (
+    SENSOR_INTERVAL_SECONDS,
+    daily_weather_schedule,
+    sftp_weather_files_sensor,
+    smb_sensor_files_sensor,
+)
 from domotic_assets.ml.assets import ml_assets
 from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.reference import silver_reference_tables
@@ -35,10 +40,12 @@ defs = dg.Definitions(
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",
                                                     target=[silver_reference_tables],
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
-             # the device-health alerts of a gold day follow it in the same sensor
+             # the device-health alerts of a gold day follow it in the same sensor; it looks as often as the
+             # share sensor (a new file's way to gold)
              dg.AutomationConditionSensorDefinition("gold_automation_sensor",
                                                     target=[gold_models, gold_daily_models, device_health_alerts],
                                                     run_tags=DOWNSTREAM_FIRST,
+                                                    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,
                                                     default_status=dg.DefaultSensorStatus.RUNNING)],

@@ -80,7 +80,8 @@ VARIABLES: tuple[Variable, ...] = (
         "1440",
         group="sensors",
     ),
-    Variable("SENSOR_INTERVAL_SECONDS", "tick interval of the SMB sensor", "30", group="sensors"),
+    Variable("SENSOR_INTERVAL_SECONDS", "tick interval of the SMB sensor and of the gold automation (the hot path "
+             "from a new file to gold)", "10", group="sensors"),
     Variable(
         "SENSOR_FUTURE_MINUTES",
         "a sensor file dated more than this many minutes after now is held back and reported, not ingested",

@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -33,6 +34,7 @@ class GenerationRequest:
     seed: int = 42
     malformed: bool = False
     timezone: str = TIMEZONE
+    hours: int = 24  # the files of each day's first `hours` local hours (benchmarks of a day still arriving)
 
     def key(self) -> dict:
         return {**asdict(self), "start": self.start.isoformat()}
@@ -62,6 +64,10 @@ def _sensor_targets(request: GenerationRequest, index: int) -> dict[int, list[st
     return targets
 
 
+def instant_hour(instant: datetime, zone: str) -> int:
+    return instant.astimezone(ZoneInfo(zone)).hour
+
+
 def _write(path: Path, content: bytes, instant_epoch: float) -> None:
     path.write_bytes(content)
     os.utime(path, (instant_epoch, instant_epoch))
@@ -80,7 +86,8 @@ def generate_apartment(request: GenerationRequest, index: int, share: Path) -> A
             simulator.schedule_counter_reset(day, 600, apartment.plugs[0])
             result.cases.append({"case": "counter_reset", "source": "share", "plug": apartment.plugs[0],
                                  "file": f"{day:%d.%m.%Y} 1000_{apartment.user}_received.json"})
-        files = simulator.day(day)
+        files = [file for file in simulator.day(day)
+                 if instant_hour(file[1], request.timezone) < request.hours]
         rng = random.Random(f"{request.seed}:cases:{apartment.user}:{day}")
         chosen = {rng.randrange(len(files)): case for case in targets.get(offset, [])}
         for position, (name, instant, payload) in enumerate(files):

@@ -16,6 +16,7 @@ from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.assets import prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, Grid, build_features
+from domotic_assets.ml.metrics import power_metrics
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.use_cases import OCCUPANCY, POWER
 from resources.postgres import PostgresResource
@@ -74,6 +75,15 @@ def before(grid: Grid, cutoff: datetime) -> Grid:
     return Grid(windows=grid.windows.filter(pl.col("window_start") + timedelta(minutes=15) <= cutoff),
                 weather=grid.weather.filter(pl.col("prediction_date") < issue_day), sites=grid.sites,
                 holidays=grid.holidays)
+
+
+@pytest.mark.unit
+def test_relative_mae_is_the_mae_over_the_naive_s_on_the_same_rows():
+    actual, naive = np.array([10.0, 20.0, 30.0, 40.0]), np.array([20.0, 20.0, 20.0, 20.0])
+    predicted = np.array([12.0, 18.0, 33.0, 37.0])  # MAE 2.5; the naive's 10
+    metrics = power_metrics(actual, predicted, naive)
+    assert metrics["mae"] == 2.5 and metrics["relative_mae"] == 0.25 and "mase" not in metrics
+    assert power_metrics(actual, naive, naive)["relative_mae"] == 1.0
 
 
 @pytest.mark.unit

@@ -41,14 +41,15 @@ def occupancy_metrics(actual: np.ndarray, probability: np.ndarray, baseline: np.
 
 def power_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray,
                   lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> dict[str, float]:
-    """MAE (W), WAPE, MASE against the same-slot-last-week naive, relative bias, and the share of actuals
-    inside [lower, upper] where an interval is given."""
+    """MAE (W), WAPE, relative MAE (the MAE over the naive's MAE on the same rows: not MASE, which scales by
+    the in-sample seasonal-naive MAE), relative bias, and the share of actuals inside [lower, upper] where an
+    interval is given."""
     error = predicted - actual
     total = np.abs(actual).sum()
     naive_mae = np.mean(np.abs(naive - actual))
     metrics = {"rows": float(len(actual)), "mae": float(np.mean(np.abs(error))),
                "wape": float(np.abs(error).sum() / total) if total else float("nan"),
-               "mase": float(np.mean(np.abs(error)) / naive_mae) if naive_mae else float("nan"),
+               "relative_mae": float(np.mean(np.abs(error)) / naive_mae) if naive_mae else float("nan"),
                "bias": float(error.sum() / total) if total else float("nan")}
     if lower is not None:
         if upper is None:

@@ -14,6 +14,8 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterable
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +34,9 @@ from domotic_config.settings import Settings
 from domotic_config.variables import VARIABLES
 from domotic_ops.postgres import EmbeddedPostgres
 from domotic_ops.procs import free_port
+from resources.bronze import DEFAULT_APARTMENTS
+from resources.smb import SMBShareResource
+from sensors_io.sensor_copy import copy_day
 
 # Three apartments (more than the two reference ones), three days, every malformed case.
 TEST_REQUEST = GenerationRequest(start=date(2023, 10, 28), days=3, apartments=3, seed=7, malformed=True)
@@ -66,6 +71,19 @@ def generated(settings: Settings) -> dict:
     """The test data set written into the test runtime's demo share and sFTP folder."""
     folder = EmbeddedSFTP(settings).folder
     return generate(TEST_REQUEST, Path(settings["SMB_PATH"]), folder, settings.runtime / "demo" / "manifest.json")
+
+
+@pytest.fixture(scope="session")
+def bronze_of(settings: Settings, generated: dict) -> Callable[[Path, Iterable[str]], Path]:
+    """Copies the generated share's files of some days into a bronze folder, as the sensor job copies them."""
+    share = SMBShareResource(path=settings["SMB_PATH"])
+
+    def copy(root: Path, days: Iterable[str]) -> Path:
+        for key in days:
+            copy_day(share, root, DEFAULT_APARTMENTS, key, time.time())
+        return root
+
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -65,12 +65,10 @@ def bronze_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def warehouse(settings, fresh_database, generated, sftp_server, mariadb, bronze_root) -> PostgresResource:
+def warehouse(settings, fresh_database, bronze_of, sftp_server, mariadb, bronze_root) -> PostgresResource:
     """Silver of the three generated days (the autumn DST change in the middle) in database `gold_test`."""
     warehouse = PostgresResource(db_url=fresh_database("gold_test"))
-    bronze = bronze_root
-    for key in DAYS:
-        copy_day(SMBShareResource(path=settings["SMB_PATH"]), bronze, DEFAULT_APARTMENTS, key, time.time())
+    bronze = bronze_of(bronze_root, DAYS)
     for csv in sftp_server.folder.glob("Pred_*.csv"):
         try:
             day = parse_weather_filename(csv.name)
@@ -797,6 +795,16 @@ def open_in_check(check, rule: str, device_id: str) -> list[dict]:
     return [alert for alert in check.metadata["alerts"].data if (alert["rule"], alert["device_id"]) == (rule, device_id)]
 
 
+def assert_closed_by(warehouse: PostgresResource, webhook: AlertWebhookResource, received: list, rule: str,
+                     device_key: int, device: str, day: str) -> None:
+    """The day evaluated again once the condition is gone: the alert is closed on that day, the check no longer
+    lists it, and nothing more was posted about it."""
+    check = evaluate_alerts(warehouse, webhook, day)
+    [alert] = alerts_of(warehouse, rule, device_key)
+    assert alert[6] == day and open_in_check(check, rule, device) == []
+    assert len(posted_about(received, rule, device)) == 1
+
+
 def test_a_drained_battery_opens_one_alert_until_the_battery_is_back(alerting):
     warehouse, webhook, received = alerting
     day, date_key = DAYS[1], int(DAYS[1].replace("-", ""))
@@ -823,10 +831,7 @@ def test_a_drained_battery_opens_one_alert_until_the_battery_is_back(alerting):
         "last_day": day, "evidence": {"battery_min_pct": 4.5, "threshold_pct": BATTERY_LOW_PCT}}]
 
     execute(warehouse, update, (level, date_key, device_key))
-    check = evaluate_alerts(warehouse, webhook, day)
-    [alert] = alerts_of(warehouse, "battery_low", device_key)
-    assert alert[6] == day and open_in_check(check, "battery_low", device) == []
-    assert len(posted_about(received, "battery_low", device)) == 1
+    assert_closed_by(warehouse, webhook, received, "battery_low", device_key, device, day)
 
 
 def test_a_silent_sensor_among_reporting_ones_opens_one_alert_until_it_reports_again(alerting):
@@ -853,9 +858,7 @@ def test_a_silent_sensor_among_reporting_ones_opens_one_alert_until_it_reports_a
     assert len(open_in_check(check, "sensor_silent", device)) == 1 and not check.passed
 
     execute(warehouse, update, (readings, uptime, date_key, device_key))
-    check = evaluate_alerts(warehouse, webhook, day)
-    [alert] = alerts_of(warehouse, "sensor_silent", device_key)
-    assert alert[6] == day and open_in_check(check, "sensor_silent", device) == []
+    assert_closed_by(warehouse, webhook, received, "sensor_silent", device_key, device, day)
 
 
 def test_a_counter_reset_opens_one_alert_with_its_count_and_first_time_until_it_is_gone(alerting):
@@ -886,10 +889,7 @@ def test_a_counter_reset_opens_one_alert_with_its_count_and_first_time_until_it_
     execute(warehouse, "UPDATE gold.fact_energy_minute SET adjustment = NULL WHERE device_key = %s "
                           "AND date_key = %s AND adjustment IN ('reset', 'implausible', 'backwards')",
                (device_key, date_key))
-    check = evaluate_alerts(warehouse, webhook, day)
-    [alert] = alerts_of(warehouse, "counter_fault", device_key)
-    assert alert[6] == day and open_in_check(check, "counter_fault", device) == []
-    assert len(posted_about(received, "counter_fault", device)) == 1
+    assert_closed_by(warehouse, webhook, received, "counter_fault", device_key, device, day)
 
 
 def test_a_stuck_measurement_opens_one_alert_with_its_value_and_span_until_it_varies_again(alerting):
@@ -924,9 +924,7 @@ def test_a_stuck_measurement_opens_one_alert_with_its_value_and_span_until_it_va
     for timestamp, value in originals:
         execute(warehouse, 'UPDATE silver.sensor_events SET value = %s WHERE apartment = %s AND sensor_id = %s '
                            "AND field = 'co2_ppm' AND \"timestamp\" = %s", (value, apartment, sensor_id, timestamp))
-    check = evaluate_alerts(warehouse, webhook, day)
-    [alert] = alerts_of(warehouse, "value_stuck", device_key)
-    assert alert[6] == day and open_in_check(check, "value_stuck", f"{apartment}:{sensor_id}") == []
+    assert_closed_by(warehouse, webhook, received, "value_stuck", device_key, f"{apartment}:{sensor_id}", day)
 
 
 def test_a_house_meter_below_its_devices_opens_one_alert_on_the_meter_until_the_balance_holds(alerting):
@@ -953,6 +951,4 @@ def test_a_house_meter_below_its_devices_opens_one_alert_on_the_meter_until_the_
     assert len(posted_about(received, "house_balance", meter)) == 1 and not check.passed
 
     execute(warehouse, scale, (32, meter_key, date_key))
-    check = evaluate_alerts(warehouse, webhook, day)
-    [alert] = alerts_of(warehouse, "house_balance", meter_key)
-    assert alert[6] == day and open_in_check(check, "house_balance", meter) == []
+    assert_closed_by(warehouse, webhook, received, "house_balance", meter_key, meter, day)

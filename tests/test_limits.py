@@ -5,7 +5,6 @@ discovery stays linear however many badly named files the share holds."""
 from __future__ import annotations
 
 import hashlib
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -19,16 +18,14 @@ from domotic_assets.ingestion.sensors import sftp_weather_files_sensor
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
 from domotic_config.variables import default
-from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
+from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.sftp import RemoteFile
-from resources.smb import SMBShareResource
 from sensors_io.bronze_layout import weather_bronze_path
 from sensors_io.discovery import Cursor, discover
 from sensors_io.filenames import weather_filename
 from sensors_io.flatten import MAX_KEY_CHARS, flatten_payload
-from sensors_io.sensor_copy import copy_day
 from sensors_io.sensor_events import file_checksum, parse_files
 from sensors_io.weather_clean import clean_forecast
 
@@ -171,10 +168,8 @@ def database(fresh_database) -> str:
 
 
 @pytest.fixture
-def bronze(settings, generated, tmp_path) -> Path:
-    root = tmp_path / "bronze"
-    copy_day(SMBShareResource(path=settings["SMB_PATH"]), root, DEFAULT_APARTMENTS, DAY, time.time())
-    return root
+def bronze(bronze_of, tmp_path) -> Path:
+    return bronze_of(tmp_path / "bronze", [DAY])
 
 
 def query(database: str, text: str, params=()) -> list[tuple]:

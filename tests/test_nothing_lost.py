@@ -46,12 +46,8 @@ def database(fresh_database) -> str:
 
 
 @pytest.fixture
-def bronze(settings, generated, tmp_path) -> Path:
-    root = tmp_path / "bronze"
-    share = SMBShareResource(path=settings["SMB_PATH"])
-    for key in (DAY, OTHER_DAY):
-        copy_day(share, root, DEFAULT_APARTMENTS, key, time.time())
-    return root
+def bronze(bronze_of, tmp_path) -> Path:
+    return bronze_of(tmp_path / "bronze", [DAY, OTHER_DAY])
 
 
 def resources(database: str, bronze: Path) -> dict:

@@ -4,7 +4,6 @@ quarantine with reasons, corrected files, weather rules, the reference import an
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import date
 from pathlib import Path
 
@@ -16,14 +15,12 @@ from domotic_assets.silver import store
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
-from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
+from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
-from resources.smb import SMBShareResource
 from sensors_io.bronze_layout import bronze_day, weather_bronze_path
 from sensors_io.filenames import parse_weather_filename
-from sensors_io.sensor_copy import copy_day
 from sensors_io.weather_clean import clean_forecast
 
 pytestmark = pytest.mark.integration
@@ -33,12 +30,9 @@ DAYS = ["2023-10-28", "2023-10-29", "2023-10-30"]
 
 
 @pytest.fixture(scope="module")
-def bronze(settings, generated, sftp_server, tmp_path_factory) -> Path:
+def bronze(bronze_of, sftp_server, tmp_path_factory) -> Path:
     """Bronze for the three generated days, plus the contract's two example files on 2023-10-03."""
-    root = tmp_path_factory.mktemp("silver") / "bronze"
-    share = SMBShareResource(path=settings["SMB_PATH"])
-    for key in DAYS:
-        copy_day(share, root, DEFAULT_APARTMENTS, key, time.time())
+    root = bronze_of(tmp_path_factory.mktemp("silver") / "bronze", DAYS)
     for example in FIXTURES.glob("*.json"):
         apartment = "jimmy" if "Jimmy" in example.name else "jeremie"
         target = root / apartment / "2023/10/03/14" / example.name

@@ -16,7 +16,8 @@ from dotenv import dotenv_values
 from domotic_config.private import PRIVATE_FILE, runtime_folder
 from domotic_config.variables import PG_ROLE, ROOT, VARIABLES, WAREHOUSE_DB, default
 
-GENERATED_SECRETS = ("DOMOTIC_PG_SUPERUSER_PASSWORD", "DOMOTIC_PG_PASSWORD")
+GENERATED_SECRETS = ("DOMOTIC_PG_SUPERUSER_PASSWORD", "DOMOTIC_PG_PASSWORD", "SUPERSET_ADMIN_PASSWORD",
+                     "SUPERSET_METADATA_PASSWORD", "SUPERSET_SECRET_KEY", "SUPERSET_LOGIN_KEY")
 
 
 def read_env_file(path: Path) -> dict[str, str]:

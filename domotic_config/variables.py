@@ -191,6 +191,23 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "DAGSTER_MODE", "`dev` (`dagster dev`) or `service` (`dagster-webserver` + `dagster-daemon`)", "dev", group="operations"
     ),
+    # dashboards (Apache Superset, docs/dashboards.md)
+    Variable("SUPERSET_ENABLED", "`make up` starts Superset with the dashboards (`yes` or `no`)", "yes",
+             group="dashboards"),
+    Variable("SUPERSET_PORT", "port of Superset (127.0.0.1)", "8088", group="dashboards"),
+    Variable("SUPERSET_ADMIN_USER", "the manager's Superset account (an Admin) and warehouse login, which sees "
+             "every apartment", "manager", group="dashboards"),
+    Variable("SUPERSET_ADMIN_PASSWORD", "its Superset password", secret=True,
+             fallback="generated into `.runtime/secrets.env`", group="dashboards"),
+    Variable("SUPERSET_METADATA_URL", "Superset's own database, `postgresql+psycopg2://user:password@host:port/db`",
+             secret=True, fallback="database `superset` of the embedded cluster", group="dashboards"),
+    Variable("SUPERSET_METADATA_PASSWORD", "password of the embedded cluster's `domotic_superset` role, owner of "
+             "that database", secret=True, fallback="generated into `.runtime/secrets.env`", group="dashboards"),
+    Variable("SUPERSET_SECRET_KEY", "Superset's key for sessions and its stored credentials", secret=True,
+             fallback="generated into `.runtime/secrets.env`", group="dashboards"),
+    Variable("SUPERSET_LOGIN_KEY", "key from which each Superset user's warehouse password is derived (changing it "
+             "needs every login's password set again: `domotic_ops bi-user add`)", secret=True,
+             fallback="generated into `.runtime/secrets.env`", group="dashboards"),
 )
 _BY_NAME = {variable.name: variable for variable in VARIABLES}
 

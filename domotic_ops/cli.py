@@ -29,12 +29,16 @@ from domotic_ops.check import run_checks
 from domotic_ops.dagster_service import DagsterService
 from domotic_ops.health import report as health_report
 from domotic_ops.postgres import EmbeddedPostgres
+from domotic_ops.superset import SupersetService
 from resources.postgres import PostgresResource
 
 
 def platform_services(settings: Settings) -> dict:
     """The services this configuration runs itself, in start order (Dagster last)."""
-    found = {"pg": EmbeddedPostgres(settings)} if settings.embedded_postgres else {}
+    postgres = EmbeddedPostgres(settings) if settings.embedded_postgres else None
+    found: dict = {"pg": postgres} if postgres else {}
+    if settings["SUPERSET_ENABLED"] == "yes":
+        found["superset"] = SupersetService(settings, postgres)
     return {**found, "dagster": DagsterService(settings)}
 
 
@@ -59,6 +63,9 @@ def up(services: dict, prepare: Callable[[], None] | None = None) -> None:
     dagster.start()
     print(f"dagster  {dagster.status()}")
     print(f"\nDagster UI: {dagster.url}   (ready in {time.monotonic() - started:.0f} s; stop with `make down`)")
+    if "superset" in services:
+        print(f"Dashboards: {services['superset'].url}   (user {services['superset'].settings['SUPERSET_ADMIN_USER']}, "
+              "password SUPERSET_ADMIN_PASSWORD in .runtime/secrets.env)")
 
 
 def down(services: dict) -> None:

@@ -48,6 +48,17 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
   echo "$wanted" > "$stamp"
 fi
 
+# Apache Superset (the dashboards) in an environment of its own, so that its pins never constrain the platform's.
+superset_venv=.runtime/superset/venv
+superset_stamp=$superset_venv/.domotic-lock
+superset_wanted=$(sha256sum bi/requirements.lock | cut -d' ' -f1)
+if [ ! -x "$superset_venv/bin/superset" ] || [ "$(cat "$superset_stamp" 2>/dev/null)" != "$superset_wanted" ]; then
+  echo "bootstrap: installing Apache Superset into $superset_venv (bi/requirements.lock)"
+  "$TOOLS/bin/uv" venv --quiet --allow-existing --python "$python" "$superset_venv"
+  VIRTUAL_ENV="$superset_venv" UV_COMPILE_BYTECODE=1 "$TOOLS/bin/uv" pip sync --quiet --require-hashes bi/requirements.lock
+  echo "$superset_wanted" > "$superset_stamp"
+fi
+
 # The dbt manifest the code location loads: parsed again only when the dbt project changed (no database needed).
 dbt_stamp=dbt_project/target/.domotic-parsed
 dbt_wanted=$(.venv/bin/python -m domotic_assets.gold.dbt_files dbt_project)  # the digest gold runs compare too

@@ -11,9 +11,10 @@ select
     coalesce(presence.motion_count, 0) > 0 as occupied_flag,
     forecasts.probability as presence_prob
 from {{ ref('fact_presence_minute') }} as presence
-left join {{ ref('stg_occupancy_forecasts') }} as forecasts
+left join {{ ref('stg_forecasts') }} as forecasts
     on
-        presence.room_key = forecasts.room_key
+        forecasts.target = 'occupancy'
+        and presence.room_key = forecasts.room_key
         and presence.datetime_key - presence.datetime_key % 100 % 15
         = to_char(forecasts.window_start at time zone 'UTC', 'YYYYMMDDHH24MI')::bigint
 where {{ apartment_rows_visible('presence.apartment_key') }}

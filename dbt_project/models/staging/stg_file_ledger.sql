@@ -6,5 +6,6 @@ select
     file,
     source,
     apartment,
-    partition_date
+    partition_date,
+    loaded_at
 from ledger

@@ -1,0 +1,205 @@
+"""Apache Superset, the dashboards (docs/dashboards.md): run in its own environment (`.runtime/superset/venv`,
+installed by scripts/bootstrap.sh from bi/requirements.lock) on 127.0.0.1:<SUPERSET_PORT>, stoppable by PID.
+
+Its metadata lives in its own database (SUPERSET_METADATA_URL, else `superset` on the embedded cluster). Each
+Superset user queries the warehouse as the PostgreSQL login of the same name (bi/logins.py), so the apartment
+mapping of governance.apartment_access decides what a person sees in Superset as in any BI tool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import urllib.request
+from pathlib import Path
+
+from psycopg2 import sql
+from sqlalchemy.engine import make_url
+
+from bi.logins import check_username, warehouse_password
+from domotic_config.private import own_folder
+from domotic_config.settings import Settings
+from domotic_config.variables import ROOT
+from domotic_ops import procs
+
+BI = ROOT / "bi"
+METADATA_DB, METADATA_ROLE = "superset", "domotic_superset"
+KINDS = {"manager": "domotic_bi_all", "resident": "domotic_bi"}  # Superset kind of user -> warehouse group role
+
+
+class SupersetService:
+    def __init__(self, settings: Settings, postgres=None):
+        """`postgres`: the embedded cluster (admin rights for the metadata database and the warehouse logins),
+        None on servers of one's own."""
+        self.settings = settings
+        self.postgres = postgres
+        self.port = int(settings["SUPERSET_PORT"])
+        self.folder = settings.runtime / "superset"
+        self.venv = self.folder / "venv"
+        self.pid_file = settings.runtime / "pids" / "superset.pid"
+        self.log_file = settings.runtime / "logs" / "superset.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def metadata_url(self) -> str:
+        if self.settings.get("SUPERSET_METADATA_URL"):
+            return self.settings["SUPERSET_METADATA_URL"]
+        if self.postgres is None:
+            raise procs.ServiceError("SUPERSET_METADATA_URL is not set (Superset's own database on your server)")
+        return make_url(f"postgresql+psycopg2://{METADATA_ROLE}@127.0.0.1:{self.postgres.port}/{METADATA_DB}").set(
+            password=self.settings["SUPERSET_METADATA_PASSWORD"]).render_as_string(hide_password=False)
+
+    def environment(self) -> dict[str, str]:
+        """Superset's processes: its configuration, its secrets and the warehouse's address; no platform secret."""
+        warehouse = make_url(self.settings["DB_URL"])
+        home = self.folder / "home"
+        return {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": str(home),
+                "SUPERSET_HOME": str(home), "SUPERSET_CONFIG_PATH": str(BI / "superset_config.py"),
+                "FLASK_APP": "superset.app:create_app()", "PYTHONDONTWRITEBYTECODE": "1",
+                "SUPERSET_SECRET_KEY": self.settings["SUPERSET_SECRET_KEY"],
+                "SUPERSET_METADATA_URL": self.metadata_url(),
+                "SUPERSET_LOGIN_KEY": self.settings["SUPERSET_LOGIN_KEY"],
+                "SUPERSET_ADMIN_USER": self.settings["SUPERSET_ADMIN_USER"],
+                "SUPERSET_WAREHOUSE_HOST": warehouse.host or "127.0.0.1",
+                "SUPERSET_WAREHOUSE_PORT": str(warehouse.port or 5432),
+                "SUPERSET_WAREHOUSE_DB": warehouse.database or ""}
+
+    def preflight(self) -> None:
+        if not (self.venv / "bin" / "superset").exists():
+            raise procs.ServiceError(f"Superset is not installed in {self.venv}: run `make bootstrap` "
+                                     "(or set SUPERSET_ENABLED=no)")
+
+    def _superset(self, *args: str, stdin: str | None = None) -> str:
+        """A Superset command (`superset …`, or bi/provision.py with `provision`) in its environment."""
+        command = ([str(self.venv / "bin" / "python"), str(BI / "provision.py"), *args[1:]] if args[0] == "provision"
+                   else [str(self.venv / "bin" / "superset"), *args])
+        own_folder(self.folder / "home")
+        result = subprocess.run(command, env=self.environment(), cwd=self.folder, input=stdin, capture_output=True,
+                                text=True)
+        if result.returncode != 0:
+            raise procs.ServiceError(f"superset {' '.join(args)} failed ({result.returncode}):\n"
+                                     f"{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        return result.stdout
+
+    def _ensure_metadata_database(self) -> None:
+        if self.settings.get("SUPERSET_METADATA_URL") or self.postgres is None:
+            return
+        admin = self.postgres.connect()
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (METADATA_ROLE,))
+            verb = "ALTER" if cursor.fetchone() else "CREATE"
+            cursor.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(METADATA_ROLE)),
+                           (self.settings["SUPERSET_METADATA_PASSWORD"],))
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (METADATA_DB,))
+            if not cursor.fetchone():
+                cursor.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(METADATA_DB), sql.Identifier(METADATA_ROLE)))
+        admin.close()
+
+    def _upgrade(self) -> None:
+        """`superset db upgrade` and `superset init`, once per installed Superset and metadata database."""
+        stamp = self.folder / "initialised"
+        wanted = hashlib.sha256((BI / "requirements.lock").read_bytes() + self.metadata_url().encode()).hexdigest()
+        if stamp.exists() and stamp.read_text() == wanted:
+            return
+        self._superset("db", "upgrade")
+        self._superset("init")
+        stamp.write_text(wanted)
+
+    def provision(self) -> None:
+        """The metadata database, the manager's account and login, the dashboards (all idempotent)."""
+        self._ensure_metadata_database()
+        self._upgrade()
+        self.save_user(self.settings["SUPERSET_ADMIN_USER"], "manager", self.settings["SUPERSET_ADMIN_PASSWORD"])
+        self._superset("provision", "dashboards")
+
+    def save_user(self, name: str, kind: str, password: str, apartment: str | None = None) -> None:
+        """A Superset account and its warehouse login (a manager sees every apartment, a resident `apartment`)."""
+        save_login(self.warehouse_admin(), check_username(name), kind,
+                   warehouse_password(self.settings["SUPERSET_LOGIN_KEY"], name), apartment)
+        self._superset("provision", "user", name, kind, stdin=password + "\n")
+
+    def remove_user(self, name: str) -> None:
+        remove_login(self.warehouse_admin(), check_username(name))
+        self._superset("provision", "remove", name)
+
+    def warehouse_admin(self):
+        """A connection of the admin role to the warehouse (the embedded cluster's superuser)."""
+        if self.postgres is None:
+            raise procs.ServiceError("warehouse logins are created by its administrator on a server of your own: "
+                                     "see docs/dashboards.md")
+        return self.postgres.connect(make_url(self.settings["DB_URL"]).database)
+
+    def answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def is_running(self) -> bool:
+        return procs.is_alive(procs.read_pid(self.pid_file))
+
+    def start(self, timeout: float = 180) -> None:
+        """Provision, then serve with gunicorn (one worker, threads) and wait until it answers."""
+        self.preflight()
+        self.provision()
+        if not self.is_running():
+            command = [str(self.venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{self.port}", "--workers", "1",
+                       "--threads", "8", "--timeout", "120", "superset.app:create_app()"]
+            procs.spawn(command, self.pid_file, self.log_file, env=self.environment(), cwd=self.folder)
+        if not procs.wait_until(lambda: self.answers() or not self.is_running(), timeout, 1.0) or not self.answers():
+            raise procs.ServiceError(f"Superset did not answer on {self.url}; see {self.log_file}")
+
+    def stop(self) -> bool:
+        return procs.stop_pid_file(self.pid_file, timeout=30)
+
+    def status(self) -> str:
+        if self.is_running():
+            return f"running (pid {procs.read_pid(self.pid_file)}, {self.url})"
+        return "stopped"
+
+
+def save_login(admin, name: str, kind: str, password: str, apartment: str | None) -> None:
+    """Create or update the warehouse login `name` in its group role, and its rows of the apartment mapping:
+    none for a manager (the group sees every apartment), the apartment for a resident."""
+    if kind not in KINDS or (kind == "resident") != bool(apartment):
+        raise ValueError("a resident has one apartment, a manager none")
+    with admin, admin.cursor() as cursor:
+        if apartment:
+            cursor.execute("SELECT EXISTS (SELECT FROM silver.file_ledger WHERE source = 'sensor' AND apartment = %s)",
+                           (apartment,))
+            if not cursor.fetchone()[0]:
+                raise ValueError(f"apartment {apartment!r} is unknown: no sensor file of it was loaded")
+        cursor.execute("SELECT rolcanlogin, pg_has_role(oid, 'domotic_bi', 'MEMBER') FROM pg_roles WHERE rolname = %s",
+                       (name,))
+        found = cursor.fetchone()
+        if found and not (found[0] and found[1]):
+            raise ValueError(f"{name!r} is a database role that is not a BI login: choose another name")
+        verb = "ALTER" if found else "CREATE"
+        cursor.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(name)), (password,))
+        for group in KINDS.values():
+            cursor.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), sql.Identifier(name)))
+        cursor.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(KINDS[kind]), sql.Identifier(name)))
+        cursor.execute("DELETE FROM governance.apartment_access WHERE grantee = %s", (name,))
+        if apartment:
+            cursor.execute("INSERT INTO governance.apartment_access VALUES (%s, governance.apartment_key(%s))",
+                           (name, apartment))
+    admin.close()
+
+
+def remove_login(admin, name: str) -> None:
+    """Drop the warehouse login `name` and its rows of the apartment mapping (nothing when there is none)."""
+    with admin, admin.cursor() as cursor:
+        cursor.execute("DELETE FROM governance.apartment_access WHERE grantee = %s", (name,))
+        cursor.execute("SELECT pg_has_role(oid, 'domotic_bi', 'MEMBER') FROM pg_roles WHERE rolname = %s", (name,))
+        found = cursor.fetchone()
+        if found and not found[0]:
+            raise ValueError(f"{name!r} is not a BI login")
+        if found:
+            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+    admin.close()

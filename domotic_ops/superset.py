@@ -1,4 +1,4 @@
-"""Apache Superset, the dashboards (docs/dashboards.md): run in its own environment (`.runtime/superset/venv`,
+"""Apache Superset, the dashboards (docs/dashboards.md): run in its own environment (`.venv-superset`,
 installed by scripts/bootstrap.sh from bi/requirements.lock) on 127.0.0.1:<SUPERSET_PORT>, stoppable by PID.
 
 Its metadata lives in its own database (SUPERSET_METADATA_URL, else `superset` on the embedded cluster). Each
@@ -24,6 +24,7 @@ from domotic_config.variables import ROOT
 from domotic_ops import procs
 
 BI = ROOT / "bi"
+SUPERSET_VENV = ROOT / ".venv-superset"  # scripts/bootstrap.sh installs it
 METADATA_DB, METADATA_ROLE = "superset", "domotic_superset"
 KINDS = {"manager": "domotic_bi_all", "resident": "domotic_bi"}  # Superset kind of user -> warehouse group role
 
@@ -36,7 +37,7 @@ class SupersetService:
         self.postgres = postgres
         self.port = int(settings["SUPERSET_PORT"])
         self.folder = settings.runtime / "superset"
-        self.venv = self.folder / "venv"
+        self.venv = SUPERSET_VENV
         self.pid_file = settings.runtime / "pids" / "superset.pid"
         self.log_file = settings.runtime / "logs" / "superset.log"
 

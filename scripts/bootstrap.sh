@@ -49,7 +49,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; 
 fi
 
 # Apache Superset (the dashboards) in an environment of its own, so that its pins never constrain the platform's.
-superset_venv=.runtime/superset/venv
+superset_venv=.venv-superset
 superset_stamp=$superset_venv/.domotic-lock
 superset_wanted=$(sha256sum bi/requirements.lock | cut -d' ' -f1)
 if [ ! -x "$superset_venv/bin/superset" ] || [ "$(cat "$superset_stamp" 2>/dev/null)" != "$superset_wanted" ]; then

@@ -20,6 +20,7 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import dagster as dg
 import psycopg2
 import pytest
 
@@ -30,13 +31,22 @@ from demo.mariadb import EmbeddedMariaDB
 from demo.samba import EmbeddedSamba
 from demo.settings import DEMO_VARIABLES, load_demo_settings
 from demo.sftp_server import EmbeddedSFTP
+from domotic_assets.silver.reference import silver_reference_tables
+from domotic_assets.silver.sensor_events import silver_sensor_events
+from domotic_assets.silver.weather import silver_weather_forecasts
 from domotic_config.settings import Settings
 from domotic_config.variables import VARIABLES
 from domotic_ops.postgres import EmbeddedPostgres
 from domotic_ops.procs import free_port
-from resources.bronze import DEFAULT_APARTMENTS
+from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
+from resources.cleaning import CleaningRulesResource
+from resources.postgres import PostgresResource
+from resources.reference_db import ReferenceDatabaseResource
 from resources.smb import SMBShareResource
+from sensors_io.bronze_layout import weather_bronze_path
+from sensors_io.filenames import FilenameError, parse_weather_filename
 from sensors_io.sensor_copy import copy_day
+from tests.gold_build import DAYS, build
 
 # Three apartments (more than the two reference ones), three days, every malformed case.
 TEST_REQUEST = GenerationRequest(start=date(2023, 10, 28), days=3, apartments=3, seed=7, malformed=True)
@@ -132,6 +142,41 @@ def bi_login(settings: Settings, postgres):
         admin.close()
         return psycopg2.connect(host="127.0.0.1", port=postgres.port, user=name, password=password, dbname=database)
     return login
+
+
+@pytest.fixture(scope="session")
+def bronze_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("gold") / "bronze"
+
+
+@pytest.fixture(scope="session")
+def warehouse(settings, fresh_database, bronze_of, sftp_server, mariadb, bronze_root) -> PostgresResource:
+    """Silver of the three generated days (the autumn DST change in the middle) in database `gold_test`."""
+    warehouse = PostgresResource(db_url=fresh_database("gold_test"))
+    bronze = bronze_of(bronze_root, DAYS)
+    for csv in sftp_server.folder.glob("Pred_*.csv"):
+        try:
+            day = parse_weather_filename(csv.name)
+        except FilenameError:
+            continue
+        target = weather_bronze_path(bronze, day, csv.name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(csv.read_bytes())
+    resources = {"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze)), "rules": CleaningRulesResource(),
+                 "reference_db": ReferenceDatabaseResource(url=settings["MYSQL_URL"])}
+    window = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]}
+    dg.materialize([silver_sensor_events], resources=resources, tags=window)
+    dg.materialize([silver_weather_forecasts], resources=resources,
+                   tags={**window, "dagster/asset_partition_range_start": "2023-10-26"})
+    dg.materialize([silver_reference_tables], resources=resources)
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def built(warehouse):
+    results = build(warehouse)
+    assert all(r.success for r in results)
+    return results
 
 
 @pytest.fixture(scope="session")

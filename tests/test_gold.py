@@ -27,7 +27,6 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from domotic_assets.gold.assets import gold_daily_models, gold_models
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
@@ -41,59 +40,17 @@ from domotic_assets.governance.device_alerts import (
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver.reference import silver_reference_tables
-from domotic_assets.silver.sensor_events import silver_sensor_events
-from domotic_assets.silver.weather import silver_weather_forecasts
 from domotic_ops.procs import free_port
 from resources.alerts import AlertWebhookResource
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
-from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
 from resources.reference_db import ReferenceDatabaseResource
 from resources.smb import SMBShareResource
-from sensors_io.bronze_layout import weather_bronze_path
-from sensors_io.filenames import FilenameError, parse_weather_filename
 from sensors_io.sensor_copy import copy_day
+from tests.gold_build import DAYS, build
 
 pytestmark = pytest.mark.integration
-DAYS = ["2023-10-28", "2023-10-29", "2023-10-30"]
 ZURICH = ZoneInfo("Europe/Zurich")
-
-
-@pytest.fixture(scope="module")
-def bronze_root(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("gold") / "bronze"
-
-
-@pytest.fixture(scope="module")
-def warehouse(settings, fresh_database, bronze_of, sftp_server, mariadb, bronze_root) -> PostgresResource:
-    """Silver of the three generated days (the autumn DST change in the middle) in database `gold_test`."""
-    warehouse = PostgresResource(db_url=fresh_database("gold_test"))
-    bronze = bronze_of(bronze_root, DAYS)
-    for csv in sftp_server.folder.glob("Pred_*.csv"):
-        try:
-            day = parse_weather_filename(csv.name)
-        except FilenameError:
-            continue
-        target = weather_bronze_path(bronze, day, csv.name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(csv.read_bytes())
-    resources = {"warehouse": warehouse, "bronze": BronzeResource(root=str(bronze)), "rules": CleaningRulesResource(),
-                 "reference_db": ReferenceDatabaseResource(url=settings["MYSQL_URL"])}
-    window = {"dagster/asset_partition_range_start": DAYS[0], "dagster/asset_partition_range_end": DAYS[-1]}
-    dg.materialize([silver_sensor_events], resources=resources, tags=window)
-    dg.materialize([silver_weather_forecasts], resources=resources,
-                   tags={**window, "dagster/asset_partition_range_start": "2023-10-26"})
-    dg.materialize([silver_reference_tables], resources=resources)
-    return warehouse
-
-
-def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1], raise_on_error=True,
-          runner: str | None = None) -> list:
-    resources = {"dbt": gold_dbt(runner), "warehouse": warehouse}
-    results = [dg.materialize([gold_models], resources=resources)]
-    results.append(dg.materialize([gold_daily_models], resources=resources, raise_on_error=raise_on_error, tags={
-        "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}))
-    return results
 
 
 def failed_checks(results) -> list[str]:
@@ -110,13 +67,6 @@ def query(warehouse: PostgresResource, text: str, params=()) -> list[tuple]:
 def execute(warehouse: PostgresResource, text: str, params=()) -> None:
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute(text, params)
-
-
-@pytest.fixture(scope="module")
-def built(warehouse):
-    results = build(warehouse)
-    assert all(r.success for r in results)
-    return results
 
 
 def test_the_star_builds_with_every_check_green(built):

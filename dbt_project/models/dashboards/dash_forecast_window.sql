@@ -1,6 +1,5 @@
-{{ config(tags=['daily']) }}
 {#- The current forecast of every room and 15-minute window beside what gold measured in it: the room's mean
-    plug power (W) and whether it was occupied. Rebuilt with each day, so it reads the forecasts from the first
+    plug power (W) and whether it was occupied. Built with each day, so it reads the forecasts from the first
     build after the ML assets created them. -#}
 with forecasts as (
     select * from {{ ref('stg_forecasts') }}

@@ -65,7 +65,7 @@ def prepare_sources(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    add_common_commands(commands, ("pg", "mysql", "sftp", "dagster"))
+    add_common_commands(commands, ("pg", "mysql", "sftp", "superset", "dagster"))
     gen = commands.add_parser("generate", help="generate the demo sources (DEMO_* variables as defaults)")
     gen.add_argument("--start", type=date.fromisoformat)
     gen.add_argument("--days", type=int)

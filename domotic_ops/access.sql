@@ -35,8 +35,12 @@ ALTER TABLE governance.apartment_access ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS own_rows ON governance.apartment_access;
 CREATE POLICY own_rows ON governance.apartment_access FOR SELECT
     USING (grantee IN (SELECT rolname FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER')));
+-- The pipeline reads and deletes an apartment's rows of the mapping when it erases the apartment (GDPR).
+DROP POLICY IF EXISTS pipeline_erasure ON governance.apartment_access;
+CREATE POLICY pipeline_erasure ON governance.apartment_access FOR ALL TO :app_role USING (true);
 REVOKE ALL ON governance.apartment_access FROM PUBLIC;
 GRANT SELECT ON governance.apartment_access TO :app_role, domotic_bi;
+GRANT DELETE ON governance.apartment_access TO :app_role;
 INSERT INTO governance.apartment_access VALUES ('domotic_bi_all', NULL), (:app_role_name, NULL)
     ON CONFLICT DO NOTHING;
 

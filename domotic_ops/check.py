@@ -16,6 +16,7 @@ from psycopg2 import sql
 
 from domotic_config.settings import Settings
 from domotic_config.variables import VARIABLES
+from domotic_ops.superset import superset_service
 from resources.configured import platform_resources
 
 WAREHOUSE_SCHEMAS = ("silver", "gold")
@@ -97,6 +98,12 @@ def check_reference_db(resources: dict, settings: Settings) -> str:
     return f"{len(_ready(resources, 'reference_db').table_names())} tables"
 
 
+def check_dashboards(resources: dict, settings: Settings) -> str:
+    if settings["SUPERSET_ENABLED"] != "yes":
+        return "not run here (SUPERSET_ENABLED=no)"
+    return superset_service(settings).report()
+
+
 CHECKS: tuple[tuple[str, tuple[str, ...], Callable[[dict, Settings], str], str], ...] = (
     ("warehouse", ("DB_URL",), check_warehouse, "check DB_URL (host, port, user, password, database)"),
     ("dagster storage", ("DAGSTER_PG_HOST", "DAGSTER_PG_USERNAME"), check_dagster_storage,
@@ -106,6 +113,8 @@ CHECKS: tuple[tuple[str, tuple[str, ...], Callable[[dict, Settings], str], str],
     ("sFTP server", ("SFTP_HOST", "SFTP_USER", "SFTP_PASSWORD"), check_sftp,
      "check SFTP_HOST, SFTP_PORT, SFTP_PATH and the host-key settings"),
     ("reference DB", ("MYSQL_URL",), check_reference_db, "check MYSQL_URL (host, port, user, password, database)"),
+    ("dashboards", ("SUPERSET_PORT",), check_dashboards,
+     "run `make bootstrap`, check SUPERSET_METADATA_URL, or set SUPERSET_ENABLED=no"),
 )
 
 

@@ -1,5 +1,5 @@
-"""Operate the platform: `python -m domotic_ops up|down|status|check|health|backup|restore|pg|dagster|dbt|
-dbt-docs|access-sql`.
+"""Operate the platform: `python -m domotic_ops up|down|status|check|health|backup|restore|pg|superset|dagster|
+dbt|dbt-docs|access-sql|bi-user`.
 
 `up` starts what this configuration runs itself (the embedded PostgreSQL unless `DB_URL` is set) and then
 Dagster; a server of the user's own is never started or stopped. The demo's CLI (`python -m demo`) adds the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -29,16 +30,15 @@ from domotic_ops.check import run_checks
 from domotic_ops.dagster_service import DagsterService
 from domotic_ops.health import report as health_report
 from domotic_ops.postgres import EmbeddedPostgres
-from domotic_ops.superset import SupersetService
+from domotic_ops.superset import superset_service
 from resources.postgres import PostgresResource
 
 
 def platform_services(settings: Settings) -> dict:
     """The services this configuration runs itself, in start order (Dagster last)."""
-    postgres = EmbeddedPostgres(settings) if settings.embedded_postgres else None
-    found: dict = {"pg": postgres} if postgres else {}
+    found: dict = {"pg": EmbeddedPostgres(settings)} if settings.embedded_postgres else {}
     if settings["SUPERSET_ENABLED"] == "yes":
-        found["superset"] = SupersetService(settings, postgres)
+        found["superset"] = superset_service(settings)
     return {**found, "dagster": DagsterService(settings)}
 
 
@@ -150,10 +150,38 @@ def dbt_docs(settings: Settings, port: int) -> int:
     os.execve(command[0], command, env)
 
 
+def bi_user(settings: Settings, args) -> int:
+    """`bi-user add|remove`: the Superset account and the warehouse login of one person, in one step."""
+    service = platform_services(settings).get("superset")
+    if service is None:
+        raise procs.ServiceError("Superset is not enabled (SUPERSET_ENABLED=no)")
+    try:
+        if args.user_action == "remove":
+            service.remove_user(args.name)
+            return 0
+        password = secrets.token_urlsafe(12)
+        service.save_user(args.name, "manager" if args.manager else "resident", password, args.apartment)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.name}: password {password}  (shown once; sign in at {service.url})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m domotic_ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    add_common_commands(commands, ("pg", "dagster"))
+    add_common_commands(commands, ("pg", "superset", "dagster"))
+    users = commands.add_parser("bi-user", help="add or remove a dashboards user: a Superset account and its "
+                                                "warehouse login in the apartment mapping")
+    user_actions = users.add_subparsers(dest="user_action", required=True)
+    add = user_actions.add_parser("add", help="create or update the user; prints a new password")
+    add.add_argument("name", help="user name: a-z, 0-9 and _, starting with a letter")
+    seen = add.add_mutually_exclusive_group(required=True)
+    seen.add_argument("--apartment", help="a resident: the apartment id (gold.dim_apartment.apartment_id)")
+    seen.add_argument("--manager", action="store_true", help="a manager: every apartment, both dashboards")
+    user_actions.add_parser("remove", help="remove the Superset account, the login and its mapping rows").add_argument(
+        "name")
     commands.add_parser("check", help="show the effective configuration and test every configured service")
     dbt = commands.add_parser("dbt", help="run dbt on the gold project against DB_URL (e.g. dbt build, docs generate)")
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
@@ -189,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "restore":
             restore_dump(backup_urls(settings)[0][0], args.dump, args.database, settings.get("DOMOTIC_PG_BINDIR", ""))
             return
+        if args.command == "bi-user":
+            sys.exit(bi_user(settings, args))
         if args.command == "access-sql":
             app_role = make_url(settings["DB_URL"]).username
             if app_role is None:

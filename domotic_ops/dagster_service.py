@@ -20,7 +20,9 @@ from domotic_config.variables import ROOT
 from domotic_ops import procs
 
 MODES = ("dev", "service")
-NOT_FOR_DAGSTER = ("DOMOTIC_PG_SUPERUSER_PASSWORD",)  # only the set-up needs it; runs use DB_URL
+# Only the set-up needs the superuser's password (runs use DB_URL); Superset's secrets are Superset's.
+NOT_FOR_DAGSTER = ("DOMOTIC_PG_SUPERUSER_PASSWORD", "SUPERSET_ADMIN_PASSWORD", "SUPERSET_METADATA_PASSWORD",
+                   "SUPERSET_METADATA_URL", "SUPERSET_SECRET_KEY", "SUPERSET_LOGIN_KEY")
 
 
 class DagsterService:

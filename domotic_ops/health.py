@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from domotic_config.settings import Settings
+from domotic_ops import procs
+from domotic_ops.superset import superset_service
 from resources.postgres import PostgresResource
 
 HOUR = timedelta(hours=1)
@@ -126,6 +128,11 @@ def report(settings: Settings, out: Callable[[str], None] = print, now: datetime
     out(f"bronze ({settings['BRONZE_ROOT']}):")
     for top, files, size in bronze_summary(Path(settings["BRONZE_ROOT"])):
         out(f"  {top:20} {files:9} files {size / 1e6:10.1f} MB")
+    if settings["SUPERSET_ENABLED"] == "yes":
+        try:
+            out(f"dashboards: {superset_service(settings).report()}")
+        except procs.ServiceError as error:
+            out(f"dashboards: FAIL {error}")
     if runs:
         out("last runs:")
         for line in last_runs():

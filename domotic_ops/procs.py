@@ -163,6 +163,22 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def group_memory_mb(pgid: int | None) -> float:
+    """Resident memory (MB) of the live processes of a process group (0 when there is none)."""
+    total_kb = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and pgid:
+            try:
+                fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+                if int(fields[2]) == pgid:
+                    status = (entry / "status").read_text()
+                    total_kb += next((int(line.split()[1]) for line in status.splitlines()
+                                      if line.startswith("VmRSS:")), 0)
+            except (FileNotFoundError, IndexError, ProcessLookupError):
+                continue
+    return total_kb / 1024
+
+
 def _signal(pid: int, sig: int, group: bool) -> None:
     try:
         if group:

@@ -12,8 +12,8 @@ import hashlib
 import os
 import subprocess
 import urllib.request
-from pathlib import Path
 
+import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
@@ -22,6 +22,7 @@ from domotic_config.private import own_folder
 from domotic_config.settings import Settings
 from domotic_config.variables import ROOT
 from domotic_ops import procs
+from resources.postgres import PostgresResource
 
 BI = ROOT / "bi"
 SUPERSET_VENV = ROOT / ".venv-superset"  # scripts/bootstrap.sh installs it
@@ -101,8 +102,10 @@ class SupersetService:
                     sql.Identifier(METADATA_DB), sql.Identifier(METADATA_ROLE)))
         admin.close()
 
-    def _upgrade(self) -> None:
-        """`superset db upgrade` and `superset init`, once per installed Superset and metadata database."""
+    def prepare(self) -> None:
+        """The metadata database, then `superset db upgrade` and `superset init` once per installed Superset and
+        metadata database."""
+        self._ensure_metadata_database()
         stamp = self.folder / "initialised"
         wanted = hashlib.sha256((BI / "requirements.lock").read_bytes() + self.metadata_url().encode()).hexdigest()
         if stamp.exists() and stamp.read_text() == wanted:
@@ -113,26 +116,32 @@ class SupersetService:
 
     def provision(self) -> None:
         """The metadata database, the manager's account and login, the dashboards (all idempotent)."""
-        self._ensure_metadata_database()
-        self._upgrade()
         self.save_user(self.settings["SUPERSET_ADMIN_USER"], "manager", self.settings["SUPERSET_ADMIN_PASSWORD"])
         self._superset("provision", "dashboards")
 
     def save_user(self, name: str, kind: str, password: str, apartment: str | None = None) -> None:
         """A Superset account and its warehouse login (a manager sees every apartment, a resident `apartment`)."""
-        save_login(self.warehouse_admin(), check_username(name), kind,
-                   warehouse_password(self.settings["SUPERSET_LOGIN_KEY"], name), apartment)
+        self.prepare()
+        login = (check_username(name), kind, warehouse_password(self.settings["SUPERSET_LOGIN_KEY"], name), apartment)
+        if self.postgres is None:  # no admin rights on a server of one's own: its administrator runs the SQL
+            with PostgresResource(db_url=self.settings["DB_URL"]).connect() as connection:  # to quote the SQL
+                text = ";\n".join(statement.as_string(connection) for statement in login_sql(*login))
+            print(f"-- for the warehouse's administrator: the login of {name}\n{text};")
+        else:
+            save_login(self.warehouse_admin(), *login)
         self._superset("provision", "user", name, kind, stdin=password + "\n")
 
     def remove_user(self, name: str) -> None:
-        remove_login(self.warehouse_admin(), check_username(name))
+        self.prepare()
+        if self.postgres is None:
+            print(f"-- for the warehouse's administrator: remove the login of {check_username(name)}")
+            print(f"DELETE FROM governance.apartment_access WHERE grantee = '{name}';\nDROP ROLE {name};")
+        else:
+            remove_login(self.warehouse_admin(), check_username(name))
         self._superset("provision", "remove", name)
 
     def warehouse_admin(self):
         """A connection of the admin role to the warehouse (the embedded cluster's superuser)."""
-        if self.postgres is None:
-            raise procs.ServiceError("warehouse logins are created by its administrator on a server of your own: "
-                                     "see docs/dashboards.md")
         return self.postgres.connect(make_url(self.settings["DB_URL"]).database)
 
     def answers(self) -> bool:
@@ -164,32 +173,74 @@ class SupersetService:
             return f"running (pid {procs.read_pid(self.pid_file)}, {self.url})"
         return "stopped"
 
+    def report(self) -> str:
+        """What `check` and `health` say: installed, its metadata database reachable, answering or not, and the
+        memory of its server processes; raises ServiceError naming what is wrong."""
+        self.preflight()
+        metadata = make_url(self.metadata_url())
+        if self.postgres is not None and not self.settings.get("SUPERSET_METADATA_URL"):
+            admin = self.postgres.connect()
+            with admin, admin.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (METADATA_DB,))
+                created = cursor.fetchone() is not None
+            admin.close()
+            if not created:
+                return f"installed; its metadata database {METADATA_DB} is created at its first start (`make up`)"
+        try:
+            psycopg2.connect(host=metadata.host, port=metadata.port, user=metadata.username,
+                             password=metadata.password, dbname=metadata.database, connect_timeout=10).close()
+        except psycopg2.OperationalError as error:
+            raise procs.ServiceError(f"its metadata database {metadata.database} on {metadata.host}:{metadata.port} "
+                                     f"is not reachable: {str(error).strip().splitlines()[0]}") from None
+        if not self.answers():
+            return f"installed, metadata database {metadata.database} reachable; not answering on {self.url} (stopped)"
+        memory = procs.group_memory_mb(procs.read_pid(self.pid_file))
+        return f"answering on {self.url} ({memory:.0f} MB resident), metadata database {metadata.database}"
 
-def save_login(admin, name: str, kind: str, password: str, apartment: str | None) -> None:
-    """Create or update the warehouse login `name` in its group role, and its rows of the apartment mapping:
-    none for a manager (the group sees every apartment), the apartment for a resident."""
+
+def superset_service(settings: Settings) -> SupersetService:
+    """The service of this configuration: with the embedded cluster's admin rights unless DB_URL is set."""
+    from domotic_ops.postgres import EmbeddedPostgres  # the embedded cluster imports nothing of Superset's
+
+    return SupersetService(settings, EmbeddedPostgres(settings) if settings.embedded_postgres else None)
+
+
+def login_sql(name: str, kind: str, password: str, apartment: str | None) -> list[sql.Composable]:
+    """The statements that make `name` a warehouse login of its kind: the role with its password, in its group
+    role, and its rows of the apartment mapping (none for a manager: the group sees every apartment)."""
     if kind not in KINDS or (kind == "resident") != bool(apartment):
         raise ValueError("a resident has one apartment, a manager none")
+    role = sql.Identifier(check_username(name))
+    statements: list[sql.Composable] = [
+        sql.SQL("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN CREATE ROLE {} LOGIN; "
+                "END IF; END $$").format(sql.Literal(name), role),
+        sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(role, sql.Literal(password)),
+        *[sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role) for group in KINDS.values()],
+        sql.SQL("GRANT {} TO {}").format(sql.Identifier(KINDS[kind]), role),
+        sql.SQL("DELETE FROM governance.apartment_access WHERE grantee = {}").format(sql.Literal(name))]
+    if apartment:
+        statements.append(sql.SQL("INSERT INTO governance.apartment_access VALUES ({}, governance.apartment_key({}))")
+                          .format(sql.Literal(name), sql.Literal(apartment)))
+    return statements
+
+
+def save_login(admin, name: str, kind: str, password: str, apartment: str | None) -> None:
+    """Run `login_sql` as the admin role, after checking that `name` is not a role of another kind and that the
+    apartment is known (a sensor file of it was loaded)."""
+    statements = login_sql(name, kind, password, apartment)
     with admin, admin.cursor() as cursor:
+        cursor.execute("SELECT rolcanlogin AND pg_has_role(oid, 'domotic_bi', 'MEMBER') FROM pg_roles "
+                       "WHERE rolname = %s", (name,))
+        found = cursor.fetchone()
+        if found and not found[0]:
+            raise ValueError(f"{name!r} is a database role that is not a BI login: choose another name")
         if apartment:
             cursor.execute("SELECT EXISTS (SELECT FROM silver.file_ledger WHERE source = 'sensor' AND apartment = %s)",
                            (apartment,))
             if not cursor.fetchone()[0]:
                 raise ValueError(f"apartment {apartment!r} is unknown: no sensor file of it was loaded")
-        cursor.execute("SELECT rolcanlogin, pg_has_role(oid, 'domotic_bi', 'MEMBER') FROM pg_roles WHERE rolname = %s",
-                       (name,))
-        found = cursor.fetchone()
-        if found and not (found[0] and found[1]):
-            raise ValueError(f"{name!r} is a database role that is not a BI login: choose another name")
-        verb = "ALTER" if found else "CREATE"
-        cursor.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(name)), (password,))
-        for group in KINDS.values():
-            cursor.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), sql.Identifier(name)))
-        cursor.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(KINDS[kind]), sql.Identifier(name)))
-        cursor.execute("DELETE FROM governance.apartment_access WHERE grantee = %s", (name,))
-        if apartment:
-            cursor.execute("INSERT INTO governance.apartment_access VALUES (%s, governance.apartment_key(%s))",
-                           (name, apartment))
+        for statement in statements:
+            cursor.execute(statement)
     admin.close()
 
 

@@ -15,23 +15,54 @@ from decimal import Decimal
 
 import psycopg2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from playwright.sync_api import Page, sync_playwright
 
-from bi.logins import warehouse_password
+from bi.logins import USERNAME, check_username, warehouse_password
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR
 from domotic_assets.ml import store
 from domotic_config.settings import Settings
 from domotic_config.variables import ROOT
+from domotic_ops.cli import main as operations_cli
 from domotic_ops.procs import free_port
-from domotic_ops.superset import SupersetService
+from domotic_ops.superset import SupersetService, login_sql
 from resources.postgres import PostgresResource
 from tests.gold_build import DAYS
 
-pytestmark = pytest.mark.integration
 SCREENSHOTS = ROOT / ".runtime" / "screenshots"
 RESIDENT = "resident_one"
 TODAY, TOMORROW = date.fromisoformat(DAYS[-1]), date(2023, 10, 31)  # gold's newest day is the dashboards' today
 CHOSEN_DAY = DAYS[1]  # the autumn clock change: 25 hours
+
+
+@pytest.mark.unit
+@given(st.text(max_size=45))
+def test_a_user_name_is_a_plain_login_name_or_refused(name):
+    if USERNAME.fullmatch(name):
+        assert check_username(name) == name
+    else:
+        with pytest.raises(ValueError, match="not a valid user name"):
+            check_username(name)
+
+
+@pytest.mark.unit
+@given(st.from_regex(USERNAME, fullmatch=True), st.from_regex(USERNAME, fullmatch=True), st.text(min_size=1))
+def test_each_user_and_key_has_its_own_warehouse_password(one, other, key):
+    password = warehouse_password(key, one)
+    assert password == warehouse_password(key, one) and len(password) == 64
+    assert (password == warehouse_password(key, other)) == (one == other)
+    assert password != warehouse_password(key + "x", one)
+
+
+@pytest.mark.unit
+def test_a_resident_has_one_apartment_and_a_manager_none():
+    with pytest.raises(ValueError):
+        login_sql("alice", "resident", "secret", None)
+    with pytest.raises(ValueError):
+        login_sql("alice", "manager", "secret", "jimmy")
+    with pytest.raises(ValueError):
+        login_sql('alice"; DROP ROLE domotic; --', "manager", "secret", None)
 
 
 def write_forecasts(warehouse: PostgresResource) -> None:
@@ -180,12 +211,14 @@ def open_dashboard(page: Page, superset: dict, slug: str, screenshot: str) -> in
     return page.locator("[data-test='chart-container'], .chart-container").count()
 
 
+@pytest.mark.integration
 def test_the_manager_sees_every_chart_of_both_dashboards_drawn(browser, superset):
     page = logged_in(browser, superset, "manager")
     assert open_dashboard(page, superset, "building", "dashboard-building-manager.png") == 9
     assert open_dashboard(page, superset, "my_apartment", "dashboard-my-apartment-manager.png") == 6
 
 
+@pytest.mark.integration
 def test_a_resident_sees_their_apartment_drawn_and_nothing_else(browser, superset, dashboards_warehouse):
     page = logged_in(browser, superset, "resident")
     assert open_dashboard(page, superset, "my_apartment", "dashboard-my-apartment-resident.png") == 6
@@ -204,6 +237,7 @@ def test_a_resident_sees_their_apartment_drawn_and_nothing_else(browser, superse
     assert status in (401, 403), body
 
 
+@pytest.mark.integration
 def test_the_charts_data_equals_the_warehouse_as_the_same_person(browser, superset, dashboards_warehouse):
     """Energy, cost and CO2 minutes of a chosen day, by apartment and room, through the chart data API, equal
     what the person's own login reads from the gold facts (not the dashboard views)."""
@@ -245,9 +279,43 @@ def test_the_charts_data_equals_the_warehouse_as_the_same_person(browser, supers
             assert len(seen) > 1
 
 
+@pytest.mark.integration
 def test_the_dashboards_are_imported_again_without_duplicates(superset):
     service = superset["service"]
     service.provision()
     page_count = rows(PostgresResource(db_url=service.metadata_url()),
                       "SELECT (SELECT count(*) FROM dashboards), (SELECT count(*) FROM slices), (SELECT count(*) FROM tables)")
     assert page_count == [(2, 15, 9)]
+
+
+@pytest.mark.integration
+def test_adding_and_removing_a_resident_is_one_command_each(superset, dashboards_warehouse, monkeypatch, capsys):
+    """`domotic_ops bi-user add` creates the Superset account, the login and its mapping row; it refuses an
+    unknown apartment and a role that is not a BI login; `remove` removes all three."""
+    service = superset["service"]
+    monkeypatch.setattr("domotic_ops.cli.load_settings", lambda: service.settings)
+    metadata = PostgresResource(db_url=service.metadata_url())
+    admin = dashboards_warehouse
+
+    def held(name: str) -> tuple:
+        return (rows(metadata, "SELECT count(*) FROM ab_user WHERE username = %s", (name,))[0][0],
+                rows(admin, "SELECT count(*) FROM pg_roles WHERE rolname = %s", (name,))[0][0],
+                rows(admin, "SELECT count(*) FROM governance.apartment_access WHERE grantee = %s", (name,))[0][0])
+
+    with pytest.raises(SystemExit) as refused:
+        operations_cli(["bi-user", "add", "newcomer", "--apartment", "nobody-lives-here"])
+    assert refused.value.code == 1 and "unknown" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        operations_cli(["bi-user", "add", "domotic", "--manager"])  # the application role
+    assert refused.value.code == 1 and "not a BI login" in capsys.readouterr().err
+    assert held("newcomer") == (0, 0, 0)
+    with pytest.raises(SystemExit) as added:
+        operations_cli(["bi-user", "add", "newcomer", "--apartment", superset["apartment"]])
+    assert added.value.code == 0 and "newcomer: password" in capsys.readouterr().out
+    assert held("newcomer") == (1, 1, 1)
+    assert as_login(superset, admin, "newcomer", "SELECT DISTINCT apartment_id FROM gold.dim_apartment") == [
+        (superset["apartment"],)]
+    with pytest.raises(SystemExit) as removed:
+        operations_cli(["bi-user", "remove", "newcomer"])
+    assert removed.value.code == 0
+    assert held("newcomer") == (0, 0, 0)

@@ -609,6 +609,9 @@ def held_about(warehouse: PostgresResource, bronze: Path) -> dict[str, dict]:
                 cursor.execute(f"SELECT count(*) FROM gold.{table} WHERE apartment_key IN "
                                "(SELECT apartment_key FROM gold.dim_apartment WHERE apartment_id = %s)", (apartment,))
                 counts[f"gold.{table}"] = cursor.fetchone()[0]
+            cursor.execute("SELECT count(*) FROM governance.apartment_access "
+                           "WHERE apartment_key = governance.apartment_key(%s)", (apartment,))
+            counts["governance.apartment_access"] = cursor.fetchone()[0]
             files = sorted(str(p.relative_to(bronze)) for p in (bronze / apartment).rglob("*") if p.is_file())
             found[apartment] = {"rows": counts, "files": files}
     return found
@@ -651,10 +654,18 @@ def test_the_export_of_an_apartment_equals_the_database_content(copied, tmp_path
     assert all(path.startswith("_rejected/") for path in paths - set(held[apartment]["files"]))
 
 
-def test_an_erased_apartment_is_gone_everywhere_and_stays_gone(copied, settings):
+def test_an_erased_apartment_is_gone_everywhere_and_stays_gone(copied, settings, postgres):
+    """Its dashboard users' rows of the apartment mapping included (they then see nothing)."""
     warehouse, bronze = copied
+    erased, *kept = sorted(held_about(warehouse, bronze))
+    admin = postgres.connect(warehouse.connection_kwargs()["dbname"])
+    with admin, admin.cursor() as cursor:
+        for grantee, apartment in (("resident_erased", erased), ("resident_kept", kept[0])):
+            cursor.execute("INSERT INTO governance.apartment_access VALUES (%s, governance.apartment_key(%s))",
+                           (grantee, apartment))
+    admin.close()
     before = held_about(warehouse, bronze)
-    erased, *kept = sorted(before)
+    assert before[erased]["rows"]["governance.apartment_access"] == before[kept[0]]["rows"]["governance.apartment_access"] == 1
     assert kept and before[erased]["rows"]["gold.fact_energy_minute"] and before[erased]["files"]
 
     dry = run_gdpr(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment=erased)

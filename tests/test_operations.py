@@ -130,7 +130,7 @@ def test_check_passes_against_the_test_services_and_masks_secrets(settings, post
     lines: list[str] = []
     assert run_checks(settings, out=lines.append), "\n".join(lines)
     output = "\n".join(lines)
-    for name in ("warehouse", "dagster storage", "SMB share", "sFTP server", "reference DB"):
+    for name in ("warehouse", "dagster storage", "SMB share", "sFTP server", "reference DB", "dashboards"):
         assert any(line.startswith("ok") and name in line for line in lines), name
     for secret in ("DOMOTIC_PG_PASSWORD", "SFTP_PASSWORD", "DEMO_MYSQL_PASSWORD"):
         assert settings[secret] not in output, secret
@@ -172,6 +172,8 @@ def test_secrets_stay_private_and_the_superuser_password_never_reaches_dagster(t
     settings = load_settings(runtime=runtime, read_environment=False)
     assert (runtime / "secrets.env").stat().st_mode & 0o777 == 0o600
     environment = DagsterService(settings).environment()
-    assert "DOMOTIC_PG_SUPERUSER_PASSWORD" not in environment
+    for secret in ("DOMOTIC_PG_SUPERUSER_PASSWORD", "SUPERSET_ADMIN_PASSWORD", "SUPERSET_SECRET_KEY",
+                   "SUPERSET_LOGIN_KEY", "SUPERSET_METADATA_PASSWORD"):
+        assert secret not in environment and settings[secret] not in environment.values(), secret
     assert settings["DOMOTIC_PG_SUPERUSER_PASSWORD"] not in environment.values()
     assert environment["DB_URL"] == settings["DB_URL"]

@@ -19,7 +19,8 @@ from psycopg2 import sql
 from sensors_io.bronze_layout import REASONS_FOLDER, REJECTED_FOLDER, WEATHER_FOLDER
 
 SCHEMAS = ("silver", "gold", "ml")
-GOVERNANCE_TABLES = ("governance.device_alerts", "governance.alerts")  # the governance tables that name apartments
+# the governance tables that name apartments: alerts, and who sees the apartment (its dashboard users' mapping)
+GOVERNANCE_TABLES = ("governance.device_alerts", "governance.alerts", "governance.apartment_access")
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ select
     {{ gold_today() }} - days.date as days_ago,
     balance.apartment_key,
     apartments.apartment_id,
-    sum(balance.house_wh) filter (where balance.is_comparable) / 1000.0 as house_kwh,
-    sum(balance.devices_wh) filter (where balance.is_comparable) / 1000.0 as devices_kwh,
-    sum(balance.residual_wh) filter (where balance.is_comparable) / 1000.0 as residual_kwh,
+    round((sum(balance.house_wh) filter (where balance.is_comparable) / 1000.0)::numeric, 3) as house_kwh,
+    round((sum(balance.devices_wh) filter (where balance.is_comparable) / 1000.0)::numeric, 3) as devices_kwh,
+    round((sum(balance.residual_wh) filter (where balance.is_comparable) / 1000.0)::numeric, 3) as residual_kwh,
     round(100.0 * count(*) filter (where balance.is_comparable) / days.minutes_in_day, 1) as coverage_pct
 from balance
 inner join days on balance.date_key = days.date_key

@@ -29,6 +29,7 @@ RUN = {
     ".venv/bin/python -m domotic_ops status": {0},
     ".venv/bin/python -m domotic_ops pg status": {0},
     ".venv/bin/python -m domotic_ops dagster status": {0},
+    ".venv/bin/python -m domotic_ops superset status": {0},
     ".venv/bin/python -m domotic_ops access-sql": {0},
     ".venv/bin/python -m domotic_ops health": {0, 1},  # 1: a source is stale (the test data is from 2023)
     ".venv/bin/python -m domotic_ops backup": {0},
@@ -49,6 +50,8 @@ NOT_RUN = {
     ".venv/bin/python -m domotic_ops pg stop": "stops the test session's PostgreSQL",
     ".venv/bin/python -m domotic_ops dagster start": "starts Dagster; tests/test_browser.py does",
     ".venv/bin/python -m domotic_ops dagster stop": "stops Dagster; tests/test_browser.py does",
+    ".venv/bin/python -m domotic_ops superset start": "starts Superset; tests/test_dashboards.py does",
+    ".venv/bin/python -m domotic_ops superset stop": "stops Superset; tests/test_dashboards.py does",
     ".venv/bin/python -m demo up": "starts the demo platform",
     ".venv/bin/python -m demo down": "stops the test session's services",
     ".venv/bin/python -m demo mysql start": "starts services; the test session starts its own",
@@ -57,6 +60,10 @@ NOT_RUN = {
     ".venv/bin/python -m demo sftp stop": "stops the test session's sFTP server",
     ".venv/bin/python -m domotic_ops dbt <dbt arguments>": "a placeholder; tests/test_gold.py runs dbt",
     ".venv/bin/python -m domotic_ops restore DUMP --database EMPTY_DB": "placeholders; tests/test_postgres.py restores",
+    ".venv/bin/python -m domotic_ops bi-user add alice --apartment jimmy": "tests/test_dashboards.py adds and "
+                                                                            "removes users of its own Superset",
+    ".venv/bin/python -m domotic_ops bi-user add bob --manager": "tests/test_dashboards.py adds a manager (the admin)",
+    ".venv/bin/python -m domotic_ops bi-user remove alice": "tests/test_dashboards.py removes a user",
     ".venv/bin/python -m domotic_ops dbt-docs": "serves the dbt docs until stopped; tests/test_gold.py runs it",
     ".venv/bin/python -m demo generate --start 2023-08-01 --days 85 --apartments 3 --seed 1":
         "writes 367,000 files; tests/test_generator_*.py test the generator",

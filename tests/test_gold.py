@@ -665,7 +665,8 @@ def test_an_erased_apartment_is_gone_everywhere_and_stays_gone(copied, settings,
                            (grantee, apartment))
     admin.close()
     before = held_about(warehouse, bronze)
-    assert before[erased]["rows"]["governance.apartment_access"] == before[kept[0]]["rows"]["governance.apartment_access"] == 1
+    assert before[erased]["rows"]["governance.apartment_access"] >= 1  # with the BI logins of earlier tests
+    assert before[kept[0]]["rows"]["governance.apartment_access"] >= 1
     assert kept and before[erased]["rows"]["gold.fact_energy_minute"] and before[erased]["files"]
 
     dry = run_gdpr(gdpr_erase_job, "erase_apartment", warehouse, bronze, apartment=erased)

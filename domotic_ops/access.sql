@@ -132,6 +132,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS device_alerts_open ON governance.device_alerts
 REVOKE ALL ON governance.device_alerts FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON governance.device_alerts TO :app_role;
 
+-- The open device-health alerts, for the dashboards (docs/dashboards.md): a view of gold owned by the application
+-- role, filtered for the querying role and a security barrier like gold's views built by dbt.
+CREATE OR REPLACE VIEW gold.dash_open_alerts WITH (security_barrier) AS
+    SELECT alert_id, rule, apartment_key, apartment_id, room_name, device_id, first_day, last_day, opened_at,
+           evidence::text AS evidence
+    FROM governance.device_alerts
+    WHERE closed_at IS NULL
+      AND ((SELECT governance.sees_every_apartment()) OR apartment_key IN (SELECT governance.visible_apartments()));
+ALTER VIEW gold.dash_open_alerts OWNER TO :app_role;
+COMMENT ON VIEW gold.dash_open_alerts IS 'The device-health alerts still open (governance.device_alerts).';
+
 -- Gold is readable by the BI roles; silver, the staging views and the ML tables are not.
 GRANT USAGE ON SCHEMA gold TO domotic_bi;
 GRANT SELECT ON ALL TABLES IN SCHEMA gold TO domotic_bi;

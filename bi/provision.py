@@ -6,7 +6,8 @@
 
 The dashboards' export files are imported as they are, with the warehouse's address (SUPERSET_WAREHOUSE_*)
 put into the database's URL. Roles: a manager is a Superset Admin; a resident has Gamma (read dashboards and
-charts, no SQL Lab, no database or dataset editing) and `Resident` (access to the warehouse's datasets), and sees
+charts, no SQL Lab, no database or dataset editing) and `Resident` (access to the warehouse's datasets, no other
+database's), and sees
 the "My apartment" dashboard only. What rows anybody sees is decided by the warehouse (bi/logins.py).
 """
 
@@ -20,6 +21,8 @@ import yaml
 from flask import g
 
 DASHBOARDS = Path(__file__).resolve().parent / "dashboards"
+WAREHOUSE = DASHBOARDS / "databases" / "warehouse.yaml"
+NOBODY = "superset_impersonates"  # the URL's user: every connection is the logged-in user's (superset_config.py)
 RESIDENT_ROLE = "Resident"
 ROLES = {"manager": ["Admin"], "resident": ["Gamma", RESIDENT_ROLE]}
 # Who opens each dashboard (Superset's dashboard roles); an Admin opens every one.
@@ -34,7 +37,7 @@ def bundle() -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
         if name.startswith("databases/"):
             config = yaml.safe_load(text)
-            config["sqlalchemy_uri"] = (f"postgresql+psycopg2://{os.environ['SUPERSET_ADMIN_USER']}@"
+            config["sqlalchemy_uri"] = (f"postgresql+psycopg2://{NOBODY}@"
                                         f"{os.environ['SUPERSET_WAREHOUSE_HOST']}:{os.environ['SUPERSET_WAREHOUSE_PORT']}/"
                                         f"{os.environ['SUPERSET_WAREHOUSE_DB']}")
             text = yaml.safe_dump(config, sort_keys=False)
@@ -51,9 +54,9 @@ def import_dashboards(app) -> None:
     g.user = security_manager.find_user(username=os.environ["SUPERSET_ADMIN_USER"])
     ImportDashboardsCommand(bundle(), overwrite=True).run()
     resident = security_manager.find_role(RESIDENT_ROLE) or security_manager.add_role(RESIDENT_ROLE)
-    for database in db.session.query(Database).all():
-        permission = security_manager.add_permission_view_menu("database_access", database.perm)
-        security_manager.add_permission_role(resident, permission)
+    warehouse = db.session.query(Database).filter_by(uuid=yaml.safe_load(WAREHOUSE.read_text())["uuid"]).one()
+    permission = security_manager.add_permission_view_menu("database_access", warehouse.perm)
+    security_manager.add_permission_role(resident, permission)
     for slug, roles in DASHBOARD_ROLES.items():
         dashboard = db.session.query(Dashboard).filter_by(slug=slug).one()
         dashboard.roles = [security_manager.find_role(role) for role in roles]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from flask import g, has_app_context  # noqa: E402
+
 from bi.logins import warehouse_password  # noqa: E402
 
 SECRET_KEY = os.environ["SUPERSET_SECRET_KEY"]
@@ -28,7 +30,11 @@ LOG_LEVEL = "WARNING"
 
 
 def DB_CONNECTION_MUTATOR(url, params, username, security_manager, source):  # noqa: N802 (Superset's name)
-    """Connections to the warehouse run as the user's own login; other databases are left alone."""
-    if (url.host, url.port, url.database) == WAREHOUSE and username:
-        url = url.set(username=username, password=warehouse_password(os.environ["SUPERSET_LOGIN_KEY"], username))
-    return url, params
+    """Connections to the warehouse run as the logged-in user's own login, and only for a logged-in user (the
+    database's URL names a placeholder user, never a login); other databases are left alone."""
+    if (url.host, url.port, url.database) != WAREHOUSE:
+        return url, params
+    logged_in = getattr(getattr(g, "user", None), "username", None) if has_app_context() else None
+    if not username or username != logged_in:
+        raise PermissionError("the warehouse is read as the logged-in user's own login only")
+    return url.set(username=username, password=warehouse_password(os.environ["SUPERSET_LOGIN_KEY"], username)), params

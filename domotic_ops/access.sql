@@ -37,7 +37,10 @@ CREATE POLICY own_rows ON governance.apartment_access FOR SELECT
     USING (grantee IN (SELECT rolname FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER')));
 -- The pipeline reads and deletes an apartment's rows of the mapping when it erases the apartment (GDPR).
 DROP POLICY IF EXISTS pipeline_erasure ON governance.apartment_access;
-CREATE POLICY pipeline_erasure ON governance.apartment_access FOR ALL TO :app_role USING (true);
+DROP POLICY IF EXISTS pipeline_reads ON governance.apartment_access;
+DROP POLICY IF EXISTS pipeline_erases ON governance.apartment_access;
+CREATE POLICY pipeline_reads ON governance.apartment_access FOR SELECT TO :app_role USING (true);
+CREATE POLICY pipeline_erases ON governance.apartment_access FOR DELETE TO :app_role USING (true);
 REVOKE ALL ON governance.apartment_access FROM PUBLIC;
 GRANT SELECT ON governance.apartment_access TO :app_role, domotic_bi;
 GRANT DELETE ON governance.apartment_access TO :app_role;
@@ -132,15 +135,15 @@ CREATE UNIQUE INDEX IF NOT EXISTS device_alerts_open ON governance.device_alerts
 REVOKE ALL ON governance.device_alerts FROM PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON governance.device_alerts TO :app_role;
 
--- The open device-health alerts, for the dashboards (docs/dashboards.md): a view of gold owned by the application
--- role, filtered for the querying role and a security barrier like gold's views built by dbt.
+-- The open device-health alerts, for the dashboards (docs/dashboards.md): a view of gold owned by the admin role
+-- (so this set-up replaces it on every run), filtered for the querying role and a security barrier like gold's
+-- views built by dbt.
 CREATE OR REPLACE VIEW gold.dash_open_alerts WITH (security_barrier) AS
     SELECT alert_id, rule, apartment_key, apartment_id, room_name, device_id, first_day, last_day, opened_at,
            evidence::text AS evidence
     FROM governance.device_alerts
     WHERE closed_at IS NULL
       AND ((SELECT governance.sees_every_apartment()) OR apartment_key IN (SELECT governance.visible_apartments()));
-ALTER VIEW gold.dash_open_alerts OWNER TO :app_role;
 COMMENT ON VIEW gold.dash_open_alerts IS 'The device-health alerts still open (governance.device_alerts).';
 
 -- Gold is readable by the BI roles; silver, the staging views and the ML tables are not.

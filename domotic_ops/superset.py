@@ -14,6 +14,7 @@ import subprocess
 import urllib.request
 
 import psycopg2
+import psycopg2.errors
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
@@ -108,37 +109,50 @@ class SupersetService:
         self._ensure_metadata_database()
         stamp = self.folder / "initialised"
         wanted = hashlib.sha256((BI / "requirements.lock").read_bytes() + self.metadata_url().encode()).hexdigest()
-        if stamp.exists() and stamp.read_text() == wanted:
+        if stamp.exists() and stamp.read_text() == wanted and self._metadata_has_schema():
             return
         self._superset("db", "upgrade")
         self._superset("init")
         stamp.write_text(wanted)
 
+    def _metadata_has_schema(self) -> bool:
+        """Superset's tables are in its metadata database (not a new one under the same URL)."""
+        with PostgresResource(db_url=self.metadata_url()).connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('alembic_version') IS NOT NULL")
+            return bool((cursor.fetchone() or (False,))[0])
+
     def provision(self) -> None:
-        """The metadata database, the manager's account and login, the dashboards (all idempotent)."""
-        self.save_user(self.settings["SUPERSET_ADMIN_USER"], "manager", self.settings["SUPERSET_ADMIN_PASSWORD"])
+        """The metadata database, the manager's account (and login on the embedded cluster; on a server of one's
+        own, `bi-user add` prints its SQL once), the dashboards (all idempotent)."""
+        self.save_user(self.settings["SUPERSET_ADMIN_USER"], "manager", self.settings["SUPERSET_ADMIN_PASSWORD"],
+                       login=self.postgres is not None)
         self._superset("provision", "dashboards")
 
-    def save_user(self, name: str, kind: str, password: str, apartment: str | None = None) -> None:
+    def save_user(self, name: str, kind: str, password: str, apartment: str | None = None, login: bool = True) -> None:
         """A Superset account and its warehouse login (a manager sees every apartment, a resident `apartment`)."""
         self.prepare()
-        login = (check_username(name), kind, warehouse_password(self.settings["SUPERSET_LOGIN_KEY"], name), apartment)
-        if self.postgres is None:  # no admin rights on a server of one's own: its administrator runs the SQL
-            with PostgresResource(db_url=self.settings["DB_URL"]).connect() as connection:  # to quote the SQL
-                text = ";\n".join(statement.as_string(connection) for statement in login_sql(*login))
-            print(f"-- for the warehouse's administrator: the login of {name}\n{text};")
-        else:
-            save_login(self.warehouse_admin(), *login)
+        statements = login_sql(check_username(name), kind, warehouse_password(self.settings["SUPERSET_LOGIN_KEY"], name),
+                               apartment)
+        if login:
+            self._for_admin(f"the login of {name}", statements, apartment)
         self._superset("provision", "user", name, kind, stdin=password + "\n")
 
     def remove_user(self, name: str) -> None:
         self.prepare()
-        if self.postgres is None:
-            print(f"-- for the warehouse's administrator: remove the login of {check_username(name)}")
-            print(f"DELETE FROM governance.apartment_access WHERE grantee = '{name}';\nDROP ROLE {name};")
-        else:
-            remove_login(self.warehouse_admin(), check_username(name))
+        self._for_admin(f"the removal of the login of {name}", remove_sql(name))
         self._superset("provision", "remove", name)
+
+    def _for_admin(self, what: str, statements: list[sql.Composable], apartment: str | None = None) -> None:
+        """Run the statements as the embedded cluster's admin; on a server of one's own, where the platform has no
+        admin rights, print them for its administrator."""
+        if self.postgres is None:
+            with PostgresResource(db_url=self.settings["DB_URL"]).connect() as connection:  # to quote the SQL
+                text = ";\n".join(statement.as_string(connection) for statement in statements)
+            print(f"-- for the warehouse's administrator: {what}\n{text};")
+            return
+        if apartment:
+            known_apartment(self.warehouse_admin(), apartment)
+        run_as_admin(self.warehouse_admin(), statements)
 
     def warehouse_admin(self):
         """A connection of the admin role to the warehouse (the embedded cluster's superuser)."""
@@ -205,6 +219,18 @@ def superset_service(settings: Settings) -> SupersetService:
     return SupersetService(settings, EmbeddedPostgres(settings) if settings.embedded_postgres else None)
 
 
+def not_a_bi_login_guard(name: str) -> sql.Composable:
+    """A statement that fails when `name` is a role other than a BI login: a superuser, a role that bypasses
+    row-level security, a group, or any role that is not directly in `domotic_bi` or `domotic_bi_all` (the
+    application role, the admin). It runs first in the SQL that creates, updates or drops a login."""
+    groups = sql.SQL(", ").join(sql.Literal(group) for group in KINDS.values())
+    return sql.SQL("""DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles AS r WHERE r.rolname = {name} AND (r.rolsuper
+    OR r.rolbypassrls OR NOT r.rolcanlogin OR NOT EXISTS (SELECT FROM pg_auth_members AS m JOIN pg_roles AS g
+    ON g.oid = m.roleid WHERE m.member = r.oid AND g.rolname IN ({groups})))) THEN
+    RAISE EXCEPTION 'role % exists and is not a BI login: choose another name', {name}; END IF; END $$""").format(
+        name=sql.Literal(name), groups=groups)
+
+
 def login_sql(name: str, kind: str, password: str, apartment: str | None) -> list[sql.Composable]:
     """The statements that make `name` a warehouse login of its kind: the role with its password, in its group
     role, and its rows of the apartment mapping (none for a manager: the group sees every apartment)."""
@@ -212,9 +238,10 @@ def login_sql(name: str, kind: str, password: str, apartment: str | None) -> lis
         raise ValueError("a resident has one apartment, a manager none")
     role = sql.Identifier(check_username(name))
     statements: list[sql.Composable] = [
+        not_a_bi_login_guard(name),
         sql.SQL("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {}) THEN CREATE ROLE {} LOGIN; "
                 "END IF; END $$").format(sql.Literal(name), role),
-        sql.SQL("ALTER ROLE {} LOGIN PASSWORD {}").format(role, sql.Literal(password)),
+        sql.SQL("ALTER ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS PASSWORD {}").format(role, sql.Literal(password)),
         *[sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(group), role) for group in KINDS.values()],
         sql.SQL("GRANT {} TO {}").format(sql.Identifier(KINDS[kind]), role),
         sql.SQL("DELETE FROM governance.apartment_access WHERE grantee = {}").format(sql.Literal(name))]
@@ -224,34 +251,31 @@ def login_sql(name: str, kind: str, password: str, apartment: str | None) -> lis
     return statements
 
 
-def save_login(admin, name: str, kind: str, password: str, apartment: str | None) -> None:
-    """Run `login_sql` as the admin role, after checking that `name` is not a role of another kind and that the
-    apartment is known (a sensor file of it was loaded)."""
-    statements = login_sql(name, kind, password, apartment)
-    with admin, admin.cursor() as cursor:
-        cursor.execute("SELECT rolcanlogin AND pg_has_role(oid, 'domotic_bi', 'MEMBER') FROM pg_roles "
-                       "WHERE rolname = %s", (name,))
-        found = cursor.fetchone()
-        if found and not found[0]:
-            raise ValueError(f"{name!r} is a database role that is not a BI login: choose another name")
-        if apartment:
-            cursor.execute("SELECT EXISTS (SELECT FROM silver.file_ledger WHERE source = 'sensor' AND apartment = %s)",
-                           (apartment,))
-            if not cursor.fetchone()[0]:
-                raise ValueError(f"apartment {apartment!r} is unknown: no sensor file of it was loaded")
-        for statement in statements:
-            cursor.execute(statement)
-    admin.close()
+def remove_sql(name: str) -> list[sql.Composable]:
+    """The statements that remove the login `name` and its rows of the apartment mapping (none if absent)."""
+    return [not_a_bi_login_guard(check_username(name)),
+            sql.SQL("DELETE FROM governance.apartment_access WHERE grantee = {}").format(sql.Literal(name)),
+            sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name))]
 
 
-def remove_login(admin, name: str) -> None:
-    """Drop the warehouse login `name` and its rows of the apartment mapping (nothing when there is none)."""
-    with admin, admin.cursor() as cursor:
-        cursor.execute("DELETE FROM governance.apartment_access WHERE grantee = %s", (name,))
-        cursor.execute("SELECT pg_has_role(oid, 'domotic_bi', 'MEMBER') FROM pg_roles WHERE rolname = %s", (name,))
-        found = cursor.fetchone()
-        if found and not found[0]:
-            raise ValueError(f"{name!r} is not a BI login")
-        if found:
-            cursor.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-    admin.close()
+def run_as_admin(admin, statements: list[sql.Composable]) -> None:
+    """The statements in one transaction of the admin role; a guard's refusal as a ValueError."""
+    try:
+        with admin, admin.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    except psycopg2.errors.RaiseException as error:
+        raise ValueError(error.diag.message_primary) from None
+    finally:
+        admin.close()
+
+
+def known_apartment(admin, apartment: str) -> None:
+    """ValueError unless a sensor file of the apartment was loaded."""
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT FROM silver.file_ledger WHERE source = 'sensor' AND apartment = %s)",
+                       (apartment,))
+        known = bool((cursor.fetchone() or (False,))[0])
+    admin.rollback()
+    if not known:
+        raise ValueError(f"apartment {apartment!r} is unknown: no sensor file of it was loaded")

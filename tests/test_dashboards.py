@@ -304,9 +304,13 @@ def test_adding_and_removing_a_resident_is_one_command_each(superset, dashboards
     with pytest.raises(SystemExit) as refused:
         operations_cli(["bi-user", "add", "newcomer", "--apartment", "nobody-lives-here"])
     assert refused.value.code == 1 and "unknown" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as refused:
-        operations_cli(["bi-user", "add", "domotic", "--manager"])  # the application role
-    assert refused.value.code == 1 and "not a BI login" in capsys.readouterr().err
+    for role in ("domotic", "postgres", "domotic_bi_all"):  # the application role, the superuser, a group
+        with pytest.raises(SystemExit) as refused:
+            operations_cli(["bi-user", "add", role, "--manager"])
+        assert refused.value.code == 1 and "is not a BI login" in capsys.readouterr().err, role
+        with pytest.raises(SystemExit) as refused:
+            operations_cli(["bi-user", "remove", role])
+        assert refused.value.code == 1 and "is not a BI login" in capsys.readouterr().err, role
     assert held("newcomer") == (0, 0, 0)
     with pytest.raises(SystemExit) as added:
         operations_cli(["bi-user", "add", "newcomer", "--apartment", superset["apartment"]])
@@ -318,3 +322,41 @@ def test_adding_and_removing_a_resident_is_one_command_each(superset, dashboards
         operations_cli(["bi-user", "remove", "newcomer"])
     assert removed.value.code == 0
     assert held("newcomer") == (0, 0, 0)
+
+
+MUTATOR_PROBE = """
+import sys
+from types import SimpleNamespace
+from flask import g
+from sqlalchemy.engine import make_url
+from superset.app import create_app
+import superset_config
+
+url = make_url(sys.argv[1])
+def connect_as(username):
+    try:
+        return "probe:" + superset_config.DB_CONNECTION_MUTATOR(url, {}, username, None, None)[0].username
+    except PermissionError:
+        return "probe:refused"
+print(connect_as("manager"))                      # outside a request: nobody is logged in
+with create_app().app_context():
+    print(connect_as("manager"))                  # no user
+    g.user = SimpleNamespace(username="resident_one")
+    print(connect_as("manager"))                  # another user than the one logged in
+    print(connect_as("resident_one"))             # the logged-in user: their own login
+"""
+
+
+@pytest.mark.integration
+def test_the_warehouse_is_read_as_the_logged_in_user_only(superset):
+    """Superset's connection mutator refuses a connection without a logged-in user or for another user."""
+    service = superset["service"]
+    environment = service.environment()
+    warehouse = (f"postgresql+psycopg2://superset_impersonates@{environment['SUPERSET_WAREHOUSE_HOST']}:"
+                 f"{environment['SUPERSET_WAREHOUSE_PORT']}/{environment['SUPERSET_WAREHOUSE_DB']}")
+    result = subprocess.run([str(service.venv / "bin" / "python"), "-c", MUTATOR_PROBE, warehouse],
+                            env={**environment, "PYTHONPATH": str(ROOT / "bi")}, capture_output=True, text=True,
+                            cwd=service.folder)
+    assert result.returncode == 0, result.stderr[-3000:]
+    probes = [line.split(":", 1)[1] for line in result.stdout.split() if line.startswith("probe:")]
+    assert probes == ["refused", "refused", "refused", "resident_one"]

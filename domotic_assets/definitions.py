@@ -4,7 +4,7 @@ import dagster as dg
 
 from domotic_assets.bronze.assets import bronze_sensor_files, bronze_weather_files
 from domotic_assets.freshness import with_freshness
-from domotic_assets.gold.assets import gold_daily_models, gold_models
+from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.governance.alerts import run_failure_alert_sensor
 from domotic_assets.governance.device_alerts import device_health_alerts
@@ -33,7 +33,7 @@ DOWNSTREAM_FIRST = {"dagster/priority": "1"}
 defs = dg.Definitions(
     assets=dg.map_asset_specs(with_freshness, [
         bronze_sensor_files, bronze_weather_files, silver_sensor_events, silver_weather_forecasts,
-        silver_reference_tables, gold_models, gold_daily_models, *ML_ASSETS,
+        silver_reference_tables, gold_models, gold_daily_models, gold_dashboard_views, *ML_ASSETS,
         device_health_alerts]),
     jobs=[sensor_files_job, weather_files_job, gdpr_export_job, gdpr_erase_job, bronze_retention_job],
     sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor, run_failure_alert_sensor, freshness_alert_sensor,
@@ -43,7 +43,8 @@ defs = dg.Definitions(
              # the device-health alerts of a gold day follow it in the same sensor; it looks as often as the
              # share sensor (a new file's way to gold)
              dg.AutomationConditionSensorDefinition("gold_automation_sensor",
-                                                    target=[gold_models, gold_daily_models, device_health_alerts],
+                                                    target=[gold_models, gold_daily_models, gold_dashboard_views,
+                                                            device_health_alerts],
                                                     run_tags=DOWNSTREAM_FIRST,
                                                     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
                                                     default_status=dg.DefaultSensorStatus.RUNNING),

@@ -1,5 +1,6 @@
 """Freshness policies of every layer, declared once and applied to the assets by `definitions.py`: a stale
-asset shows as such in the UI (Assets → Freshness)."""
+asset shows as such in the UI (Assets → Freshness). Views that are built only when their SQL changes (the
+staging views, the dashboards' views) have none: their data is as fresh as the tables they read."""
 
 from datetime import timedelta
 
@@ -30,7 +31,7 @@ WEATHER_GOLD_INPUTS = {"silver_weather_forecasts", "fact_weather_hour"}
 
 
 def with_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """The spec with its layer's policy (gold's daily facts follow silver; staging views have none)."""
+    """The spec with its layer's policy (gold's daily facts follow silver; staging and dashboard views have none)."""
     name = spec.key.to_user_string()
     if name in BY_ASSET:
         policy: dg.FreshnessPolicy | None = BY_ASSET[name]

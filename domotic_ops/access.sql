@@ -145,6 +145,7 @@ CREATE OR REPLACE VIEW gold.dash_open_alerts WITH (security_barrier) AS
     WHERE closed_at IS NULL
       AND ((SELECT governance.sees_every_apartment()) OR apartment_key IN (SELECT governance.visible_apartments()));
 COMMENT ON VIEW gold.dash_open_alerts IS 'The device-health alerts still open (governance.device_alerts).';
+GRANT SELECT ON gold.dash_open_alerts TO :app_role;
 
 -- Gold is readable by the BI roles; silver, the staging views and the ML tables are not.
 GRANT USAGE ON SCHEMA gold TO domotic_bi;

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from domotic_assets.gold.assets import gold_daily_models, gold_models
+from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models
 from domotic_assets.gold.project import gold_dbt
 from resources.postgres import PostgresResource
 
@@ -18,4 +18,5 @@ def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1]
     results = [dg.materialize([gold_models], resources=resources)]
     results.append(dg.materialize([gold_daily_models], resources=resources, raise_on_error=raise_on_error, tags={
         "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}))
+    results.append(dg.materialize([gold_dashboard_views], resources=resources, raise_on_error=raise_on_error))
     return results

@@ -34,6 +34,9 @@ ASSETS = {  # asset key: (group, kinds)
         "dim_weather_site", "dim_tariff", "swiss_holidays", "tariffs", "fact_energy_minute", "fact_environment_minute",
         "fact_presence_minute", "presence_forecast_minute", "fact_device_health_day", "fact_weather_hour",
         "weather_forecast_latest", "house_balance_minute", "energy_cost_day")},
+    **{name: ("dashboards", {"dbt", "postgres"}) for name in (
+        "dash_energy_day", "dash_device_energy_day", "dash_house_balance_day", "dash_comfort_room_day",
+        "dash_occupancy_room_day", "dash_device_health", "dash_layer_freshness", "dash_forecast_window")},
     **{name: ("gold_staging", {"dbt", "postgres"}) for name in (
         "stg_sensor_events", "stg_sensor_days", "stg_weather_forecasts", "stg_buildings", "stg_sensor_errors",
         "stg_file_ledger")},
@@ -87,6 +90,8 @@ def test_stable_names_groups_kinds_and_checks(defs):
         assert spec.kinds == kinds, name
     for name, checks in CHECKS.items():
         assert {key.name for key in graph.get_check_keys_for_assets({dg.AssetKey(name)})} == checks, name
+    # the dashboards' views are built when missing or changed, never for a new gold day
+    assert graph.get(dg.AssetKey("dash_energy_day")).partitions_def is None
     assert {job.name for job in defs.jobs} == {"sensor_files_job", "weather_files_job", "gdpr_export_job",
                                                  "gdpr_erase_job", "bronze_retention_job"}
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
@@ -258,6 +263,39 @@ def test_gold_views_on_silver_wait_for_a_loaded_silver_day(defs):
     assert on_sensor_events <= after and "stg_weather_forecasts" not in after
 
 
+@pytest.mark.component
+def test_a_dashboard_view_is_built_once_its_tables_have_a_day_and_not_again_for_a_new_day(defs):
+    """`dash_energy_day` waits until every model it reads exists (a day of the daily ones), is requested once,
+    and a new gold day does not request it again (the view reads every day)."""
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    view = dg.AssetKey("dash_energy_day")
+    selection = dg.AssetSelection.assets(view)
+
+    def requested(cursor):
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=selection, cursor=cursor)
+        return tick.total_requested, tick.cursor
+
+    def materialise(keys, partition):
+        for key in keys:
+            part = partition if graph.get(key).partitions_def else None
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=part))
+
+    parents = sorted(graph.get(view).parent_keys)
+    count, cursor = requested(None)
+    assert count == 0  # nothing built yet
+    materialise(parents[:-1], "2023-10-02")
+    count, cursor = requested(cursor)
+    assert count == 0  # one of the models it reads is still missing
+    materialise(parents[-1:], "2023-10-02")
+    count, cursor = requested(cursor)
+    assert count == 1
+    instance.report_runless_asset_event(dg.AssetMaterialization(view))
+    materialise(parents, "2023-10-03")  # a new gold day
+    count, cursor = requested(cursor)
+    assert count == 0
+
+
 @pytest.mark.unit
 def test_silver_is_read_through_staging_only():
     """Only the staging models call source(), and every silver table declared as a source has its staging model."""
@@ -274,7 +312,8 @@ def test_silver_is_read_through_staging_only():
 def test_every_layer_has_a_freshness_policy(defs):
     graph = defs.resolve_asset_graph()
     without = {key.to_user_string() for key in graph.materializable_asset_keys
-               if graph.get(key).freshness_policy is None and graph.get(key).group_name != "gold_staging"}
+               if graph.get(key).freshness_policy is None
+               and graph.get(key).group_name not in ("gold_staging", "dashboards")}  # views: their tables' freshness
     assert without == set()
     policy = {name: graph.get(dg.AssetKey(name)).freshness_policy for name in
               ("silver_sensor_events", "silver_weather_forecasts", "fact_energy_minute", "occupancy_forecast")}

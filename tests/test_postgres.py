@@ -79,8 +79,15 @@ def test_the_application_role_is_least_privileged_and_the_access_set_up_runs_aga
         cursor.execute("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles "
                        "WHERE rolname = current_user")
         assert cursor.fetchone() == (False, False, False, False)
-        cursor.execute("SELECT grantee, apartment_key FROM governance.apartment_access")
-        assert cursor.fetchall() == [("domotic", None)]  # its own row only: every apartment
+        cursor.execute("SELECT grantee, apartment_key FROM governance.apartment_access ORDER BY 1, 2")
+        seen = cursor.fetchall()
+    admin = postgres.connect("domotic")
+    with admin, admin.cursor() as cursor:
+        cursor.execute("SELECT grantee, apartment_key FROM governance.apartment_access ORDER BY 1, 2")
+        every = cursor.fetchall()
+    admin.close()
+    assert ("domotic", None) in seen  # its own row: every apartment
+    assert seen == every  # it reads (and a GDPR erasure deletes) every row of the mapping; BI logins their own
 
 
 def test_check_names_the_missing_access_set_up(fresh_database, settings):

@@ -1,5 +1,5 @@
-"""The dbt models as two assets: the daily-partitioned incremental facts, and everything else (seeds,
-staging views, dimensions). dbt tests are their asset checks."""
+"""The dbt models as three assets: the daily-partitioned incremental facts, the dashboards' views on them, and
+everything else (seeds, staging views, dimensions). dbt tests are their asset checks."""
 
 import json
 import os
@@ -17,6 +17,7 @@ from domotic_assets.timing import daily_partitions
 from resources.postgres import PostgresResource
 
 DAILY_MODELS = "tag:daily"
+DASHBOARD_VIEWS = "tag:dashboards"
 ENERGY_FACT = "fact_energy_minute"
 GOLD_POOL = "gold"
 INSERTED = re.compile(r"INSERT (?:0 )?(\d+)")
@@ -108,7 +109,16 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliRes
     yield from dbt_build(context, dbt, warehouse, config, dbt_vars)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude=DAILY_MODELS,
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DASHBOARD_VIEWS,
+            dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_dashboard_views")
+def gold_dashboard_views(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
+                         config: GoldBuildConfig):
+    """The dashboards' views on gold (docs/dashboards.md): built once the tables they read exist and again when
+    their SQL changes; a gold day never rebuilds them."""
+    yield from dbt_build(context, dbt, warehouse, config)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude=f"{DAILY_MODELS} {DASHBOARD_VIEWS}",
             dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_models")
 def gold_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                 config: GoldBuildConfig):

@@ -10,6 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 from domotic_assets.timing import TIMEZONE
 
 DAILY_TAG = "daily"
+DASHBOARDS_TAG = "dashboards"
 SENSOR_DAYS = "silver_sensor_events"
 PARTITIONED_SILVER = {SENSOR_DAYS, "silver_weather_forecasts"}
 SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER)
@@ -33,6 +34,16 @@ DAILY_AUTOMATION = (
 # The other models are built when missing — once the silver tables they read exist (one loaded day is enough)
 # and no silver load is running or queued, so the calendar covers every day already waiting — and every night.
 # A model whose build failed is tried again when one of its inputs is updated.
+
+
+# A dashboard view is built when it is missing once every model it reads has at least one day (and the forecasts
+# it reads exist), and again when its SQL changes; never for a new day: a view reads every day.
+DASHBOARD_AUTOMATION = (
+    (dg.AutomationCondition.missing() | dg.AutomationCondition.code_version_changed())
+    & dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing())
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+)
 
 
 def nightly_automation(reads_silver_days: bool) -> dg.AutomationCondition:
@@ -74,6 +85,9 @@ class GoldTranslator(DagsterDbtTranslator):
         if not node:  # a source: the silver asset itself
             return spec
         daily = DAILY_TAG in node.get("tags", [])
+        if DASHBOARDS_TAG in node.get("tags", []):
+            return spec.replace_attributes(key=dg.AssetKey(node["name"]), group_name="dashboards",
+                                           automation_condition=DASHBOARD_AUTOMATION)
         reads_silver_days = any(dep.asset_key.to_user_string() in PARTITIONED_SILVER for dep in spec.deps)
         spec = spec.replace_attributes(
             key=dg.AssetKey(node["name"]),

@@ -1,6 +1,6 @@
 {#- The current forecast of every room and 15-minute window beside what gold measured in it: the room's mean
-    plug power (W) and whether it was occupied. Built with each day, so it reads the forecasts from the first
-    build after the ML assets created them. -#}
+    plug power (W) and whether it was occupied. Its asset waits for the forecasts, so it is built once the ML
+    assets created them and reads them. -#}
 with forecasts as (
     select * from {{ ref('stg_forecasts') }}
     where {{ apartment_rows_visible('apartment_key') }}

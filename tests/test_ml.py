@@ -15,7 +15,7 @@ import pytest
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.assets import prediction_rows
-from domotic_assets.ml.features import CATEGORICAL, FEATURES, Grid, build_features
+from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.use_cases import OCCUPANCY, POWER
@@ -142,6 +142,52 @@ def test_the_next_day_has_features_but_no_target(features):
     assert tomorrow["lag_1d"].is_not_null().mean() > 0.9
 
 
+def clock_change_grid(first: date, last: date) -> Grid:
+    """One room whose target is the local slot of day (0…95) of each window, every window present."""
+    starts = pl.datetime_range(datetime.combine(first, datetime.min.time(), ZoneInfo(TZ)),
+                               datetime.combine(last, datetime.max.time(), ZoneInfo(TZ)), "15m", eager=True,
+                               time_zone="UTC")
+    local = starts.dt.convert_time_zone(TZ)
+    slot = (local.dt.hour() * 4 + local.dt.minute() // 15).cast(pl.Float64)
+    windows = pl.DataFrame({"room_key": 1, "apartment_key": 100, "window_start": starts, "target": slot,
+                            "occupied": 1.0, "power_w": slot, "co2_ppm": 400.0})
+    empty = pl.DataFrame(schema={"site_key": pl.Int64, "hour_utc": pl.Datetime("us", "UTC"),
+                                 "prediction_date": pl.Date, **{name: pl.Float64 for name in WEATHER}})
+    return Grid(windows=windows, weather=empty, sites=pl.DataFrame({"apartment_key": [100], "site_key": [9]}),
+                holidays=pl.DataFrame(schema={"date": pl.Date, "is_holiday": pl.Boolean}))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("first, last", [(date(2023, 3, 10), date(2023, 4, 9)),     # spring: 02:00 is skipped
+                                         (date(2023, 10, 14), date(2023, 11, 12))])  # autumn: 02:00 twice
+def test_lags_are_the_same_local_slot_across_both_clock_changes(first, last):
+    """A lag is the same local slot of day 1, 2, 7 or 14 days before, during and after the week of a clock
+    change (a lag taken 24 × d hours before in UTC would be an hour off for days); a slot the spring change
+    skipped has no value, and none is invented."""
+    frame = build_features(clock_change_grid(first, last), last, TZ).with_columns(
+        slot=(pl.col("window_start").dt.convert_time_zone(TZ).dt.hour() * 4
+              + pl.col("window_start").dt.convert_time_zone(TZ).dt.minute() // 15).cast(pl.Float64))
+    skipped = date(2023, 3, 26)  # the only local slots without a window: 02:00–02:45 of the spring change
+    for days in LAG_DAYS:
+        lagged = frame.filter(pl.col("local_date") >= first + timedelta(days=days))
+        known = lagged.filter(pl.col(f"lag_{days}d").is_not_null())
+        assert known.height > 0.99 * lagged.height - 4, days
+        assert (known[f"lag_{days}d"] == known["slot"]).all(), days
+        unknown = lagged.filter(pl.col(f"lag_{days}d").is_null())
+        assert set(unknown["local_date"].to_list()) <= {skipped + timedelta(days=days)}, days
+        assert set(unknown["slot"].to_list()) <= {8.0, 9.0, 10.0, 11.0}, days
+
+
+@pytest.mark.unit
+def test_the_smoothed_slot_of_week_rate_is_never_certain(features):
+    """Four weeks of 0 (or 1) in a slot still give a probability between 0 and 1 when the room's 28-day rate is."""
+    known = features.filter(pl.col("slot_of_week_smoothed").is_not_null())
+    assert known.height > 0
+    inside = known.filter((pl.col("mean_28d") > 0) & (pl.col("mean_28d") < 1))["slot_of_week_smoothed"]
+    assert inside.min() > 0 and inside.max() < 1
+    assert (known["slot_of_week_rate"].is_in([0.0, 1.0])).mean() > 0.5  # the raw rate mostly is
+
+
 @pytest.fixture(scope="module")
 def occupancy_backtest(features) -> pl.DataFrame:
     return bt.run_backtest(features, OCCUPANCY, days=7)
@@ -151,7 +197,7 @@ def occupancy_backtest(features) -> pl.DataFrame:
 def test_on_known_routines_the_selected_model_beats_the_baseline_and_passes_its_gates(occupancy_backtest):
     pooled = bt.evaluate(occupancy_backtest, OCCUPANCY)
     selected = OCCUPANCY.select(pooled)
-    assert selected != "slot_of_week_rate"
+    assert selected not in OCCUPANCY.baselines()
     gates = OCCUPANCY.gates(pooled, selected)
     assert all(gate["passed"] for gate in gates.values()), gates
     assert occupancy_backtest["cutoff"].n_unique() == 7
@@ -230,3 +276,24 @@ def test_a_backtest_on_too_few_days_says_how_many_it_needs(features):
     few = features.filter(pl.col("local_date") < FIRST + timedelta(days=10))
     with pytest.raises(ValueError, match="at least 14 days with known targets, gold has 10"):
         bt.run_backtest(few, OCCUPANCY)
+
+
+@pytest.mark.unit
+def test_a_model_must_beat_the_best_baseline_not_only_the_first():
+    """Beating the slot-of-week rate is not enough when the constant base rate scores better: the gates fail and
+    the base rate is what would be published."""
+    pooled = pl.DataFrame([
+        {"candidate": "slot_of_week_smoothed", "log_loss": 0.50, "brier": 0.150, "auc": 0.70},
+        {"candidate": "base_rate", "log_loss": 0.40, "brier": 0.120, "auc": 0.50},
+        {"candidate": "lightgbm", "log_loss": 0.45, "brier": 0.130, "auc": 0.80}])
+    assert OCCUPANCY.best_baseline(pooled) == "base_rate"
+    gates = OCCUPANCY.gates(pooled, "lightgbm")
+    assert not gates["log_loss_below_baseline"]["passed"] and not gates["brier_skill_above_0"]["passed"]
+    assert "base_rate" in gates["log_loss_below_baseline"]["detail"]
+    power = pl.DataFrame([
+        {"candidate": "same_slot_last_week", "mae": 100.0, "coverage": None},
+        {"candidate": "same_slot_7d_mean", "mae": 90.0, "coverage": None},
+        {"candidate": "same_slot_4w_median", "mae": 70.0, "coverage": None},
+        {"candidate": "lightgbm", "mae": 80.0, "coverage": 0.8}])
+    assert POWER.best_baseline(power) == "same_slot_4w_median"
+    assert not POWER.gates(power, "lightgbm")["mae_beats_naive"]["passed"]

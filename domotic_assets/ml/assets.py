@@ -120,17 +120,18 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         extras = use_case.production_extras(predictions, selected)
         gates = use_case.gates(pooled, selected)
         passed = all(gate["passed"] for gate in gates.values())
+        fallback = next(c for c in use_case.candidates() if c.name == use_case.best_baseline(pooled)).fit(known)
         trained_from, trained_to = cast(date, known["local_date"].min()), cast(date, known["local_date"].max())
         version = store.model_version(target, selected, trained_from, trained_to, FEATURES, fitted.params)
         metrics = pooled.filter(pl.col("candidate") == selected).to_dicts()[0]
         store.save_model(warehouse, {"model_version": version, "target": target, "model_name": selected,
                                      "trained_from": trained_from, "trained_to": trained_to, "features": FEATURES,
                                      "params": fitted.params, "metrics": metrics, "gates": gates,
-                                     "passed_gates": passed, "run_id": context.run_id}, (fitted, extras))
+                                     "passed_gates": passed, "run_id": context.run_id}, (fitted, extras, fallback))
         metadata: dict[str, dg.MetadataValue] = {
             "model_version": dg.MetadataValue.text(version), "model_name": dg.MetadataValue.text(selected),
             "trained_from": dg.MetadataValue.text(str(trained_from)), "trained_to": dg.MetadataValue.text(str(trained_to)),
-            "passed_gates": dg.MetadataValue.bool(passed),
+            "passed_gates": dg.MetadataValue.bool(passed), "best_baseline": dg.MetadataValue.text(fallback.name),
             **{f"backtest_{name}": dg.MetadataValue.float(float(value)) for name, value in metrics.items()
                if name != "candidate"}}
         if hasattr(fitted, "importance"):
@@ -143,19 +144,20 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
               automation_condition=FOLLOW_AUTOMATION)
     def forecast(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:
         """Tomorrow's forecast for every room and 15-minute window, from the latest model version, or from the
-        baseline (marked as such) when that version failed its gates; written to gold.fact_prediction."""
+        best baseline of its backtest (marked as such) when that version failed its gates; written to
+        gold.fact_prediction."""
         frame = store.read_frame(warehouse, f"{target}_features")
         day = frame["local_date"].max()
         rows = frame.filter(pl.col("local_date") == day)
         stored = store.latest_model(warehouse, target)
         if stored is None:
             raise dg.Failure(f"no {target} model yet: materialise {target}_model first")
+        model, extras, baseline = stored.model
         if stored.passed_gates:
-            name, version, (fitted, extras) = stored.name, stored.version, stored.model
+            name, version, fitted = stored.name, stored.version, model
         else:
-            baseline = use_case.candidates()[0].fit(frame.filter(pl.col("target").is_not_null()))
             name, version, fitted, extras = f"baseline:{baseline.name}", f"baseline-{stored.version}", baseline, None
-            context.log.warning(f"{stored.version} failed its gates: publishing the baseline {baseline.name}")
+            context.log.warning(f"{stored.version} failed its gates: publishing the best baseline {baseline.name}")
         predicted = rows.select(bt.KEYS).with_columns(candidate=pl.lit(name), prediction=fitted.predict(rows))
         predicted = use_case.finish(predicted, extras)
         written = store.upsert_predictions(warehouse, prediction_rows(predicted, use_case, "forecast", {name: version},

@@ -1,6 +1,7 @@
 """Features at 15-minute × room grain, as of an issue time (the cutoff): one code path for backtests and
 production. Every row is a target window; its cutoff is the local midnight that starts its local day, minus
-`issue_offset_hours`. No feature reads a window at or after the row's cutoff."""
+`issue_offset_hours`. No feature reads a window at or after the row's cutoff. Lags are taken on local time: the
+same local slot of day one or more days before, across clock changes."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import polars as pl
 WINDOW = timedelta(minutes=15)
 WINDOWS_PER_DAY = 96
 LAG_DAYS = (1, 2, 7, 14)
-WEEK_LAG_DAYS = (7, 14, 21, 28)  # same slot, same weekday: the slot-of-week baseline
+WEEK_LAG_DAYS = (7, 14, 21, 28)  # same slot, same weekday: the slot-of-week baselines
+# The smoothed slot-of-week rate weighs the room's 28-day rate as this many weeks of the same slot (a prior), so
+# four weeks of 0 or 1 never make a probability of exactly 0 or 1.
+PRIOR_WEEKS = 2
 WEATHER = ("temperature_c", "humidity_pct", "precipitation_mm", "radiation_wm2")
 CATEGORICAL = ("room_key", "apartment_key")
 FEATURES = (
     "slot_of_day", "weekday", "is_holiday", "lead_hours",
-    *(f"lag_{days}d" for days in LAG_DAYS), "mean_7d", "mean_28d", "slot_of_week_rate",
+    *(f"lag_{days}d" for days in LAG_DAYS), "mean_7d", "mean_28d", "slot_of_week_rate", "slot_of_week_smoothed",
+    "median_4w",
     "minutes_since_motion", "last_hour_co2", "last_hour_power",
     *WEATHER, "weather_lead_hours",
     *CATEGORICAL,
@@ -60,11 +65,16 @@ def build_features(grid: Grid, until: date, timezone: str, issue_offset_hours: i
         cutoff=(pl.col("local_date").cast(pl.Datetime("us")).dt.replace_time_zone(timezone)
                 .dt.convert_time_zone("UTC") - pl.duration(hours=issue_offset_hours)),
     ).with_columns(lead_hours=(pl.col("window_start") - pl.col("cutoff")).dt.total_minutes() / 60)
-    frame = frame.with_columns(_lags("target")).with_columns(
+    week_lags = [pl.col(f"_lag_{days}d") for days in WEEK_LAG_DAYS]
+    frame = _with_local_lags(frame, "target").with_columns(
         mean_7d=pl.mean_horizontal(*(f"_lag_{days}d" for days in range(1, 8))),
         mean_28d=pl.mean_horizontal(*(f"_lag_{days}d" for days in range(1, 29))),
-        slot_of_week_rate=pl.mean_horizontal(*(f"_lag_{days}d" for days in WEEK_LAG_DAYS)),
+        slot_of_week_rate=pl.mean_horizontal(*week_lags),
+        median_4w=pl.concat_list(week_lags).list.drop_nulls().list.median(),
         **{f"lag_{days}d": pl.col(f"_lag_{days}d") for days in LAG_DAYS},
+    ).with_columns(
+        slot_of_week_smoothed=(pl.sum_horizontal(*week_lags) + PRIOR_WEEKS * pl.col("mean_28d"))
+        / (pl.sum_horizontal(*(lag.is_not_null() for lag in week_lags)) + PRIOR_WEEKS),
     ).drop(pl.selectors.starts_with("_lag_"))
     frame = frame.join(_state_at_cutoff(frame), on=["room_key", "cutoff"], how="left")
     frame = _with_weather(frame, grid, timezone)
@@ -74,11 +84,23 @@ def build_features(grid: Grid, until: date, timezone: str, issue_offset_hours: i
                         *(name for name in FEATURES if name not in CATEGORICAL)).sort("room_key", "window_start")
 
 
-def _lags(column: str) -> list[pl.Expr]:
-    """The same window 1…28 days before, kept only when it ended by the row's cutoff."""
-    return [pl.when(pl.col("window_start") - pl.duration(days=days) + pl.duration(minutes=15) <= pl.col("cutoff"))
-            .then(pl.col(column).shift(WINDOWS_PER_DAY * days).over("room_key"))
-            .alias(f"_lag_{days}d") for days in range(1, 29)]
+def _with_local_lags(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """`_lag_{d}d` for d = 1…28: the column on the same local slot of day d days before, kept only when that
+    window ended by the row's cutoff. The hour a clock change repeats counts once (the mean of its two windows),
+    the hour it skips has no value."""
+    slots = frame.group_by("room_key", "local_date", "slot_of_day").agg(
+        _value=pl.col(column).mean(), _ended=pl.col("window_start").max() + WINDOW)
+    days = (slots.group_by("room_key").agg(first=pl.col("local_date").min(), last=pl.col("local_date").max())
+            .with_columns(local_date=pl.date_ranges("first", "last")).explode("local_date").drop("first", "last"))
+    every_slot = pl.DataFrame({"slot_of_day": range(WINDOWS_PER_DAY)}, schema={"slot_of_day": pl.Int16})
+    dense = (days.join(every_slot, how="cross").join(slots, on=["room_key", "local_date", "slot_of_day"], how="left")
+             .sort("room_key", "local_date", "slot_of_day"))  # one row per local slot: a shift of 96 rows is a day
+    lagged = dense.select("room_key", "local_date", "slot_of_day", *(
+        pl.col(name).shift(WINDOWS_PER_DAY * days).over("room_key").alias(f"{name}_{days}")
+        for days in range(1, 29) for name in ("_value", "_ended")))
+    return frame.join(lagged, on=["room_key", "local_date", "slot_of_day"], how="left").with_columns(
+        pl.when(pl.col(f"_ended_{days}") <= pl.col("cutoff")).then(pl.col(f"_value_{days}")).alias(f"_lag_{days}d")
+        for days in range(1, 29)).drop(pl.selectors.starts_with("_value_"), pl.selectors.starts_with("_ended_"))
 
 
 def _state_at_cutoff(frame: pl.DataFrame) -> pl.DataFrame:

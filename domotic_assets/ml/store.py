@@ -64,7 +64,8 @@ class StoredModel:
     target: str
     name: str
     passed_gates: bool
-    model: tuple[Baseline | Linear | LightGBM, Any]  # (the fitted candidate, its calibration or intervals)
+    # the fitted candidate, its calibration or intervals, and the best baseline (published if it failed its gates)
+    model: tuple[Baseline | Linear | LightGBM, Any, Baseline]
 
 
 def model_version(target: str, name: str, trained_from: date, trained_to: date, features: tuple[str, ...],

@@ -174,7 +174,7 @@ def warehouse(settings, fresh_database, bronze_of, sftp_server, mariadb, bronze_
 
 @pytest.fixture(scope="session")
 def built(warehouse):
-    results = build(warehouse)
+    results = build(warehouse, views=True)
     assert all(r.success for r in results)
     return results
 

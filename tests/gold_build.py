@@ -13,10 +13,12 @@ DAYS = ["2023-10-28", "2023-10-29", "2023-10-30"]
 
 
 def build(warehouse: PostgresResource, start: str = DAYS[0], end: str = DAYS[-1], raise_on_error=True,
-          runner: str | None = None) -> list:
+          runner: str | None = None, views: bool = False) -> list:
+    """gold_models, then gold_daily_models over [start, end], then (`views`) the dashboards' views."""
     resources = {"dbt": gold_dbt(runner), "warehouse": warehouse}
     results = [dg.materialize([gold_models], resources=resources)]
     results.append(dg.materialize([gold_daily_models], resources=resources, raise_on_error=raise_on_error, tags={
         "dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}))
-    results.append(dg.materialize([gold_dashboard_views], resources=resources, raise_on_error=raise_on_error))
+    if views:
+        results.append(dg.materialize([gold_dashboard_views], resources=resources, raise_on_error=raise_on_error))
     return results

@@ -16,7 +16,7 @@ from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.assets import prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
-from domotic_assets.ml.metrics import power_metrics
+from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.use_cases import OCCUPANCY, POWER
 from resources.postgres import PostgresResource
@@ -297,3 +297,31 @@ def test_a_model_must_beat_the_best_baseline_not_only_the_first():
         {"candidate": "lightgbm", "mae": 80.0, "coverage": 0.8}])
     assert POWER.best_baseline(power) == "same_slot_4w_median"
     assert not POWER.gates(power, "lightgbm")["mae_beats_naive"]["passed"]
+
+
+@pytest.mark.unit
+def test_each_room_has_its_own_interval(grid):
+    """A room whose power is ten times another's gets an interval ten times as wide, and each room's coverage
+    is near 80 % (pooled quantiles in watts would cover the small room always and the large one too rarely);
+    the per-room gate reads each room's coverage."""
+    scaled = grid.windows.with_columns(target=pl.when(pl.col("room_key") == 2).then(pl.col("power_w") * 10)
+                                       .otherwise(pl.col("power_w")))
+    features = build_features(Grid(scaled, grid.weather, grid.sites, grid.holidays), LAST, TZ)
+    predictions = POWER.backtest_predictions(bt.run_backtest(features, POWER, days=14))
+    per_room = bt.evaluate(predictions, POWER, ("room_key",))
+    lightgbm = {row["room_key"]: row for row in per_room.filter(pl.col("candidate") == "lightgbm").to_dicts()}
+    assert all(0.7 <= row["coverage"] <= 0.9 for row in lightgbm.values()), lightgbm
+    assert lightgbm[2]["interval_width"] > 5 * lightgbm[1]["interval_width"]
+    gates = POWER.gates(bt.evaluate(predictions, POWER), "lightgbm", per_room)
+    assert gates["interval_coverage_per_room"]["passed"], gates
+    broken = per_room.with_columns(coverage=pl.when(pl.col("room_key") == 2).then(0.5).otherwise("coverage"))
+    assert not POWER.gates(bt.evaluate(predictions, POWER), "lightgbm", broken)["interval_coverage_per_room"]["passed"]
+
+
+@pytest.mark.unit
+def test_the_winkler_score_is_the_width_plus_the_penalty_for_missing():
+    actual = np.array([5.0, 0.0, 12.0])
+    lower, upper = np.array([4.0, 4.0, 4.0]), np.array([10.0, 10.0, 10.0])
+    assert winkler(actual, lower, upper).tolist() == [6.0, 6.0 + 10 * 4.0, 6.0 + 10 * 2.0]  # 2 / alpha = 10
+    metrics = power_metrics(actual, np.array([7.0, 7.0, 7.0]), actual, lower, upper)
+    assert metrics["interval_width"] == 6.0 and metrics["coverage"] == pytest.approx(1 / 3)

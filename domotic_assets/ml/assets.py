@@ -118,7 +118,7 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         known = frame.filter(pl.col("target").is_not_null())
         fitted = next(c for c in use_case.candidates() if c.name == selected).fit(known)
         extras = use_case.production_extras(predictions, selected)
-        gates = use_case.gates(pooled, selected)
+        gates = use_case.gates(pooled, selected, bt.evaluate(predictions, use_case, ("room_key",)))
         passed = all(gate["passed"] for gate in gates.values())
         fallback = next(c for c in use_case.candidates() if c.name == use_case.best_baseline(pooled)).fit(known)
         trained_from, trained_to = cast(date, known["local_date"].min()), cast(date, known["local_date"].max())

@@ -39,34 +39,49 @@ def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refi
 
 
 def with_intervals(predictions: pl.DataFrame) -> pl.DataFrame:
-    """Lower and upper bounds from the residuals of earlier backtest days only (per candidate and lead hour),
-    so the coverage measured on the backtest is honest; days without enough history get none."""
+    """Lower and upper bounds from the residuals of earlier backtest days only (per candidate, room and lead
+    hour), so the coverage measured on the backtest is honest; days without enough history get none."""
     rows = predictions.with_columns(residual=pl.col("target") - pl.col("prediction"),
                                     lead=pl.col("lead_hours").floor().cast(pl.Int32))
     out = []
     for day in sorted(rows["local_date"].unique().to_list()):
         history = rows.filter(pl.col("local_date") < day)
         today = rows.filter(pl.col("local_date") == day)
-        out.append(today.join(residual_quantiles(history), on=["candidate", "lead"], how="left"))
-    return (pl.concat(out, how="diagonal_relaxed")
-            .with_columns(lower=pl.col("prediction") + pl.col("q_low"), upper=pl.col("prediction") + pl.col("q_high"))
-            .drop("residual", "lead", "q_low", "q_high"))
+        out.append(with_bounds(today, residual_quantiles(history)))
+    return pl.concat(out, how="diagonal_relaxed").drop("residual", "lead")
 
 
 def residual_quantiles(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per candidate and lead hour, the residual quantiles of INTERVAL (pooled over leads when a lead has
-    fewer than MIN_RESIDUALS)."""
-    schema = {"candidate": pl.String, "lead": pl.Int32, "q_low": pl.Float64, "q_high": pl.Float64}
+    """The residual quantiles of INTERVAL per candidate, room and lead hour; where a room's lead hour has fewer
+    than MIN_RESIDUALS residuals, the room's over every lead, and where the room has fewer, the candidate's.
+    Each room has its own interval: one room's watts never widen or narrow another's."""
+    schema = {"candidate": pl.String, "room_key": pl.Int64, "lead": pl.Int32, "q_low": pl.Float64,
+              "q_high": pl.Float64}
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
-    quantiles = [pl.col("residual").quantile(INTERVAL[0]).alias("q_low"),
-                 pl.col("residual").quantile(INTERVAL[1]).alias("q_high")]
-    per_lead = rows.group_by("candidate", "lead").agg(*quantiles, count=pl.len())
-    pooled = rows.group_by("candidate").agg(*(q.alias(f"pooled_{q.meta.output_name()}") for q in quantiles))
-    return per_lead.join(pooled, on="candidate").select(
-        "candidate", pl.col("lead").cast(pl.Int32),
-        q_low=pl.when(pl.col("count") >= MIN_RESIDUALS).then("q_low").otherwise("pooled_q_low"),
-        q_high=pl.when(pl.col("count") >= MIN_RESIDUALS).then("q_high").otherwise("pooled_q_high"))
+
+    def quantiles(*by: str, suffix: str) -> pl.DataFrame:
+        return rows.group_by(*by).agg(pl.col("residual").quantile(INTERVAL[0]).alias(f"q_low{suffix}"),
+                                      pl.col("residual").quantile(INTERVAL[1]).alias(f"q_high{suffix}"),
+                                      pl.len().alias(f"count{suffix}"))
+
+    enough = [pl.col(f"count{suffix}") >= MIN_RESIDUALS for suffix in ("", "_room")]
+    return (quantiles("candidate", "room_key", "lead", suffix="")
+            .join(quantiles("candidate", "room_key", suffix="_room"), on=["candidate", "room_key"])
+            .join(quantiles("candidate", suffix="_all"), on="candidate")
+            .select("candidate", pl.col("room_key").cast(pl.Int64), pl.col("lead").cast(pl.Int32), *(
+                pl.when(enough[0]).then(f"{bound}").when(enough[1]).then(f"{bound}_room")
+                .otherwise(f"{bound}_all").alias(bound) for bound in ("q_low", "q_high"))))
+
+
+def with_bounds(rows: pl.DataFrame, quantiles: pl.DataFrame) -> pl.DataFrame:
+    """`lower` and `upper` of each row (`lead` = its lead hour) from the quantiles of its room and lead (and
+    candidate, when the quantiles have several); a room or lead without quantiles gets none."""
+    keys = [key for key in ("candidate", "room_key", "lead") if key in quantiles.columns]
+    return (rows.with_columns(pl.col("room_key").cast(pl.Int64))
+            .join(quantiles, on=keys, how="left")
+            .with_columns(lower=pl.col("prediction") + pl.col("q_low"), upper=pl.col("prediction") + pl.col("q_high"))
+            .drop("q_low", "q_high"))
 
 
 def evaluate(predictions: pl.DataFrame, use_case: UseCase, by: tuple[str, ...] = ()) -> pl.DataFrame:

@@ -6,6 +6,7 @@ use case applies its own, `use_cases.py`)."""
 AUC_FLOOR, AUC_LEAKAGE_ALARM = 0.6, 0.97
 POWER_MAE_SHARE = 0.95
 COVERAGE = (0.75, 0.85)
+ROOM_COVERAGE = (0.70, 0.90)  # each room's own 80 % interval
 
 
 def gate(passed: bool, detail: str) -> dict:

@@ -42,8 +42,8 @@ def occupancy_metrics(actual: np.ndarray, probability: np.ndarray, baseline: np.
 def power_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray,
                   lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> dict[str, float]:
     """MAE (W), WAPE, relative MAE (the MAE over the naive's MAE on the same rows: not MASE, which scales by
-    the in-sample seasonal-naive MAE), relative bias, and the share of actuals inside [lower, upper] where an
-    interval is given."""
+    the in-sample seasonal-naive MAE), relative bias, and where an interval is given the share of actuals inside
+    [lower, upper], its mean width and its Winkler score."""
     error = predicted - actual
     total = np.abs(actual).sum()
     naive_mae = np.mean(np.abs(naive - actual))
@@ -55,6 +55,16 @@ def power_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray,
         if upper is None:
             raise ValueError("an interval needs both lower and upper")
         known = ~np.isnan(lower)
-        inside = (actual[known] >= lower[known]) & (actual[known] <= upper[known])
+        low, high, seen = lower[known], upper[known], actual[known]
+        inside = (seen >= low) & (seen <= high)
         metrics["coverage"] = float(inside.mean()) if known.any() else float("nan")
+        metrics["interval_width"] = float(np.mean(high - low)) if known.any() else float("nan")
+        metrics["winkler"] = float(np.mean(winkler(seen, low, high))) if known.any() else float("nan")
     return metrics
+
+
+def winkler(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, alpha: float = 0.2) -> np.ndarray:
+    """The Winkler score of a (1 − alpha) interval: its width, plus 2 / alpha times the distance by which the
+    actual falls outside it (lower is better)."""
+    below, above = np.maximum(lower - actual, 0), np.maximum(actual - upper, 0)
+    return (upper - lower) + 2 / alpha * (below + above)

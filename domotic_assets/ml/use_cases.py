@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from domotic_assets.ml import backtest as bt
-from domotic_assets.ml.gates import AUC_FLOOR, AUC_LEAKAGE_ALARM, COVERAGE, POWER_MAE_SHARE, gate
+from domotic_assets.ml.gates import AUC_FLOOR, AUC_LEAKAGE_ALARM, COVERAGE, POWER_MAE_SHARE, ROOM_COVERAGE, gate
 from domotic_assets.ml.metrics import occupancy_metrics, power_metrics
 from domotic_assets.ml.models import Baseline, LightGBM, Linear
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
@@ -44,8 +44,8 @@ class UseCase(ABC):
         """The candidate the model is trained from, by the backtest's pooled metrics."""
 
     @abstractmethod
-    def gates(self, pooled: pl.DataFrame, selected: str) -> dict[str, dict]:
-        """Each quality gate: passed, and a sentence with the figures."""
+    def gates(self, pooled: pl.DataFrame, selected: str, per_room: pl.DataFrame | None = None) -> dict[str, dict]:
+        """Each quality gate: passed, and a sentence with the figures (`per_room`: the metrics per room)."""
 
     def backtest_predictions(self, predictions: pl.DataFrame) -> pl.DataFrame:
         """The backtest's predictions as they are scored (power adds its honest intervals)."""
@@ -89,7 +89,7 @@ class Occupancy(UseCase):
         """The lowest log loss."""
         return pooled.sort("log_loss")["candidate"][0]
 
-    def gates(self, pooled: pl.DataFrame, selected: str) -> dict[str, dict]:
+    def gates(self, pooled: pl.DataFrame, selected: str, per_room: pl.DataFrame | None = None) -> dict[str, dict]:
         rows = {row["candidate"]: row for row in pooled.to_dicts()}
         chosen = rows[selected]
         by_brier = min(self.baselines(), key=lambda name: rows[name]["brier"])
@@ -143,10 +143,14 @@ class Power(UseCase):
         """The lowest MAE, the smaller absolute bias breaking ties."""
         return pooled.with_columns(abs_bias=pl.col("bias").abs()).sort("mae", "abs_bias")["candidate"][0]
 
-    def gates(self, pooled: pl.DataFrame, selected: str) -> dict[str, dict]:
+    def gates(self, pooled: pl.DataFrame, selected: str, per_room: pl.DataFrame | None = None) -> dict[str, dict]:
         rows = {row["candidate"]: row for row in pooled.to_dicts()}
         chosen = rows[selected]
         best = self.best_baseline(pooled)
+        rooms = {} if per_room is None else {row["room_key"]: row.get("coverage") for row in per_room.filter(
+            pl.col("candidate") == selected).to_dicts()}
+        outside = {room: coverage for room, coverage in rooms.items()
+                   if coverage is None or not ROOM_COVERAGE[0] <= coverage <= ROOM_COVERAGE[1]}
         naive = rows[best]["mae"]
         coverage = chosen.get("coverage")
         shown = f"{coverage:.3f}" if coverage is not None else "unknown"
@@ -156,24 +160,27 @@ class Power(UseCase):
                                     f"{naive:.1f} W"),
             "interval_coverage": gate(coverage is not None and COVERAGE[0] <= coverage <= COVERAGE[1],
                                       f"80 % interval coverage {shown} (wanted {COVERAGE[0]}–{COVERAGE[1]})"),
+            "interval_coverage_per_room": gate(
+                per_room is not None and not outside,
+                f"{len(rooms) - len(outside)} of {len(rooms)} rooms with 80 % interval coverage in "
+                f"{ROOM_COVERAGE[0]}–{ROOM_COVERAGE[1]}" + (f"; outside: {outside}" if outside else "")),
         }
 
     def backtest_predictions(self, predictions: pl.DataFrame) -> pl.DataFrame:
         return bt.with_intervals(predictions)
 
     def production_extras(self, predictions: pl.DataFrame, selected: str) -> Any:
-        """Per-lead residual quantiles of the selected candidate's backtest."""
+        """Residual quantiles per room and lead hour of the selected candidate's backtest."""
         return bt.residual_quantiles(predictions.filter(pl.col("candidate") == selected).with_columns(
             residual=pl.col("target") - pl.col("prediction"), lead=pl.col("lead_hours").floor().cast(pl.Int32)))
 
     def finish(self, predicted: pl.DataFrame, extras: Any) -> pl.DataFrame:
-        """Values with their 80 % interval (none for a baseline published in place of a failed model)."""
+        """Values with their 80 % interval of the room (none for a baseline published in place of a failed
+        model, nor for a room the backtest did not see)."""
         if extras is None:
             return predicted.with_columns(lower=pl.lit(None, pl.Float64), upper=pl.lit(None, pl.Float64))
-        bounds = predicted.with_columns(lead=pl.col("lead_hours").floor().cast(pl.Int32)).join(
-            extras.drop("candidate"), on="lead", how="left")
-        return bounds.with_columns(lower=pl.col("prediction") + pl.col("q_low"),
-                                   upper=pl.col("prediction") + pl.col("q_high")).drop("lead", "q_low", "q_high")
+        rows = predicted.with_columns(lead=pl.col("lead_hours").floor().cast(pl.Int32))
+        return bt.with_bounds(rows, extras.drop("candidate")).drop("lead")  # the selected candidate's quantiles
 
     def picture(self, predictions: pl.DataFrame, selected: str) -> str:
         return power_week_picture(predictions, selected)

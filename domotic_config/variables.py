@@ -124,6 +124,8 @@ VARIABLES: tuple[Variable, ...] = (
     # ML forecasts
     Variable("ML_BACKTEST_DAYS", "daily cutoffs of the rolling-origin backtests (the last days with data)", "28",
              group="ml"),
+    Variable("ML_STALE_ROOM_DAYS", "a room whose target is unknown for this many days before the forecast day "
+             "(its sensor stopped, the room was removed) is not forecast; the run names it", "3", group="ml"),
     # gold (dbt)
     Variable("DBT_RUNNER", "how gold runs dbt: `in-process` (from the saved parse, in the step's process) or `cli` "
              "(dagster-dbt's command line, a subprocess); see docs/gold.md#how-a-gold-run-runs-dbt", "in-process",

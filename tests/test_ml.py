@@ -14,7 +14,7 @@ import pytest
 
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
-from domotic_assets.ml.assets import prediction_rows
+from domotic_assets.ml.assets import current_rooms, prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
@@ -325,3 +325,16 @@ def test_the_winkler_score_is_the_width_plus_the_penalty_for_missing():
     assert winkler(actual, lower, upper).tolist() == [6.0, 6.0 + 10 * 4.0, 6.0 + 10 * 2.0]  # 2 / alpha = 10
     metrics = power_metrics(actual, np.array([7.0, 7.0, 7.0]), actual, lower, upper)
     assert metrics["interval_width"] == 6.0 and metrics["coverage"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.unit
+def test_a_room_that_stopped_reporting_is_not_forecast(features):
+    """A room without a known target in the last days before the forecast day is left out and named; the
+    others are forecast."""
+    day = features["local_date"].max()
+    silent = features.with_columns(target=pl.when((pl.col("room_key") == 2) & (pl.col("local_date") >= day - timedelta(days=5)))
+                                   .then(None).otherwise("target"))
+    rows, stale = current_rooms(silent, day, 3)
+    assert stale == [2] and set(rows["room_key"].unique()) == {1} and rows["local_date"].unique().to_list() == [day]
+    rows, stale = current_rooms(features, day, 3)
+    assert stale == [] and set(rows["room_key"].unique()) == {1, 2}

@@ -148,7 +148,10 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         gold.fact_prediction."""
         frame = store.read_frame(warehouse, f"{target}_features")
         day = frame["local_date"].max()
-        rows = frame.filter(pl.col("local_date") == day)
+        rows, stale = current_rooms(frame, cast(date, day), integer("ML_STALE_ROOM_DAYS"))
+        if stale:
+            context.log.warning(f"not forecast, no {target} known for {integer('ML_STALE_ROOM_DAYS')} days or more: "
+                                f"rooms {stale}")
         stored = store.latest_model(warehouse, target)
         if stored is None:
             raise dg.Failure(f"no {target} model yet: materialise {target}_model first")
@@ -165,9 +168,21 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         actuals = store.fill_actuals(warehouse, target)
         return dg.MaterializeResult(metadata={"forecast_day": str(day), "model_version": version, "model_name": name,
                                               "rows": written, "from_baseline": not stored.passed_gates,
+                                              "rooms_not_forecast": dg.MetadataValue.json(stale),
                                               "earlier_forecasts_given_their_actual": actuals})
 
     return [features, backtest, model, forecast]
+
+
+def current_rooms(frame: pl.DataFrame, day: date, stale_days: int) -> tuple[pl.DataFrame, list[int]]:
+    """The rows of `day` of the rooms whose target is known on one of the `stale_days` days before it, and the
+    rooms left out (sorted): a room that stopped reporting is not forecast from empty features."""
+    last_known = frame.filter(pl.col("target").is_not_null()).group_by("room_key").agg(
+        last=pl.col("local_date").max())
+    rows = frame.filter(pl.col("local_date") == day).join(last_known, on="room_key", how="left")
+    current = pl.col("last").is_not_null() & (pl.col("last") >= day - timedelta(days=stale_days))
+    stale = sorted(rows.filter(~current)["room_key"].unique().to_list())
+    return rows.filter(current).drop("last"), stale
 
 
 def prediction_rows(predictions: pl.DataFrame, use_case: UseCase, kind: str, versions: dict[str, str],

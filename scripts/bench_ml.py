@@ -44,9 +44,10 @@ def main() -> None:
             total += seconds
             gates = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
             print(f"{use_case.name}: features, backtest, model, forecast in {seconds:.1f} s (gates passed: {gates})")
-            table = bt.evaluate(store.read_frame(warehouse, f"{use_case.name}_backtest"), use_case)
+            assessment = bt.assess(store.read_frame(warehouse, f"{use_case.name}_backtest"), use_case)
             with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=200, float_precision=4):
-                print(table)
+                print(f"chosen on the earlier days: {assessment.selected}\n{assessment.chosen_on}")
+                print(f"the evaluation days, as published:\n{assessment.pooled}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"both use cases: {total:.1f} s, peak memory of the process {peak:.0f} MiB")
     finally:

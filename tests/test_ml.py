@@ -195,12 +195,34 @@ def occupancy_backtest(features) -> pl.DataFrame:
 
 @pytest.mark.unit
 def test_on_known_routines_the_selected_model_beats_the_baseline_and_passes_its_gates(occupancy_backtest):
-    pooled = bt.evaluate(occupancy_backtest, OCCUPANCY)
-    selected = OCCUPANCY.select(pooled)
-    assert selected not in OCCUPANCY.baselines()
-    gates = OCCUPANCY.gates(pooled, selected)
+    assessment = bt.assess(occupancy_backtest, OCCUPANCY)
+    assert assessment.selected not in OCCUPANCY.baselines()
+    gates = OCCUPANCY.gates(assessment.pooled, assessment.selected)
     assert all(gate["passed"] for gate in gates.values()), gates
     assert occupancy_backtest["cutoff"].n_unique() == 7
+
+
+@pytest.mark.unit
+def test_the_assessment_scores_published_probabilities_on_days_nothing_was_chosen_or_calibrated_on(
+        occupancy_backtest):
+    """Selection and calibration see the earlier days only: rewriting the outcomes of the held-out last days
+    changes neither; the held-out rows of the selected candidate are its calibrated probabilities."""
+    assessment = bt.assess(occupancy_backtest, OCCUPANCY)
+    held_out = bt.evaluation_days(occupancy_backtest)["local_date"].unique().to_list()
+    assert held_out == [occupancy_backtest["local_date"].max()]
+    assert not bt.choosing_days(occupancy_backtest)["local_date"].is_in(held_out).any()
+    flipped = occupancy_backtest.with_columns(
+        target=pl.when(pl.col("local_date").is_in(held_out)).then(1 - pl.col("target")).otherwise("target"))
+    again = bt.assess(flipped, OCCUPANCY)
+    assert again.selected == assessment.selected and again.chosen_on.equals(assessment.chosen_on)
+    probabilities = np.linspace(0, 1, 11)
+    assert np.array_equal(OCCUPANCY.production_extras(flipped, assessment.selected).predict(probabilities),
+                          OCCUPANCY.production_extras(occupancy_backtest, assessment.selected).predict(probabilities))
+    raw = bt.evaluation_days(occupancy_backtest).filter(pl.col("candidate") == assessment.selected)
+    published = assessment.published.filter(pl.col("candidate") == assessment.selected)
+    calibration = OCCUPANCY.production_extras(occupancy_backtest, assessment.selected)
+    assert np.allclose(published.sort("room_key", "window_start")["prediction"].to_numpy(),
+                       calibration.predict(np.clip(raw.sort("room_key", "window_start")["prediction"].to_numpy(), 0, 1)))
 
 
 @pytest.mark.unit

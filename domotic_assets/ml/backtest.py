@@ -1,9 +1,14 @@
 """Rolling-origin backtests: one cutoff per local day over the last days of data, an expanding training
 window refitted every `refit_every` days, every candidate on the same cutoffs; metrics, selection, and the
-out-of-sample pieces production needs (a calibration for probabilities, per-lead residual quantiles)."""
+out-of-sample pieces production needs (a calibration for probabilities, residual quantiles per room and lead).
+
+An honest assessment (`assess`): the candidate is chosen and its calibration fitted on the earlier days of the
+backtest only; the gates and the reported metrics score the predictions as production publishes them on the
+last quarter of its days, which none of those steps saw."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +20,7 @@ if TYPE_CHECKING:
 KEYS = ("room_key", "apartment_key", "window_start", "local_date", "cutoff", "lead_hours", "target")
 INTERVAL = (0.1, 0.9)  # an 80 % interval
 MIN_RESIDUALS = 200
+EVALUATION_SHARE = 4  # the last quarter of the backtest's days (7 of 28) is held out for the assessment
 
 
 def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refit_every: int = 7) -> pl.DataFrame:
@@ -106,3 +112,36 @@ def calibration(predictions: pl.DataFrame, candidate: str):
     rows = predictions.filter(pl.col("candidate") == candidate)
     return IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(
         np.clip(rows["prediction"].to_numpy(), 0, 1), rows["target"].to_numpy())
+
+
+def choosing_days(predictions: pl.DataFrame) -> pl.DataFrame:
+    """The backtest's rows of its earlier days: the candidate is chosen and calibrated on these only."""
+    return predictions.filter(pl.col("local_date") < _first_evaluation_day(predictions))
+
+
+def evaluation_days(predictions: pl.DataFrame) -> pl.DataFrame:
+    """The backtest's rows of its last quarter of days (at least one): scored, never chosen or calibrated on."""
+    return predictions.filter(pl.col("local_date") >= _first_evaluation_day(predictions))
+
+
+def _first_evaluation_day(predictions: pl.DataFrame):
+    days = sorted(predictions["local_date"].unique().to_list())
+    return days[-max(1, len(days) // EVALUATION_SHARE)]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    selected: str
+    chosen_on: pl.DataFrame  # pooled metrics of every candidate on the choosing days
+    published: pl.DataFrame  # the evaluation days' rows, the selected candidate's as production publishes them
+    pooled: pl.DataFrame  # metrics of `published`, pooled
+    per_room: pl.DataFrame  # and per room
+
+
+def assess(predictions: pl.DataFrame, use_case: UseCase) -> Assessment:
+    """Choose on the earlier days, then score the published predictions on the later ones (module docstring)."""
+    chosen_on = evaluate(choosing_days(predictions), use_case)
+    selected = use_case.select(chosen_on)
+    published = use_case.as_published(predictions, selected)
+    return Assessment(selected, chosen_on, published, evaluate(published, use_case),
+                      evaluate(published, use_case, ("room_key",)))

@@ -51,6 +51,11 @@ class UseCase(ABC):
         """The backtest's predictions as they are scored (power adds its honest intervals)."""
         return predictions
 
+    def as_published(self, predictions: pl.DataFrame, selected: str) -> pl.DataFrame:
+        """The backtest's evaluation days with the selected candidate's predictions as production publishes them
+        (`finish` with the extras production would use, fitted without those days); other candidates unchanged."""
+        return bt.evaluation_days(predictions)
+
     @abstractmethod
     def production_extras(self, predictions: pl.DataFrame, selected: str) -> Any:
         """What the published forecast needs from the selected candidate's backtest."""
@@ -106,7 +111,16 @@ class Occupancy(UseCase):
         }
 
     def production_extras(self, predictions: pl.DataFrame, selected: str) -> Any:
-        return bt.calibration(predictions, selected)
+        """The isotonic calibration of the selected candidate, fitted on the backtest's choosing days only."""
+        return bt.calibration(bt.choosing_days(predictions), selected)
+
+    def as_published(self, predictions: pl.DataFrame, selected: str) -> pl.DataFrame:
+        """The selected candidate's probabilities calibrated as production calibrates them."""
+        extras = self.production_extras(predictions, selected)
+        scored = bt.evaluation_days(predictions)
+        chosen = scored.filter(pl.col("candidate") == selected)
+        return pl.concat([scored.filter(pl.col("candidate") != selected),
+                          self.finish(chosen, extras).select(scored.columns)])
 
     def finish(self, predicted: pl.DataFrame, extras: Any) -> pl.DataFrame:
         """Probabilities clipped to [0, 1], calibrated when a calibration was fitted."""

@@ -360,3 +360,16 @@ def test_a_room_that_stopped_reporting_is_not_forecast(features):
     assert stale == [2] and set(rows["room_key"].unique()) == {1} and rows["local_date"].unique().to_list() == [day]
     rows, stale = current_rooms(features, day, 3)
     assert stale == [] and set(rows["room_key"].unique()) == {1, 2}
+
+
+@pytest.mark.unit
+def test_a_model_version_changes_with_its_data_and_not_otherwise(features):
+    """Equal training data, code, features and parameters give equal versions; a corrected target gives another."""
+    known = features.filter(pl.col("target").is_not_null())
+    same = store.model_version("occupancy", "lightgbm", store.data_fingerprint(known.sample(fraction=1.0, shuffle=True,
+                                                                                          seed=1)), FEATURES, {"a": 1})
+    assert same == store.model_version("occupancy", "lightgbm", store.data_fingerprint(known), FEATURES, {"a": 1})
+    corrected = known.with_columns(target=pl.when(pl.int_range(pl.len()) == 0).then(1 - pl.col("target"))
+                                   .otherwise("target"))
+    assert same != store.model_version("occupancy", "lightgbm", store.data_fingerprint(corrected), FEATURES, {"a": 1})
+    assert same != store.model_version("occupancy", "lightgbm", store.data_fingerprint(known), FEATURES, {"a": 2})

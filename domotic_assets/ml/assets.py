@@ -90,9 +90,9 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         assessment = bt.assess(predictions, use_case)
         selected = assessment.selected
         store.write_frame(warehouse, f"{target}_backtest", predictions)
-        first_day, last_day = cast(date, predictions["local_date"].min()), cast(date, predictions["local_date"].max())
-        versions = {candidate.name: store.model_version(target, f"backtest-{candidate.name}", first_day, last_day,
-                                                        FEATURES, candidate.params) for candidate in use_case.candidates()}
+        data = store.data_fingerprint(frame)
+        versions = {candidate.name: store.model_version(target, f"backtest-{candidate.name}", data, FEATURES,
+                                                        candidate.params) for candidate in use_case.candidates()}
         written = store.upsert_predictions(warehouse, prediction_rows(predictions, use_case, "backtest", versions,
                                                                       context.run_id))
         context.log.info(f"{predictions['local_date'].n_unique()} cutoffs, selected {selected}, {written} rows written")
@@ -126,7 +126,8 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         passed = all(gate["passed"] for gate in gates.values())
         fallback = next(c for c in use_case.candidates() if c.name == use_case.best_baseline(pooled)).fit(known)
         trained_from, trained_to = cast(date, known["local_date"].min()), cast(date, known["local_date"].max())
-        version = store.model_version(target, selected, trained_from, trained_to, FEATURES, fitted.params)
+        data = store.data_fingerprint(known)
+        version = store.model_version(target, selected, data, FEATURES, fitted.params)
         metrics = pooled.filter(pl.col("candidate") == selected).to_dicts()[0]
         store.save_model(warehouse, {"model_version": version, "target": target, "model_name": selected,
                                      "trained_from": trained_from, "trained_to": trained_to, "features": FEATURES,
@@ -138,6 +139,8 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
             "passed_gates": dg.MetadataValue.bool(passed), "best_baseline": dg.MetadataValue.text(fallback.name),
             **{f"backtest_{name}": dg.MetadataValue.float(float(value)) for name, value in metrics.items()
                if name != "candidate"}}
+        metadata["model_card"] = dg.MetadataValue.md(model_card(
+            version, selected, trained_from, trained_to, data, assessment, gates))
         if hasattr(fitted, "importance"):
             metadata["feature_importance"] = dg.MetadataValue.md(importance_markdown(fitted.importance()))
         yield dg.MaterializeResult(metadata=metadata)
@@ -176,6 +179,23 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
                                               "earlier_forecasts_given_their_actual": actuals})
 
     return [features, backtest, model, forecast]
+
+
+def model_card(version: str, selected: str, trained_from: date, trained_to: date, data: str,
+               assessment: bt.Assessment, gates: dict[str, dict]) -> str:
+    """What the model is and how it was judged, as markdown: version, training window and data fingerprint, code
+    and library versions, the metrics on the held-out days as published, and each gate."""
+    first, last = (cast(date, assessment.published["local_date"].min()),
+                   cast(date, assessment.published["local_date"].max()))
+    metrics = assessment.pooled.filter(pl.col("candidate") == selected).drop("candidate").to_dicts()[0]
+    lines = [f"**{version}** ({selected})", "",
+             f"- trained on {trained_from} to {trained_to}, data fingerprint `{data}`",
+             f"- code `{store.CODE_VERSION}`; " + ", ".join(f"{name} {v}" for name, v in store.library_versions().items()),
+             f"- chosen and calibrated on the backtest's earlier days; scored as published on {first} to {last}: "
+             + ", ".join(f"{name} {value:.4g}" for name, value in metrics.items() if value is not None), "",
+             "| gate | passed | detail |", "|---|---|---|",
+             *(f"| {name} | {'yes' if gate['passed'] else 'no'} | {gate['detail']} |" for name, gate in gates.items())]
+    return "\n".join(lines)
 
 
 def current_rooms(frame: pl.DataFrame, day: date, stale_days: int) -> tuple[pl.DataFrame, list[int]]:

@@ -8,7 +8,8 @@ import hashlib
 import json
 import pickle
 from dataclasses import dataclass
-from datetime import date
+from importlib.metadata import version as metadata_version
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -68,12 +69,36 @@ class StoredModel:
     model: tuple[Baseline | Linear | LightGBM, Any, Baseline]
 
 
-def model_version(target: str, name: str, trained_from: date, trained_to: date, features: tuple[str, ...],
-                  params: dict) -> str:
-    """A version derived from what the model learnt from and how: equal inputs, equal version."""
-    digest = hashlib.sha256(json.dumps([target, name, str(trained_from), str(trained_to), list(features), params],
+def model_version(target: str, name: str, data: str, features: tuple[str, ...], params: dict) -> str:
+    """A version derived from what the model learnt from and how (the training data's fingerprint, the code of
+    the ML package, the features and parameters): equal inputs, equal version; a gold correction or a code change
+    makes a new one."""
+    digest = hashlib.sha256(json.dumps([target, name, data, CODE_VERSION, list(features), params],
                                        sort_keys=True, default=str).encode()).hexdigest()[:12]
     return f"{target}-{name}-{digest}"
+
+
+def data_fingerprint(frame: pl.DataFrame) -> str:
+    """A digest of the known targets a model learns from (room, window, value), in a fixed order."""
+    rows = frame.filter(pl.col("target").is_not_null()).select("room_key", "window_start", "target").sort(
+        "room_key", "window_start")
+    return hashlib.sha256(rows.write_csv().encode()).hexdigest()[:16]
+
+
+def code_version() -> str:
+    """A digest of the ML package's source files: features, models, backtest, use cases, metrics, gates."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+CODE_VERSION = code_version()
+LIBRARIES = ("lightgbm", "scikit-learn", "polars", "numpy")
+
+
+def library_versions() -> dict[str, str]:
+    return {name: metadata_version(name) for name in LIBRARIES}
 
 
 def ensure_schema(warehouse: PostgresResource) -> None:

@@ -87,6 +87,19 @@ def test_relative_mae_is_the_mae_over_the_naive_s_on_the_same_rows():
 
 
 @pytest.mark.unit
+def test_mase_scales_each_error_by_its_room_s_in_sample_seasonal_naive_mae(power_backtest):
+    """MASE = mean(|error| / scale), the scale being the MAE of the same-slot-a-week-before forecast on the
+    training rows of the error's room (Hyndman and Koehler); the backtest carries each row's scale."""
+    actual, predicted = np.array([10.0, 20.0, 30.0, 40.0]), np.array([12.0, 18.0, 33.0, 37.0])
+    scale = np.array([2.0, 2.0, 6.0, 6.0])  # two rooms
+    assert power_metrics(actual, predicted, actual, scale=scale)["mase"] == pytest.approx((1 + 1 + 0.5 + 0.5) / 4)
+    rooms = power_backtest.group_by("room_key", "local_date").agg(pl.col("naive_scale").n_unique())
+    assert (rooms["naive_scale"] == 1).all()  # one scale per room and cutoff block
+    lightgbm = bt.evaluate(power_backtest, POWER).filter(pl.col("candidate") == "lightgbm").to_dicts()[0]
+    assert 0 < lightgbm["mase"] < 1  # better than the in-sample seasonal naive on known routines
+
+
+@pytest.mark.unit
 @pytest.mark.parametrize("day", [FIRST + timedelta(days=20), FIRST + timedelta(days=37)])
 @pytest.mark.parametrize("issue_offset_hours", [0, 6])
 def test_features_recomputed_from_data_before_the_cutoff_are_the_same(grid, day, issue_offset_hours):

@@ -38,10 +38,19 @@ def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refi
         test = known.filter(pl.col("local_date").is_in(block))
         if train.is_empty() or test.is_empty():
             continue
+        scaled = test.join(seasonal_naive_scale(train), on="room_key", how="left")
         for candidate in use_case.candidates():
             predicted = candidate.fit(train).predict(test)
-            blocks.append(test.select(KEYS).with_columns(candidate=pl.lit(candidate.name), prediction=predicted))
+            blocks.append(scaled.select(*KEYS, "naive_scale").with_columns(candidate=pl.lit(candidate.name),
+                                                                           prediction=predicted))
     return pl.concat(blocks)
+
+
+def seasonal_naive_scale(train: pl.DataFrame) -> pl.DataFrame:
+    """Per room, the in-sample MAE of the seasonal naive forecast (the same local slot a week before) on the
+    training rows: the scale of MASE."""
+    return (train.filter(pl.col("lag_7d").is_not_null())
+            .group_by("room_key").agg(naive_scale=(pl.col("target") - pl.col("lag_7d")).abs().mean()))
 
 
 def with_intervals(predictions: pl.DataFrame) -> pl.DataFrame:

@@ -40,10 +40,12 @@ def occupancy_metrics(actual: np.ndarray, probability: np.ndarray, baseline: np.
 
 
 def power_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray,
-                  lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> dict[str, float]:
-    """MAE (W), WAPE, relative MAE (the MAE over the naive's MAE on the same rows: not MASE, which scales by
-    the in-sample seasonal-naive MAE), relative bias, and where an interval is given the share of actuals inside
-    [lower, upper], its mean width and its Winkler score."""
+                  lower: np.ndarray | None = None, upper: np.ndarray | None = None,
+                  scale: np.ndarray | None = None) -> dict[str, float]:
+    """MAE (W), WAPE, relative MAE (the MAE over the naive's MAE on the same rows), MASE where `scale` is given
+    (each error over its room's in-sample seasonal-naive MAE, as Hyndman and Koehler define it), relative bias,
+    and where an interval is given the share of actuals inside [lower, upper], its mean width and its Winkler
+    score."""
     error = predicted - actual
     total = np.abs(actual).sum()
     naive_mae = np.mean(np.abs(naive - actual))
@@ -51,6 +53,9 @@ def power_metrics(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray,
                "wape": float(np.abs(error).sum() / total) if total else float("nan"),
                "relative_mae": float(np.mean(np.abs(error)) / naive_mae) if naive_mae else float("nan"),
                "bias": float(error.sum() / total) if total else float("nan")}
+    if scale is not None:
+        usable = scale > 0
+        metrics["mase"] = float(np.mean(np.abs(error[usable]) / scale[usable])) if usable.any() else float("nan")
     if lower is not None:
         if upper is None:
             raise ValueError("an interval needs both lower and upper")

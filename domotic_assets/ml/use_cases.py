@@ -146,8 +146,10 @@ class Power(UseCase):
                 Linear("linear_regression", classifier=False), LightGBM("lightgbm", classifier=False)]
 
     def metrics(self, frame: pl.DataFrame, baseline: np.ndarray) -> dict[str, float]:
-        bounds = (frame["lower"].to_numpy(), frame["upper"].to_numpy()) if "lower" in frame.columns else ()
-        return power_metrics(frame["target"].to_numpy(), frame["prediction"].to_numpy(), baseline, *bounds)
+        lower, upper = ((frame["lower"].to_numpy(), frame["upper"].to_numpy()) if "lower" in frame.columns
+                        else (None, None))
+        scale = frame["naive_scale"].fill_null(0).to_numpy() if "naive_scale" in frame.columns else None
+        return power_metrics(frame["target"].to_numpy(), frame["prediction"].to_numpy(), baseline, lower, upper, scale)
 
     def best_baseline(self, pooled: pl.DataFrame) -> str:
         """The baseline with the lowest MAE."""

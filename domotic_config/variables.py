@@ -124,6 +124,8 @@ VARIABLES: tuple[Variable, ...] = (
     # ML forecasts
     Variable("ML_BACKTEST_DAYS", "daily cutoffs of the rolling-origin backtests (the last days with data)", "28",
              group="ml"),
+    Variable("ML_FALLBACK_MODEL_DAYS", "when the newest model fails its gates, the last model that passed, trained "
+             "in this many days, is published (else the best baseline)", "7", group="ml"),
     Variable("ML_STALE_ROOM_DAYS", "a room whose target is unknown for this many days before the forecast day "
              "(its sensor stopped, the room was removed) is not forecast; the run names it", "3", group="ml"),
     # gold (dbt)

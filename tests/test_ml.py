@@ -386,3 +386,28 @@ def test_a_model_version_changes_with_its_data_and_not_otherwise(features):
                                    .otherwise("target"))
     assert same != store.model_version("occupancy", "lightgbm", store.data_fingerprint(corrected), FEATURES, {"a": 1})
     assert same != store.model_version("occupancy", "lightgbm", store.data_fingerprint(known), FEATURES, {"a": 2})
+
+
+@pytest.mark.integration
+def test_the_last_model_that_passed_is_found_within_its_age(fresh_database):
+    """When the newest model fails its gates, the forecast falls back to the newest one that passed, if it is
+    recent enough and was trained on the same features; else to the best baseline (none found here)."""
+    warehouse = PostgresResource(db_url=fresh_database("ml_fallback"))
+    store.ensure_schema(warehouse)
+
+    def save(version: str, passed: bool, days_ago: int, features=FEATURES) -> None:
+        store.save_model(warehouse, {"model_version": version, "target": "power", "model_name": "lightgbm",
+                                     "trained_from": FIRST, "trained_to": LAST, "features": features, "params": {},
+                                     "metrics": {}, "gates": {}, "passed_gates": passed, "run_id": "run"},
+                         ("model", None, "baseline"))
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("UPDATE ml.models SET created_at = now() - make_interval(days => %s) "
+                           "WHERE model_version = %s", (days_ago, version))
+
+    save("power-old-passed", True, 10)
+    save("power-passed", True, 3)
+    save("power-other-features", True, 1, features=FEATURES[:-1])
+    save("power-failed", False, 0)
+    assert store.latest_model(warehouse, "power").version == "power-failed"
+    assert store.latest_passed_model(warehouse, "power", FEATURES, 7).version == "power-passed"
+    assert store.latest_passed_model(warehouse, "power", FEATURES, 2) is None

@@ -150,9 +150,9 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
     @dg.asset(name=f"{target}_forecast", group_name="ml", deps=[features, model], pool=ML_POOL, kinds={"postgres"},
               automation_condition=FOLLOW_AUTOMATION)
     def forecast(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:
-        """Tomorrow's forecast for every room and 15-minute window, from the latest model version, or from the
-        best baseline of its backtest (marked as such) when that version failed its gates; written to
-        gold.fact_prediction."""
+        """Tomorrow's forecast for every room and 15-minute window, from the latest model version; when it failed
+        its gates, from the last model that passed (ML_FALLBACK_MODEL_DAYS), else from the best baseline of its
+        backtest (marked as such); written to gold.fact_prediction, the row naming the model."""
         frame = store.read_frame(warehouse, f"{target}_features")
         day = frame["local_date"].max()
         rows, stale = current_rooms(frame, cast(date, day), integer("ML_STALE_ROOM_DAYS"))
@@ -162,19 +162,27 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         stored = store.latest_model(warehouse, target)
         if stored is None:
             raise dg.Failure(f"no {target} model yet: materialise {target}_model first")
-        model, extras, baseline = stored.model
-        if stored.passed_gates:
-            name, version, fitted = stored.name, stored.version, model
+        earlier = None if stored.passed_gates else store.latest_passed_model(
+            warehouse, target, FEATURES, integer("ML_FALLBACK_MODEL_DAYS"))
+        published = stored if stored.passed_gates else earlier
+        if published is not None:
+            (fitted, extras, _), name, version = published.model, published.name, published.version
+            if earlier is not None:
+                context.log.warning(f"{stored.version} failed its gates: publishing {earlier.version}, the last "
+                                    "model that passed")
         else:
+            baseline = stored.model[2]
             name, version, fitted, extras = f"baseline:{baseline.name}", f"baseline-{stored.version}", baseline, None
-            context.log.warning(f"{stored.version} failed its gates: publishing the best baseline {baseline.name}")
+            context.log.warning(f"{stored.version} failed its gates, and no model passed in the last "
+                                f"{integer('ML_FALLBACK_MODEL_DAYS')} days: publishing the best baseline {baseline.name}")
         predicted = rows.select(bt.KEYS).with_columns(candidate=pl.lit(name), prediction=fitted.predict(rows))
         predicted = use_case.finish(predicted, extras)
         written = store.upsert_predictions(warehouse, prediction_rows(predicted, use_case, "forecast", {name: version},
                                                                       context.run_id))
         actuals = store.fill_actuals(warehouse, target)
         return dg.MaterializeResult(metadata={"forecast_day": str(day), "model_version": version, "model_name": name,
-                                              "rows": written, "from_baseline": not stored.passed_gates,
+                                              "rows": written, "from_baseline": published is None,
+                                              "from_earlier_model": earlier is not None,
                                               "rooms_not_forecast": dg.MetadataValue.json(stale),
                                               "earlier_forecasts_given_their_actual": actuals})
 

@@ -151,6 +151,17 @@ def latest_model(warehouse: PostgresResource, target: str) -> StoredModel | None
     return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3])) if row else None
 
 
+def latest_passed_model(warehouse: PostgresResource, target: str, features: tuple[str, ...],
+                        within_days: int) -> StoredModel | None:
+    """The newest model that passed its gates, trained in the last `within_days` days on these features."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT model_version, model_name, passed_gates, model FROM ml.models WHERE target = %s "
+                       "AND passed_gates AND features = %s AND created_at >= now() - make_interval(days => %s) "
+                       "ORDER BY created_at DESC LIMIT 1", (target, list(features), within_days))
+        row = cursor.fetchone()
+    return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3])) if row else None
+
+
 def upsert_predictions(warehouse: PostgresResource, frame: pl.DataFrame) -> int:
     """Insert or update predictions on (kind, model_version, target, room_key, window_start, issue_time)."""
     with warehouse.connect() as connection, connection.cursor() as cursor:

@@ -18,7 +18,7 @@ from domotic_assets.ml.assets import current_rooms, prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
-from domotic_assets.ml.use_cases import OCCUPANCY, POWER
+from domotic_assets.ml.use_cases import OCCUPANCY, POWER, room_coverage_ok
 from resources.postgres import PostgresResource
 
 TZ = "Europe/Zurich"
@@ -411,3 +411,36 @@ def test_the_last_model_that_passed_is_found_within_its_age(fresh_database):
     assert store.latest_model(warehouse, "power").version == "power-failed"
     assert store.latest_passed_model(warehouse, "power", FEATURES, 7).version == "power-passed"
     assert store.latest_passed_model(warehouse, "power", FEATURES, 2) is None
+
+
+@pytest.mark.integration
+def test_actuals_follow_gold_corrections(fresh_database):
+    """A forecast gets its actual once known, a corrected one when gold (and so the features) changes, and a
+    rerun without change touches nothing."""
+    warehouse = PostgresResource(db_url=fresh_database("ml_actuals"))
+    store.ensure_schema(warehouse)
+    start = datetime(2024, 2, 1, 8, tzinfo=timezone.utc)
+    features = pl.DataFrame({"room_key": [1], "window_start": [start], "target": [120.0]})
+    forecast = pl.DataFrame({"kind": ["forecast"], "model_name": ["m"], "model_version": ["v"], "target": ["power"],
+                             "apartment_key": [100], "room_key": [1], "window_start": [start],
+                             "issue_time": [start - timedelta(hours=8)], "probability": [None], "value": [100.0],
+                             "lower_value": [None], "upper_value": [None], "actual": [None], "run_id": ["r"]},
+                            schema_overrides={"probability": pl.Float64, "lower_value": pl.Float64,
+                                              "upper_value": pl.Float64, "actual": pl.Float64})
+    store.upsert_predictions(warehouse, forecast)
+    for target, changed in ((120.0, 1), (120.0, 0), (95.0, 1)):
+        store.write_frame(warehouse, "power_features", features.with_columns(target=pl.lit(target)))
+        assert store.fill_actuals(warehouse, "power") == changed
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT actual FROM gold.fact_prediction")
+            assert cursor.fetchone() == (target,)
+
+
+@pytest.mark.unit
+def test_a_room_interval_covers_70_to_90_percent_or_is_a_single_value():
+    assert room_coverage_ok({"coverage": 0.8, "interval_width": 12.0})
+    assert not room_coverage_ok({"coverage": 0.65, "interval_width": 12.0})
+    assert not room_coverage_ok({"coverage": 0.95, "interval_width": 12.0})  # wider than it needs to be
+    assert room_coverage_ok({"coverage": 0.95, "interval_width": 0.0})  # a room at rest: no narrower interval
+    assert not room_coverage_ok({"coverage": 0.5, "interval_width": 0.0})
+    assert not room_coverage_ok({"coverage": float("nan"), "interval_width": 1.0})

@@ -184,7 +184,7 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
                                               "rows": written, "from_baseline": published is None,
                                               "from_earlier_model": earlier is not None,
                                               "rooms_not_forecast": dg.MetadataValue.json(stale),
-                                              "earlier_forecasts_given_their_actual": actuals})
+                                              "earlier_forecasts_given_or_corrected_their_actual": actuals})
 
     return [features, backtest, model, forecast]
 

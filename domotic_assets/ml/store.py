@@ -175,12 +175,13 @@ def upsert_predictions(warehouse: PostgresResource, frame: pl.DataFrame) -> int:
 
 
 def fill_actuals(warehouse: PostgresResource, target: str) -> int:
-    """Earlier forecasts get their actual once the features know it."""
+    """Earlier forecasts get their actual once the features know it, and a new one when gold corrected it."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute(sql.SQL("""
             UPDATE gold.fact_prediction AS prediction SET actual = features.target
             FROM {} AS features
-            WHERE prediction.kind = 'forecast' AND prediction.target = %s AND prediction.actual IS NULL
+            WHERE prediction.kind = 'forecast' AND prediction.target = %s
+              AND prediction.actual IS DISTINCT FROM features.target
               AND features.target IS NOT NULL AND features.room_key = prediction.room_key
               AND features.window_start = prediction.window_start""").format(
             sql.Identifier("ml", f"{target}_features")), (target,))

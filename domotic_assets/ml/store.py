@@ -121,10 +121,16 @@ def write_frame(warehouse: PostgresResource, table: str, frame: pl.DataFrame) ->
         copy_frame(cursor, frame, f"ml.{table}")
 
 
+ROW_ORDER = ("candidate", "room_key", "window_start", "cutoff")  # the keys of the feature and backtest frames
+
+
 def read_frame(warehouse: PostgresResource, table: str) -> pl.DataFrame:
+    """A frame of schema `ml`, in a fixed row order: the models (LightGBM's bagging draws rows by position) learn
+    the same from the same rows."""
     with warehouse.connect() as connection:
-        return pl.read_database(sql.SQL("SELECT * FROM {}").format(sql.Identifier("ml", table)).as_string(connection),
-                                connection, infer_schema_length=None)
+        frame = pl.read_database(sql.SQL("SELECT * FROM {}").format(sql.Identifier("ml", table)).as_string(connection),
+                                 connection, infer_schema_length=None)
+    return frame.sort([key for key in ROW_ORDER if key in frame.columns])
 
 
 def save_model(warehouse: PostgresResource, record: dict, model: object) -> None:

@@ -9,12 +9,20 @@ from resources.postgres import PostgresResource
 
 # The 15-minute window of a UTC minute key YYYYMMDDHHMM.
 WINDOW_KEY = "datetime_key - datetime_key % 100 % 15"
+
+
+def rounded(expression: str) -> str:
+    """An aggregate of floats rounded to 6 decimals: PostgreSQL adds floats in whatever order its plan reads
+    them, and the last bits that order changes would make two runs on the same gold train different models."""
+    return f"round(({expression})::numeric, 6)::float8"
+
+
 OCCUPANCY_SQL = f"""
     SELECT room_key, apartment_key, {WINDOW_KEY} AS window_key, max((motion_count > 0)::int) AS occupied
     FROM gold.fact_presence_minute WHERE motion_count IS NOT NULL GROUP BY 1, 2, 3"""
 # Mean power of a window: per plug the mean of its known minutes, summed over the room's plugs.
 POWER_SQL = f"""
-    SELECT room_key, apartment_key, window_key, sum(device_w) AS power_w
+    SELECT room_key, apartment_key, window_key, {rounded('sum(device_w)')} AS power_w
     FROM (SELECT energy.room_key, energy.apartment_key, {WINDOW_KEY} AS window_key,
                  avg(energy.energy_wh) * 60 AS device_w
           FROM gold.fact_energy_minute AS energy JOIN gold.dim_device AS devices USING (device_key)
@@ -22,13 +30,13 @@ POWER_SQL = f"""
           GROUP BY energy.room_key, energy.apartment_key, energy.device_key, 3) AS devices
     GROUP BY 1, 2, 3"""
 CO2_SQL = f"""
-    SELECT room_key, {WINDOW_KEY} AS window_key, avg(co2_ppm) AS co2_ppm
+    SELECT room_key, {WINDOW_KEY} AS window_key, {rounded('avg(co2_ppm)')} AS co2_ppm
     FROM gold.fact_environment_minute WHERE co2_ppm IS NOT NULL GROUP BY 1, 2"""
 # The mean of a forecast file's runs per target hour (the ensemble of that issue date).
-WEATHER_SQL = """
-    SELECT site_key, datetime_key AS window_key, prediction_date, avg(temperature_c) AS temperature_c,
-           avg(humidity_pct) AS humidity_pct, avg(precipitation_mm) AS precipitation_mm,
-           avg(radiation_wm2) AS radiation_wm2
+WEATHER_SQL = f"""
+    SELECT site_key, datetime_key AS window_key, prediction_date, {rounded('avg(temperature_c)')} AS temperature_c,
+           {rounded('avg(humidity_pct)')} AS humidity_pct, {rounded('avg(precipitation_mm)')} AS precipitation_mm,
+           {rounded('avg(radiation_wm2)')} AS radiation_wm2
     FROM gold.fact_weather_hour GROUP BY 1, 2, 3"""
 SITES_SQL = "SELECT apartment_key, weather_site_key AS site_key FROM gold.dim_apartment_weather_site"
 HOLIDAYS_SQL = "SELECT date, is_holiday FROM gold.dim_date"

@@ -1,6 +1,8 @@
 """The platform's clock: its one time zone, the daily partitions shared by the sensor and weather assets,
 and the time of day the forecast file is fetched (the ML forecast and the freshness deadlines follow it)."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from domotic_config.variables import TIMEZONE, integer, value
@@ -24,4 +26,18 @@ def after_weather_fetch(minutes: int, hour: int = WEATHER_HOUR, minute: int = WE
     return f"{total % 60} {total // 60} * * *"
 
 
-__all__ = ["PARTITIONS_START", "TIMEZONE", "WEATHER_HOUR", "WEATHER_MIN", "after_weather_fetch", "daily_partitions"]
+# The day-ahead forecast is issued this long after the weather fetch (the ML automation's daily tick).
+FORECAST_AFTER_FETCH = timedelta(hours=1)
+
+
+def issue_before_midnight(hour: int = WEATHER_HOUR, minute: int = WEATHER_MIN) -> timedelta:
+    """How long before the local midnight that starts a forecast's day it is issued: the forecast of a day is
+    made the day before at the forecast tick (08:30 by default: 15 h 30 min before midnight), from what gold held
+    then. Floored to a 15-minute window boundary."""
+    issued = (timedelta(hours=hour, minutes=minute) + FORECAST_AFTER_FETCH) % timedelta(days=1)
+    issued -= issued % timedelta(minutes=15)
+    return timedelta(days=1) - issued
+
+
+__all__ = ["FORECAST_AFTER_FETCH", "PARTITIONS_START", "TIMEZONE", "WEATHER_HOUR", "WEATHER_MIN", "after_weather_fetch",
+           "daily_partitions", "issue_before_midnight"]

@@ -18,10 +18,12 @@ from domotic_assets.ml.assets import current_rooms, prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
-from domotic_assets.ml.use_cases import OCCUPANCY, POWER, room_coverage_ok
+from domotic_assets.ml.use_cases import OCCUPANCY, POWER, Power, room_coverage_ok
+from domotic_assets.timing import issue_before_midnight
 from resources.postgres import PostgresResource
 
 TZ = "Europe/Zurich"
+ISSUED = issue_before_midnight()  # 15 h 30 min: the day before at 08:30, the production forecast tick
 FIRST = date(2024, 2, 1)
 DAYS = 42
 LAST = FIRST + timedelta(days=DAYS - 1)
@@ -66,7 +68,8 @@ def grid() -> Grid:
 
 @pytest.fixture(scope="module")
 def features(grid) -> pl.DataFrame:
-    return build_features(grid, LAST + timedelta(days=1), TZ)
+    """As production computes them: each day's forecast issued the day before at the forecast tick (08:30)."""
+    return build_features(grid, LAST + timedelta(days=1), TZ, ISSUED)
 
 
 def before(grid: Grid, cutoff: datetime) -> Grid:
@@ -101,12 +104,15 @@ def test_mase_scales_each_error_by_its_room_s_in_sample_seasonal_naive_mae(power
 
 @pytest.mark.unit
 @pytest.mark.parametrize("day", [FIRST + timedelta(days=20), FIRST + timedelta(days=37)])
-@pytest.mark.parametrize("issue_offset_hours", [0, 6])
-def test_features_recomputed_from_data_before_the_cutoff_are_the_same(grid, day, issue_offset_hours):
-    features = build_features(grid, LAST + timedelta(days=1), TZ, issue_offset_hours)
+@pytest.mark.parametrize("issued", [timedelta(0), timedelta(hours=6), ISSUED])
+def test_features_recomputed_from_data_before_the_cutoff_are_the_same(grid, day, issued):
+    """The replay: the features production computes at the issue instant, on gold truncated at that instant,
+    equal the backtest's for that day (issued at midnight, 6 h before, and at the production tick)."""
+    features = build_features(grid, LAST + timedelta(days=1), TZ, issued)
     rows = features.filter(pl.col("local_date") == day).sort("room_key", "window_start")
     cutoff = rows["cutoff"][0]
-    again = build_features(before(grid, cutoff), day, TZ, issue_offset_hours).filter(
+    assert cutoff == datetime.combine(day, datetime.min.time(), ZoneInfo(TZ)) - issued
+    again = build_features(before(grid, cutoff), day, TZ, issued).filter(
         pl.col("local_date") == day).sort("room_key", "window_start")
     assert rows.height > 150
     assert rows.select(FEATURE_COLUMNS).equals(again.select(FEATURE_COLUMNS))
@@ -122,7 +128,8 @@ def test_shuffling_the_future_changes_no_feature(grid, features):
     shuffled = grid.windows.with_columns(
         *(pl.when(future).then(pl.Series(rng.permutation(grid.windows[name].to_numpy()))).otherwise(pl.col(name))
           .alias(name) for name in ("target", "occupied", "power_w", "co2_ppm")))
-    changed = build_features(Grid(shuffled, grid.weather, grid.sites, grid.holidays), LAST + timedelta(days=1), TZ)
+    changed = build_features(Grid(shuffled, grid.weather, grid.sites, grid.holidays), LAST + timedelta(days=1), TZ,
+                             ISSUED)
     pick = pl.col("local_date") == day
     assert features.filter(pick).select(FEATURE_COLUMNS).equals(changed.filter(pick).select(FEATURE_COLUMNS))
 
@@ -152,7 +159,10 @@ def test_lags_never_cross_rooms(grid, features):
 def test_the_next_day_has_features_but_no_target(features):
     tomorrow = features.filter(pl.col("local_date") == LAST + timedelta(days=1))
     assert tomorrow.height == 2 * 96 and tomorrow["target"].is_null().all()
-    assert tomorrow["lag_1d"].is_not_null().mean() > 0.9
+    # issued at 08:30 the day before: the same slot yesterday is known up to 08:30 only (34 of 96 windows), the
+    # day before yesterday entirely
+    assert 0.3 < tomorrow["lag_1d"].is_not_null().mean() < 34 / 96 + 0.01
+    assert tomorrow["lag_2d"].is_not_null().mean() > 0.9
 
 
 def clock_change_grid(first: date, last: date) -> Grid:
@@ -444,3 +454,47 @@ def test_a_room_interval_covers_70_to_90_percent_or_is_a_single_value():
     assert room_coverage_ok({"coverage": 0.95, "interval_width": 0.0})  # a room at rest: no narrower interval
     assert not room_coverage_ok({"coverage": 0.5, "interval_width": 0.0})
     assert not room_coverage_ok({"coverage": float("nan"), "interval_width": 1.0})
+
+
+class TrainingSpy:
+    """A candidate that records the newest window it was trained on and predicts the training mean."""
+
+    name, params = "spy", {}
+
+    def __init__(self, seen: list):
+        self.seen = seen
+
+    def fit(self, train: pl.DataFrame):
+        self.seen.append(train["window_start"].max() + timedelta(minutes=15))
+        self.mean = float(train["target"].mean())
+        return self
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        return np.full(frame.height, self.mean)
+
+
+@pytest.mark.unit
+def test_the_backtest_trains_and_builds_intervals_only_on_what_was_known_at_the_issue_time(grid):
+    """Issued the day before at 08:30, a forecast must not learn from that day's afternoon: every training set
+    ends by its block's first cutoff, and every interval uses residuals of windows that ended by its cutoff."""
+    seen: list = []
+
+    class Spied(Power):
+        def candidates(self) -> list:
+            return [TrainingSpy(seen)]
+
+    power = Grid(grid.windows.with_columns(target=pl.col("power_w")), grid.weather, grid.sites, grid.holidays)
+    frame = build_features(power, LAST, TZ, ISSUED)
+    predictions = bt.run_backtest(frame, Spied(), days=14)
+    first_cutoffs = predictions.group_by("local_date").agg(pl.col("cutoff").min()).sort("local_date")["cutoff"]
+    assert len(seen) == 2 and seen == [first_cutoffs[0], first_cutoffs[7]]  # the newest window ends at the cutoff
+    day = predictions["local_date"].max()
+    cutoff = predictions.filter(pl.col("local_date") == day)["cutoff"][0]
+    rows = predictions.with_columns(residual=pl.col("target") - pl.col("prediction"),
+                                    lead=pl.col("lead_hours").floor().cast(pl.Int32))
+    known = bt.residual_quantiles(rows.filter(bt.ended_by(cutoff)))
+    leaked = bt.residual_quantiles(rows.filter(pl.col("local_date") < day))
+    bounds = bt.with_intervals(predictions).filter(pl.col("local_date") == day).sort("room_key", "window_start")
+    expected = bt.with_bounds(rows.filter(pl.col("local_date") == day), known).sort("room_key", "window_start")
+    assert bounds["lower"].equals(expected["lower"]) and bounds["upper"].equals(expected["upper"])
+    assert not known.sort("room_key", "lead").equals(leaked.sort("room_key", "lead"))  # the afternoon mattered

@@ -13,7 +13,7 @@ from domotic_assets.ml.data import load_grid
 from domotic_assets.ml.features import FEATURES, build_features
 from domotic_assets.ml.report import comparison_markdown, importance_markdown
 from domotic_assets.ml.use_cases import UseCase
-from domotic_assets.timing import TIMEZONE, after_weather_fetch
+from domotic_assets.timing import FORECAST_AFTER_FETCH, TIMEZONE, after_weather_fetch, issue_before_midnight
 from domotic_config.variables import integer
 from resources.postgres import PostgresResource
 
@@ -26,7 +26,7 @@ ML_POOL = "ml"
 # file is fetched (the daily forecast); a failed first build waits for that morning. Backtest, model and
 # forecast follow their ML inputs. Nothing starts while an input is being written, nor while a blocking gold
 # check (an error-severity dbt test) has failed.
-FORECAST_CRON = after_weather_fetch(60)
+FORECAST_CRON = after_weather_fetch(int(FORECAST_AFTER_FETCH.total_seconds() // 60))
 GOLD_CHECKS_PASSED = ~dg.AutomationCondition.any_deps_match(
     dg.AutomationCondition.any_checks_match(dg.AutomationCondition.check_failed(), blocking_only=True))
 GOLD_HAS_DATA = dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing())  # a day of each input
@@ -51,26 +51,20 @@ FOLLOW_AUTOMATION = (
 )
 
 
-class ForecastConfig(dg.Config):
-    issue_offset_hours: int = 0
-    """Hours before the target day's local midnight at which forecasts are issued (the features' cutoff)."""
-
-
 def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
     """Features, backtest, model and forecast assets of one use case."""
     target = use_case.name
 
     @dg.asset(name=f"{target}_features", group_name="ml", deps=[dg.AssetKey(name) for name in GOLD_INPUTS],
               automation_condition=FEATURES_AUTOMATION, pool=ML_POOL, kinds={"polars", "postgres"})
-    def features(context: dg.AssetExecutionContext, warehouse: PostgresResource,
-                 config: ForecastConfig) -> dg.MaterializeResult:
+    def features(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:
         """15-minute × room features as of each window's cutoff (no data after it), up to the next local day."""
         store.ensure_schema(warehouse)
         grid = load_grid(warehouse, use_case.actual_column)
         if grid.windows.is_empty():
             raise dg.Failure(f"no gold data for {target}: materialise the gold facts first")
         last_day = grid.windows.select(pl.col("window_start").max().dt.convert_time_zone(TIMEZONE).dt.date()).item()
-        frame = build_features(grid, last_day + timedelta(days=1), TIMEZONE, config.issue_offset_hours)
+        frame = build_features(grid, last_day + timedelta(days=1), TIMEZONE, issue_before_midnight())
         store.write_frame(warehouse, f"{target}_features", frame)
         context.log.info(f"{frame.height} rows, {frame['room_key'].n_unique()} rooms, up to {last_day + timedelta(days=1)}")
         return dg.MaterializeResult(metadata={

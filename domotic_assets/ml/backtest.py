@@ -23,6 +23,11 @@ MIN_RESIDUALS = 200
 EVALUATION_SHARE = 4  # the last quarter of the backtest's days (7 of 28) is held out for the assessment
 
 
+def ended_by(cutoff) -> pl.Expr:
+    """Rows whose window ended by `cutoff`: their outcome was known at that instant."""
+    return pl.col("window_start") + pl.duration(minutes=15) <= cutoff
+
+
 def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refit_every: int = 7) -> pl.DataFrame:
     """Out-of-sample predictions of every candidate: KEYS + candidate, prediction."""
     known = features.filter(pl.col("target").is_not_null())
@@ -34,8 +39,8 @@ def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refi
     blocks = []
     for start in range(0, len(test_days), refit_every):
         block = test_days[start:start + refit_every]
-        train = known.filter(pl.col("local_date") < block[0])
         test = known.filter(pl.col("local_date").is_in(block))
+        train = known.filter(ended_by(test["cutoff"].min()))  # what was known when the block's first forecast was issued
         if train.is_empty() or test.is_empty():
             continue
         scaled = test.join(seasonal_naive_scale(train), on="room_key", how="left")
@@ -60,8 +65,8 @@ def with_intervals(predictions: pl.DataFrame) -> pl.DataFrame:
                                     lead=pl.col("lead_hours").floor().cast(pl.Int32))
     out = []
     for day in sorted(rows["local_date"].unique().to_list()):
-        history = rows.filter(pl.col("local_date") < day)
         today = rows.filter(pl.col("local_date") == day)
+        history = rows.filter(ended_by(today["cutoff"].min()))
         out.append(with_bounds(today, residual_quantiles(history)))
     return pl.concat(out, how="diagonal_relaxed").drop("residual", "lead")
 
@@ -124,8 +129,10 @@ def calibration(predictions: pl.DataFrame, candidate: str):
 
 
 def choosing_days(predictions: pl.DataFrame) -> pl.DataFrame:
-    """The backtest's rows of its earlier days: the candidate is chosen and calibrated on these only."""
-    return predictions.filter(pl.col("local_date") < _first_evaluation_day(predictions))
+    """The backtest's rows of its earlier days whose outcome was known when the first held-out forecast was
+    issued: the candidate is chosen and calibrated on these only."""
+    held_out = evaluation_days(predictions)
+    return predictions.filter(ended_by(held_out["cutoff"].min()))
 
 
 def evaluation_days(predictions: pl.DataFrame) -> pl.DataFrame:

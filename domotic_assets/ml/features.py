@@ -1,6 +1,7 @@
 """Features at 15-minute × room grain, as of an issue time (the cutoff): one code path for backtests and
-production. Every row is a target window; its cutoff is the local midnight that starts its local day, minus
-`issue_offset_hours`. No feature reads a window at or after the row's cutoff. Lags are taken on local time: the
+production. Every row is a target window; its cutoff is the instant its forecast is issued: the local midnight
+that starts its local day minus `issue_before_midnight` (production issues the day before at its forecast tick,
+domotic_assets/timing.py). No feature reads a window that ends after the row's cutoff. Lags are taken on local time: the
 same local slot of day one or more days before, across clock changes."""
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def complete_grid(windows: pl.DataFrame, until: date, timezone: str) -> pl.DataF
             .sort("room_key", "window_start"))
 
 
-def build_features(grid: Grid, until: date, timezone: str, issue_offset_hours: int = 0) -> pl.DataFrame:
+def build_features(grid: Grid, until: date, timezone: str,
+                   issue_before_midnight: timedelta = timedelta(0)) -> pl.DataFrame:
     """One row per room and window up to the end of `until`, with FEATURES, `target`, `local_date` and
     `cutoff` (UTC): every feature uses only windows that end at or before the row's cutoff."""
     frame = complete_grid(grid.windows, until, timezone)
@@ -63,7 +65,7 @@ def build_features(grid: Grid, until: date, timezone: str, issue_offset_hours: i
         weekday=local.dt.weekday().cast(pl.Int16),
     ).with_columns(
         cutoff=(pl.col("local_date").cast(pl.Datetime("us")).dt.replace_time_zone(timezone)
-                .dt.convert_time_zone("UTC") - pl.duration(hours=issue_offset_hours)),
+                .dt.convert_time_zone("UTC") - pl.lit(issue_before_midnight)),
     ).with_columns(lead_hours=(pl.col("window_start") - pl.col("cutoff")).dt.total_minutes() / 60)
     week_lags = [pl.col(f"_lag_{days}d") for days in WEEK_LAG_DAYS]
     frame = _with_local_lags(frame, "target").with_columns(

@@ -126,6 +126,9 @@ VARIABLES: tuple[Variable, ...] = (
              group="ml"),
     Variable("ML_FALLBACK_MODEL_DAYS", "when the newest model fails its gates, the last model that passed, trained "
              "in this many days, is published (else the best baseline)", "7", group="ml"),
+    Variable("ML_LIVE_SKILL_MARGIN", "the live skill check warns (and alerts) when the published forecasts' log "
+             "loss (occupancy) or MAE (power) over 28 days is worse than the backtest's by more than this share",
+             "0.25", group="ml"),
     Variable("ML_STALE_ROOM_DAYS", "a room whose target is unknown for this many days before the forecast day "
              "(its sensor stopped, the room was removed) is not forecast; the run names it", "3", group="ml"),
     # gold (dbt)

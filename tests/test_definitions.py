@@ -42,7 +42,7 @@ ASSETS = {  # asset key: (group, kinds)
         "stg_file_ledger")},
     **{f"{target}_{step}": ("ml", kinds) for target in ("occupancy", "power") for step, kinds in (
         ("features", {"polars", "postgres"}), ("backtest", {"lightgbm", "scikitlearn"}), ("model", {"lightgbm"}),
-        ("forecast", {"postgres"}))},
+        ("forecast", {"postgres"}), ("live_skill", {"postgres"}))},
     "device_health_alerts": ("governance", {"postgres"}),
 }
 CHECKS = {
@@ -52,6 +52,8 @@ CHECKS = {
                                  "outlier_share_below_1_percent"},
     "occupancy_model": {"quality_gates"},
     "power_model": {"quality_gates"},
+    "occupancy_live_skill": {"live_skill_holds"},
+    "power_live_skill": {"live_skill_holds"},
     "device_health_alerts": {"no_open_device_alerts"},
 }
 TABLES = {"silver_sensor_events": ("silver.sensor_events", SENSOR_EVENT_COLUMNS),

@@ -8,18 +8,20 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import dagster as dg
 import numpy as np
 import polars as pl
 import pytest
 
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
-from domotic_assets.ml.assets import current_rooms, prediction_rows
+from domotic_assets.ml.assets import current_rooms, ml_assets, prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.use_cases import OCCUPANCY, POWER, Power, room_coverage_ok
 from domotic_assets.timing import issue_before_midnight
+from resources.alerts import AlertWebhookResource
 from resources.postgres import PostgresResource
 
 TZ = "Europe/Zurich"
@@ -498,3 +500,37 @@ def test_the_backtest_trains_and_builds_intervals_only_on_what_was_known_at_the_
     expected = bt.with_bounds(rows.filter(pl.col("local_date") == day), known).sort("room_key", "window_start")
     assert bounds["lower"].equals(expected["lower"]) and bounds["upper"].equals(expected["upper"])
     assert not known.sort("room_key", "lead").equals(leaked.sort("room_key", "lead"))  # the afternoon mattered
+
+
+@pytest.mark.integration
+def test_live_skill_scores_the_published_forecasts_and_warns_when_they_fall_behind(fresh_database, features, receiver):
+    """The published occupancy forecasts of the last days, scored against their actuals: as good as the backtest
+    promised, no warning; made worse (the forecast inverted), the check warns and one alert is posted."""
+    url, received = receiver
+    warehouse = PostgresResource(db_url=fresh_database("ml_live"))
+    store.ensure_schema(warehouse)
+    store.write_frame(warehouse, "occupancy_features", features)
+    baseline = OCCUPANCY.candidates()[0].fit(features.filter(pl.col("target").is_not_null()))
+    store.save_model(warehouse, {"model_version": "occupancy-live", "target": "occupancy", "model_name": "lightgbm",
+                                 "trained_from": FIRST, "trained_to": LAST, "features": FEATURES, "params": {},
+                                 "metrics": {"log_loss": 0.35}, "gates": {}, "passed_gates": True, "run_id": "r"},
+                     (None, None, baseline))
+    days = features.filter((pl.col("local_date") > LAST - timedelta(days=10)) & pl.col("target").is_not_null())
+    [live_skill] = [asset for asset in ml_assets(OCCUPANCY) if asset.key.path[-1] == "occupancy_live_skill"]
+
+    def publish(probability: pl.Expr) -> dg.MaterializeResult:
+        rows = days.with_columns(candidate=pl.lit("lightgbm"), prediction=probability)
+        store.upsert_predictions(warehouse, prediction_rows(rows, OCCUPANCY, "forecast", {"lightgbm": "occupancy-live"},
+                                                            "r"))
+        return dg.materialize([live_skill], resources={"warehouse": warehouse,
+                                                       "webhook": AlertWebhookResource(url=url)})
+
+    good = publish(pl.col("slot_of_week_smoothed").fill_null(0.5).clip(0.02, 0.98))
+    [check] = good.get_asset_check_evaluations()
+    scores = good.asset_materializations_for_node("occupancy_live_skill")[0].metadata
+    assert check.passed and received == []
+    assert scores["windows_scored"].value == days.height and scores["live_28d_log_loss"].value < 0.35 * 1.25
+    bad = publish(1 - pl.col("slot_of_week_smoothed").fill_null(0.5).clip(0.02, 0.98))
+    [check] = bad.get_asset_check_evaluations()
+    assert not check.passed and "worse than the backtest" in str(check.metadata["problems"].value)
+    assert len(received) == 1 and received[0]["kind"] == "ml_skill"

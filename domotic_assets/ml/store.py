@@ -157,6 +157,14 @@ def latest_model(warehouse: PostgresResource, target: str) -> StoredModel | None
     return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3])) if row else None
 
 
+def model_metrics(warehouse: PostgresResource, version: str) -> dict:
+    """The held-out metrics the model version was judged on (its backtest's assessment)."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT metrics FROM ml.models WHERE model_version = %s", (version,))
+        row = cursor.fetchone()
+    return row[0] if row else {}
+
+
 def latest_passed_model(warehouse: PostgresResource, target: str, features: tuple[str, ...],
                         within_days: int) -> StoredModel | None:
     """The newest model that passed its gates, trained in the last `within_days` days on these features."""

@@ -1,4 +1,4 @@
-"""Benchmark of the ML assets (features, 28-cutoff backtest, training, next-day forecast) for both use cases
+"""Benchmark of the ML assets (features, 28-cutoff backtest, training, next-day forecast, live skill) for both use cases
 on the gold that `scripts/bench_gold.py` leaves in its workdir (85 days, 2 apartments by default); prints
 seconds, peak memory and the metrics; asserts nothing.
 
@@ -23,6 +23,7 @@ from domotic_assets.ml.assets import ml_assets
 from domotic_assets.ml.use_cases import USE_CASES
 from domotic_ops.postgres import EmbeddedPostgres
 from domotic_ops.procs import free_port
+from resources.alerts import AlertWebhookResource
 from resources.postgres import PostgresResource
 
 
@@ -39,11 +40,13 @@ def main() -> None:
         total = 0.0
         for use_case in USE_CASES:
             started = time.perf_counter()
-            result = dg.materialize(ml_assets(use_case), resources={"warehouse": warehouse}, raise_on_error=False)
+            result = dg.materialize(ml_assets(use_case), resources={"warehouse": warehouse,
+                                                                    "webhook": AlertWebhookResource()},
+                                    raise_on_error=False)
             seconds = time.perf_counter() - started
             total += seconds
             gates = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
-            print(f"{use_case.name}: features, backtest, model, forecast in {seconds:.1f} s (gates passed: {gates})")
+            print(f"{use_case.name}: features, backtest, model, forecast, live skill in {seconds:.1f} s (checks passed: {gates})")
             assessment = bt.assess(store.read_frame(warehouse, f"{use_case.name}_backtest"), use_case)
             with pl.Config(tbl_rows=20, tbl_cols=20, tbl_width_chars=200, float_precision=4):
                 print(f"chosen on the earlier days: {assessment.selected}\n{assessment.chosen_on}")

@@ -10,6 +10,7 @@ from domotic_assets.governance.alerts import run_failure_alert_sensor
 from domotic_assets.governance.device_alerts import device_health_alerts
 from domotic_assets.governance.freshness_alerts import freshness_alert_sensor
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
+from domotic_assets.governance.live_skill import live_skill_asset
 from domotic_assets.governance.retention import bronze_retention_job, bronze_retention_schedule
 from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
 from domotic_assets.ingestion.sensors import (
@@ -25,7 +26,8 @@ from domotic_assets.silver.sensor_events import silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
 from resources.configured import fixed, platform_resources
 
-ML_ASSETS = [asset for use_case in USE_CASES for asset in ml_assets(use_case)]
+ML_ASSETS = [*(asset for use_case in USE_CASES for asset in ml_assets(use_case)),
+             *(live_skill_asset(use_case) for use_case in USE_CASES)]
 # Gold and ML runs leave the run queue before waiting source files: a backlog of downloads (a first start, an
 # outage) does not hold the layers that are ready to build.
 DOWNSTREAM_FIRST = {"dagster/priority": "1"}

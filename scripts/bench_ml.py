@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 
 from demo.settings import load_demo_settings
+from domotic_assets.governance.live_skill import live_skill_asset
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.assets import ml_assets
@@ -40,7 +41,7 @@ def main() -> None:
         total = 0.0
         for use_case in USE_CASES:
             started = time.perf_counter()
-            result = dg.materialize(ml_assets(use_case), resources={"warehouse": warehouse,
+            result = dg.materialize([*ml_assets(use_case), live_skill_asset(use_case)], resources={"warehouse": warehouse,
                                                                     "webhook": AlertWebhookResource()},
                                     raise_on_error=False)
             seconds = time.perf_counter() - started

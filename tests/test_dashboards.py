@@ -196,31 +196,37 @@ def chart_data(page: Page, superset: dict, dataset: str, columns: list[str], met
     return status, body.get("result", [{}])[0].get("data", body)
 
 
-def open_dashboard(page: Page, superset: dict, slug: str, screenshot: str) -> int:
-    """Open a dashboard, wait until every chart has drawn, save a screenshot; the number of charts."""
+CHARTS = "[data-test='chart-container'], .chart-container"
+ERRORS = ".ant-alert-error, [role='alert']"  # a chart's error replaces it
+
+
+def open_dashboard(page: Page, superset: dict, slug: str, screenshot: str, charts: int) -> int:
+    """Open a dashboard, wait until its `charts` have drawn (or one failed) with nothing still loading, save a
+    screenshot; the number of charts drawn."""
     page.goto(f"{superset['service'].url}/superset/dashboard/{slug}/")
-    page.wait_for_selector("[data-test='chart-container'], .chart-container", timeout=60_000)
-    page.wait_for_function("""() => document.querySelectorAll('[data-test="loading-indicator"], .loading').length === 0""",
-                           timeout=90_000)
+    page.wait_for_function(f"""n => (document.querySelectorAll("{CHARTS}").length >= n
+                                   || document.querySelectorAll("{ERRORS}").length > 0)
+                                  && document.querySelectorAll('[data-test="loading-indicator"], .loading').length === 0""",
+                           arg=charts, timeout=120_000)
     page.wait_for_timeout(1500)  # the charts' own drawing after their data arrived
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
-    errors = page.locator(".ant-alert-error, [role='alert']").all_inner_texts()  # a chart's error replaces it
+    errors = page.locator(ERRORS).all_inner_texts()
     assert errors == [], errors
-    return page.locator("[data-test='chart-container'], .chart-container").count()
+    return page.locator(CHARTS).count()
 
 
 @pytest.mark.integration
 def test_the_manager_sees_every_chart_of_both_dashboards_drawn(browser, superset):
     page = logged_in(browser, superset, "manager")
-    assert open_dashboard(page, superset, "building", "dashboard-building-manager.png") == 9
-    assert open_dashboard(page, superset, "my_apartment", "dashboard-my-apartment-manager.png") == 6
+    assert open_dashboard(page, superset, "building", "dashboard-building-manager.png", 9) == 9
+    assert open_dashboard(page, superset, "my_apartment", "dashboard-my-apartment-manager.png", 6) == 6
 
 
 @pytest.mark.integration
 def test_a_resident_sees_their_apartment_drawn_and_nothing_else(browser, superset, dashboards_warehouse):
     page = logged_in(browser, superset, "resident")
-    assert open_dashboard(page, superset, "my_apartment", "dashboard-my-apartment-resident.png") == 6
+    assert open_dashboard(page, superset, "my_apartment", "dashboard-my-apartment-resident.png", 6) == 6
     everyone = {r[0] for r in rows(dashboards_warehouse, "SELECT apartment_id FROM gold.dim_apartment")}
     assert len(everyone) > 1
     for dataset in ("dash_energy_day", "dash_device_energy_day", "dash_comfort_room_day", "dash_occupancy_room_day",

@@ -13,9 +13,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from domotic_assets.governance.live_skill import live_skill_asset
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
-from domotic_assets.ml.assets import current_rooms, ml_assets, prediction_rows
+from domotic_assets.ml.assets import current_rooms, prediction_rows
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
@@ -516,7 +517,7 @@ def test_live_skill_scores_the_published_forecasts_and_warns_when_they_fall_behi
                                  "metrics": {"log_loss": 0.35}, "gates": {}, "passed_gates": True, "run_id": "r"},
                      (None, None, baseline))
     days = features.filter((pl.col("local_date") > LAST - timedelta(days=10)) & pl.col("target").is_not_null())
-    [live_skill] = [asset for asset in ml_assets(OCCUPANCY) if asset.key.path[-1] == "occupancy_live_skill"]
+    live_skill = live_skill_asset(OCCUPANCY)
 
     def publish(probability: pl.Expr) -> dg.MaterializeResult:
         rows = days.with_columns(candidate=pl.lit("lightgbm"), prediction=probability)

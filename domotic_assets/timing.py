@@ -16,6 +16,8 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, tim
 # The daily weather schedule's time (local, TIMEZONE).
 WEATHER_HOUR = integer("WEATHER_HOUR")
 WEATHER_MIN = integer("WEATHER_MIN")
+# A forecast file is in gold this long after the local midnight that starts its prediction date (its fetch).
+WEATHER_FETCHED = timedelta(hours=WEATHER_HOUR, minutes=WEATHER_MIN)
 
 
 
@@ -39,5 +41,6 @@ def issue_before_midnight(hour: int = WEATHER_HOUR, minute: int = WEATHER_MIN) -
     return timedelta(days=1) - issued
 
 
-__all__ = ["FORECAST_AFTER_FETCH", "PARTITIONS_START", "TIMEZONE", "WEATHER_HOUR", "WEATHER_MIN", "after_weather_fetch",
+__all__ = ["FORECAST_AFTER_FETCH", "PARTITIONS_START", "TIMEZONE", "WEATHER_FETCHED", "WEATHER_HOUR", "WEATHER_MIN",
+           "after_weather_fetch",
            "daily_partitions", "issue_before_midnight"]

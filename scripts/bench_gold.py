@@ -1,7 +1,7 @@
 """Benchmark of silver → gold (dbt) at the reference's scale; prints figures, asserts nothing.
 
-    .venv/bin/python scripts/bench_gold.py [--days 85] [--apartments 2] [--workdir /tmp/domotic-bench] [--silver-loaded]
-        [--runner in-process|cli]
+    .venv/bin/python scripts/bench_gold.py [--days 85] [--apartments 2] [--start 2023-08-01] [--seed 1]
+        [--workdir /tmp/domotic-bench] [--silver-loaded] [--runner in-process|cli]
 
 Generates ~245,000 sensor files and the forecasts with the project's generator (reused when present), loads
 them through bronze into silver in a private PostgreSQL (reference tables from a private MariaDB), then
@@ -93,7 +93,8 @@ def rows(warehouse: PostgresResource) -> dict[str, int]:
 
 def load_silver(args, warehouse: PostgresResource, reference_url: str, bronze: Path, keys: list[str]) -> None:
     share = args.workdir / f"share-{args.days}d"
-    request = GenerationRequest(start=date.fromisoformat(keys[0]), days=args.days, apartments=args.apartments, seed=1)
+    request = GenerationRequest(start=date.fromisoformat(keys[0]), days=args.days, apartments=args.apartments,
+                                seed=args.seed)
     generate(request, share, args.workdir / "sftp", args.workdir / f"manifest-{args.days}d.json")
     for key in keys:
         copy_day(SMBShareResource(path=str(share)), bronze, DEFAULT_APARTMENTS, key, time.time())
@@ -137,6 +138,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--days", type=int, default=85)
     parser.add_argument("--apartments", type=int, default=2)
+    parser.add_argument("--start", type=date.fromisoformat, default=date(2023, 8, 1), help="the first generated day")
+    parser.add_argument("--seed", type=int, default=1, help="the generator's seed")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-bench"))
     parser.add_argument("--silver-loaded", action="store_true", help="measure gold on the silver of an earlier run")
     parser.add_argument("--runner", choices=["in-process", "cli"], default=value("DBT_RUNNER"),
@@ -146,7 +149,7 @@ def main() -> None:
     print(f"dbt runner: {args.runner}")
     args.workdir.mkdir(parents=True, exist_ok=True)
     args.workdir.chmod(0o755)
-    start = date(2023, 8, 1)
+    start = args.start
     keys = [(start + timedelta(days=d)).isoformat() for d in range(args.days)]
     settings = load_demo_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
                                   overrides={"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port())})
@@ -154,7 +157,7 @@ def main() -> None:
     postgres.start()
     mariadb.start()
     try:
-        mariadb.load_reference(reference_tables(apartments(args.apartments), start, 1))
+        mariadb.load_reference(reference_tables(apartments(args.apartments), start, args.seed))
         warehouse = PostgresResource(db_url=settings["DB_URL"])
         if not args.silver_loaded:
             load_silver(args, warehouse, settings["MYSQL_URL"], args.workdir / f"bronze-{args.days}d", keys)

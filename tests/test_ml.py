@@ -21,7 +21,7 @@ from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER,
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
 from domotic_assets.ml.use_cases import OCCUPANCY, POWER, Power, room_coverage_ok
-from domotic_assets.timing import issue_before_midnight
+from domotic_assets.timing import WEATHER_FETCHED, issue_before_midnight
 from resources.alerts import AlertWebhookResource
 from resources.postgres import PostgresResource
 
@@ -71,16 +71,18 @@ def grid() -> Grid:
 
 @pytest.fixture(scope="module")
 def features(grid) -> pl.DataFrame:
-    """As production computes them: each day's forecast issued the day before at the forecast tick (08:30)."""
-    return build_features(grid, LAST + timedelta(days=1), TZ, ISSUED)
+    """As production computes them: each day's forecast issued the day before at the forecast tick (08:30), with
+    the forecast file fetched that morning (07:30)."""
+    return build_features(grid, LAST + timedelta(days=1), TZ, ISSUED, WEATHER_FETCHED)
 
 
-def before(grid: Grid, cutoff: datetime) -> Grid:
-    """Only what was known at the cutoff: windows that ended by then, forecasts issued before its day."""
-    issue_day = cutoff.astimezone(ZoneInfo(TZ)).date()
+def before(grid: Grid, cutoff: datetime, fetched: timedelta) -> Grid:
+    """Only what was known at the cutoff: windows that ended by then, forecast files fetched by then (`fetched`
+    after the local midnight of their prediction date)."""
+    wall_clock = cutoff.astimezone(ZoneInfo(TZ)).replace(tzinfo=None)
     return Grid(windows=grid.windows.filter(pl.col("window_start") + timedelta(minutes=15) <= cutoff),
-                weather=grid.weather.filter(pl.col("prediction_date") < issue_day), sites=grid.sites,
-                holidays=grid.holidays)
+                weather=grid.weather.filter(pl.col("prediction_date").cast(pl.Datetime("us")) + fetched <= wall_clock),
+                sites=grid.sites, holidays=grid.holidays)
 
 
 @pytest.mark.unit
@@ -107,15 +109,17 @@ def test_mase_scales_each_error_by_its_room_s_in_sample_seasonal_naive_mae(power
 
 @pytest.mark.unit
 @pytest.mark.parametrize("day", [FIRST + timedelta(days=20), FIRST + timedelta(days=37)])
-@pytest.mark.parametrize("issued", [timedelta(0), timedelta(hours=6), ISSUED])
-def test_features_recomputed_from_data_before_the_cutoff_are_the_same(grid, day, issued):
+@pytest.mark.parametrize("issued, fetched", [(timedelta(0), timedelta(days=1)), (timedelta(hours=6), timedelta(days=1)),
+                                             (ISSUED, WEATHER_FETCHED), (timedelta(hours=18), WEATHER_FETCHED)])
+def test_features_recomputed_from_data_before_the_cutoff_are_the_same(grid, day, issued, fetched):
     """The replay: the features production computes at the issue instant, on gold truncated at that instant,
-    equal the backtest's for that day (issued at midnight, 6 h before, and at the production tick)."""
-    features = build_features(grid, LAST + timedelta(days=1), TZ, issued)
+    equal the backtest's for that day (issued at midnight, 6 h before, at the production tick after that day's
+    forecast file, and at 06:00, before it)."""
+    features = build_features(grid, LAST + timedelta(days=1), TZ, issued, fetched)
     rows = features.filter(pl.col("local_date") == day).sort("room_key", "window_start")
     cutoff = rows["cutoff"][0]
     assert cutoff == datetime.combine(day, datetime.min.time(), ZoneInfo(TZ)) - issued
-    again = build_features(before(grid, cutoff), day, TZ, issued).filter(
+    again = build_features(before(grid, cutoff, fetched), day, TZ, issued, fetched).filter(
         pl.col("local_date") == day).sort("room_key", "window_start")
     assert rows.height > 150
     assert rows.select(FEATURE_COLUMNS).equals(again.select(FEATURE_COLUMNS))
@@ -132,7 +136,7 @@ def test_shuffling_the_future_changes_no_feature(grid, features):
         *(pl.when(future).then(pl.Series(rng.permutation(grid.windows[name].to_numpy()))).otherwise(pl.col(name))
           .alias(name) for name in ("target", "occupied", "power_w", "co2_ppm")))
     changed = build_features(Grid(shuffled, grid.weather, grid.sites, grid.holidays), LAST + timedelta(days=1), TZ,
-                             ISSUED)
+                             ISSUED, WEATHER_FETCHED)
     pick = pl.col("local_date") == day
     assert features.filter(pick).select(FEATURE_COLUMNS).equals(changed.filter(pick).select(FEATURE_COLUMNS))
 
@@ -166,6 +170,8 @@ def test_the_next_day_has_features_but_no_target(features):
     # day before yesterday entirely
     assert 0.3 < tomorrow["lag_1d"].is_not_null().mean() < 34 / 96 + 0.01
     assert tomorrow["lag_2d"].is_not_null().mean() > 0.9
+    # the forecast file fetched that morning at 07:30 is used: its first hour of tomorrow is 24 h after its date
+    assert tomorrow["weather_lead_hours"].min() == 24
 
 
 def clock_change_grid(first: date, last: date) -> Grid:

@@ -13,7 +13,8 @@ from domotic_assets.ml.data import load_grid
 from domotic_assets.ml.features import FEATURES, build_features
 from domotic_assets.ml.report import comparison_markdown, importance_markdown
 from domotic_assets.ml.use_cases import UseCase
-from domotic_assets.timing import FORECAST_AFTER_FETCH, TIMEZONE, after_weather_fetch, issue_before_midnight
+from domotic_assets.timing import (FORECAST_AFTER_FETCH, TIMEZONE, WEATHER_FETCHED, after_weather_fetch,
+                                   issue_before_midnight)
 from domotic_config.variables import integer
 from resources.postgres import PostgresResource
 
@@ -58,13 +59,14 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
     @dg.asset(name=f"{target}_features", group_name="ml", deps=[dg.AssetKey(name) for name in GOLD_INPUTS],
               automation_condition=FEATURES_AUTOMATION, pool=ML_POOL, kinds={"polars", "postgres"})
     def features(context: dg.AssetExecutionContext, warehouse: PostgresResource) -> dg.MaterializeResult:
-        """15-minute × room features as of each window's cutoff (no data after it), up to the next local day."""
+        """15-minute × room features as of each window's cutoff (no window nor forecast file after it), up to the
+        next local day."""
         store.ensure_schema(warehouse)
         grid = load_grid(warehouse, use_case.actual_column)
         if grid.windows.is_empty():
             raise dg.Failure(f"no gold data for {target}: materialise the gold facts first")
         last_day = grid.windows.select(pl.col("window_start").max().dt.convert_time_zone(TIMEZONE).dt.date()).item()
-        frame = build_features(grid, last_day + timedelta(days=1), TIMEZONE, issue_before_midnight())
+        frame = build_features(grid, last_day + timedelta(days=1), TIMEZONE, issue_before_midnight(), WEATHER_FETCHED)
         store.write_frame(warehouse, f"{target}_features", frame)
         context.log.info(f"{frame.height} rows, {frame['room_key'].n_unique()} rooms, up to {last_day + timedelta(days=1)}")
         return dg.MaterializeResult(metadata={

@@ -53,10 +53,12 @@ def complete_grid(windows: pl.DataFrame, until: date, timezone: str) -> pl.DataF
             .sort("room_key", "window_start"))
 
 
-def build_features(grid: Grid, until: date, timezone: str,
-                   issue_before_midnight: timedelta = timedelta(0)) -> pl.DataFrame:
+def build_features(grid: Grid, until: date, timezone: str, issue_before_midnight: timedelta = timedelta(0),
+                   weather_fetched: timedelta = timedelta(days=1)) -> pl.DataFrame:
     """One row per room and window up to the end of `until`, with FEATURES, `target`, `local_date` and
-    `cutoff` (UTC): every feature uses only windows that end at or before the row's cutoff."""
+    `cutoff` (UTC): every feature uses only windows that end at or before the row's cutoff, and only forecast
+    files fetched by then (a file is fetched `weather_fetched` after the local midnight of its prediction date;
+    by default at its day's end)."""
     frame = complete_grid(grid.windows, until, timezone)
     local = pl.col("window_start").dt.convert_time_zone(timezone)
     frame = frame.with_columns(
@@ -79,7 +81,7 @@ def build_features(grid: Grid, until: date, timezone: str,
         / (pl.sum_horizontal(*(lag.is_not_null() for lag in week_lags)) + PRIOR_WEEKS),
     ).drop(pl.selectors.starts_with("_lag_"))
     frame = frame.join(_state_at_cutoff(frame), on=["room_key", "cutoff"], how="left")
-    frame = _with_weather(frame, grid, timezone)
+    frame = _with_weather(frame, grid, timezone, weather_fetched)
     holidays = grid.holidays.select(pl.col("date").alias("local_date"), pl.col("is_holiday").cast(pl.Int8))
     frame = frame.join(holidays, on="local_date", how="left").with_columns(pl.col("is_holiday").fill_null(0))
     return frame.select("room_key", "apartment_key", "window_start", "local_date", "cutoff", "target",
@@ -120,17 +122,18 @@ def _state_at_cutoff(frame: pl.DataFrame) -> pl.DataFrame:
         last_hour_co2="last_hour_co2", last_hour_power="last_hour_power")
 
 
-def _with_weather(frame: pl.DataFrame, grid: Grid, timezone: str) -> pl.DataFrame:
-    """For each target hour, the latest forecast for the apartment's site issued before the cutoff's local
-    date (a file issued on the cutoff's day or later is never used), and its lead time."""
+def _with_weather(frame: pl.DataFrame, grid: Grid, timezone: str, fetched: timedelta) -> pl.DataFrame:
+    """For each target hour, the latest forecast for the apartment's site fetched by the cutoff (a file of
+    prediction date P is fetched at P's local midnight + `fetched`), and its lead time."""
     rows = frame.join(grid.sites, on="apartment_key", how="left").with_columns(
         hour_utc=pl.col("window_start").dt.truncate("1h"),
-        issued_before=pl.col("cutoff").dt.convert_time_zone(timezone).dt.date())
+        newest_fetched=(pl.col("cutoff").dt.convert_time_zone(timezone).dt.replace_time_zone(None)  # wall clock
+                        - pl.lit(fetched)).dt.date())
     weather = grid.weather.sort("prediction_date")
-    joined = rows.sort("issued_before").join_asof(
-        weather, left_on="issued_before", right_on="prediction_date", by=["site_key", "hour_utc"],
-        strategy="backward", allow_exact_matches=False, check_sortedness=False)  # sorted on the key above
+    joined = rows.sort("newest_fetched").join_asof(
+        weather, left_on="newest_fetched", right_on="prediction_date", by=["site_key", "hour_utc"],
+        strategy="backward", check_sortedness=False)  # sorted on the key above
     issued_at = pl.col("prediction_date").cast(pl.Datetime("us")).dt.replace_time_zone(timezone).dt.convert_time_zone("UTC")
     return joined.with_columns(
         weather_lead_hours=(pl.col("hour_utc") - issued_at).dt.total_minutes() / 60,
-    ).drop("hour_utc", "issued_before", "prediction_date", "site_key")
+    ).drop("hour_utc", "newest_fetched", "prediction_date", "site_key")

@@ -414,22 +414,20 @@ def test_the_last_model_that_passed_is_found_within_its_age(fresh_database):
     warehouse = PostgresResource(db_url=fresh_database("ml_fallback"))
     store.ensure_schema(warehouse)
 
-    def save(version: str, passed: bool, days_ago: int, features=FEATURES) -> None:
+    def save(version: str, passed: bool, days_before: int, features=FEATURES) -> None:
+        """A model whose data ends `days_before` days before LAST, stored now (the newest last)."""
         store.save_model(warehouse, {"model_version": version, "target": "power", "model_name": "lightgbm",
-                                     "trained_from": FIRST, "trained_to": LAST, "features": features, "params": {},
-                                     "metrics": {}, "gates": {}, "passed_gates": passed, "run_id": "run"},
-                         ("model", None, "baseline"))
-        with warehouse.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("UPDATE ml.models SET created_at = now() - make_interval(days => %s) "
-                           "WHERE model_version = %s", (days_ago, version))
+                                     "trained_from": FIRST, "trained_to": LAST - timedelta(days=days_before),
+                                     "features": features, "params": {}, "metrics": {}, "gates": {},
+                                     "passed_gates": passed, "run_id": "run"}, ("model", None, "baseline"))
 
-    save("power-old-passed", True, 10)
     save("power-passed", True, 3)
+    save("power-old-passed", True, 10)  # stored after, but on older data (a replay, a backfill)
     save("power-other-features", True, 1, features=FEATURES[:-1])
     save("power-failed", False, 0)
     assert store.latest_model(warehouse, "power").version == "power-failed"
-    assert store.latest_passed_model(warehouse, "power", FEATURES, 7).version == "power-passed"
-    assert store.latest_passed_model(warehouse, "power", FEATURES, 2) is None
+    assert store.latest_passed_model(warehouse, "power", FEATURES, LAST - timedelta(days=7)).version == "power-passed"
+    assert store.latest_passed_model(warehouse, "power", FEATURES, LAST - timedelta(days=2)) is None
 
 
 @pytest.mark.integration

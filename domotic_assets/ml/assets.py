@@ -150,8 +150,8 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         its gates, from the last model that passed (ML_FALLBACK_MODEL_DAYS), else from the best baseline of its
         backtest (marked as such); written to gold.fact_prediction, the row naming the model."""
         frame = store.read_frame(warehouse, f"{target}_features")
-        day = frame["local_date"].max()
-        rows, stale = current_rooms(frame, cast(date, day), integer("ML_STALE_ROOM_DAYS"))
+        day = cast(date, frame["local_date"].max())
+        rows, stale = current_rooms(frame, day, integer("ML_STALE_ROOM_DAYS"))
         if stale:
             context.log.warning(f"not forecast, no {target} known for {integer('ML_STALE_ROOM_DAYS')} days or more: "
                                 f"rooms {stale}")
@@ -159,7 +159,7 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         if stored is None:
             raise dg.Failure(f"no {target} model yet: materialise {target}_model first")
         earlier = None if stored.passed_gates else store.latest_passed_model(
-            warehouse, target, FEATURES, integer("ML_FALLBACK_MODEL_DAYS"))
+            warehouse, target, FEATURES, day - timedelta(days=integer("ML_FALLBACK_MODEL_DAYS")))
         published = stored if stored.passed_gates else earlier
         if published is not None:
             (fitted, extras, _), name, version = published.model, published.name, published.version

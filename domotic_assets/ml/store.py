@@ -8,6 +8,7 @@ import hashlib
 import json
 import pickle
 from dataclasses import dataclass
+from datetime import date
 from importlib.metadata import version as metadata_version
 from pathlib import Path
 from typing import Any
@@ -166,12 +167,13 @@ def model_metrics(warehouse: PostgresResource, version: str) -> dict:
 
 
 def latest_passed_model(warehouse: PostgresResource, target: str, features: tuple[str, ...],
-                        within_days: int) -> StoredModel | None:
-    """The newest model that passed its gates, trained in the last `within_days` days on these features."""
+                        trained_since: date) -> StoredModel | None:
+    """The newest model that passed its gates, trained on these features with data up to `trained_since` or
+    later (its age is its data's, whenever it was stored)."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT model_version, model_name, passed_gates, model FROM ml.models WHERE target = %s "
-                       "AND passed_gates AND features = %s AND created_at >= now() - make_interval(days => %s) "
-                       "ORDER BY created_at DESC LIMIT 1", (target, list(features), within_days))
+                       "AND passed_gates AND features = %s AND trained_to >= %s "
+                       "ORDER BY trained_to DESC, created_at DESC LIMIT 1", (target, list(features), trained_since))
         row = cursor.fetchone()
     return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3])) if row else None
 

@@ -125,7 +125,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("ML_BACKTEST_DAYS", "daily cutoffs of the rolling-origin backtests (the last days with data)", "28",
              group="ml"),
     Variable("ML_FALLBACK_MODEL_DAYS", "when the newest model fails its gates, the last model that passed, its "
-             "data ending at most this many days before the forecast day, is published (else the best baseline)", "7", group="ml"),
+             "data ending at most this many days before the forecast day, is published (else the best baseline)", "7",
+             group="ml"),
     Variable("ML_LIVE_SKILL_MARGIN", "the live skill check warns (and alerts) when the published forecasts' log "
              "loss (occupancy) or MAE (power) over 28 days is worse than the backtest's by more than this share",
              "0.25", group="ml"),

@@ -16,7 +16,7 @@ import pytest
 from domotic_assets.governance.live_skill import live_skill_asset
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
-from domotic_assets.ml.assets import current_rooms, prediction_rows
+from domotic_assets.ml.assets import current_rooms, prediction_rows, with_backtest_versions
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
@@ -222,7 +222,7 @@ def test_the_smoothed_slot_of_week_rate_is_never_certain(features):
 
 @pytest.fixture(scope="module")
 def occupancy_backtest(features) -> pl.DataFrame:
-    return bt.run_backtest(features, OCCUPANCY, days=7)
+    return bt.run_backtest(features, OCCUPANCY, days=14)
 
 
 @pytest.mark.unit
@@ -231,7 +231,7 @@ def test_on_known_routines_the_selected_model_beats_the_baseline_and_passes_its_
     assert assessment.selected not in OCCUPANCY.baselines()
     gates = OCCUPANCY.gates(assessment.pooled, assessment.selected)
     assert all(gate["passed"] for gate in gates.values()), gates
-    assert occupancy_backtest["cutoff"].n_unique() == 7
+    assert occupancy_backtest["cutoff"].n_unique() == 14
 
 
 @pytest.mark.unit
@@ -241,7 +241,7 @@ def test_the_assessment_scores_published_probabilities_on_days_nothing_was_chose
     changes neither; the held-out rows of the selected candidate are its calibrated probabilities."""
     assessment = bt.assess(occupancy_backtest, OCCUPANCY)
     held_out = bt.evaluation_days(occupancy_backtest)["local_date"].unique().to_list()
-    assert held_out == [occupancy_backtest["local_date"].max()]
+    assert sorted(held_out) == sorted(occupancy_backtest["local_date"].unique())[-3:]  # the last quarter of 14
     assert not bt.choosing_days(occupancy_backtest)["local_date"].is_in(held_out).any()
     flipped = occupancy_backtest.with_columns(
         target=pl.when(pl.col("local_date").is_in(held_out)).then(1 - pl.col("target")).otherwise("target"))
@@ -303,8 +303,7 @@ def test_the_backtest_pictures_are_png_images_in_markdown(occupancy_backtest, po
 def test_prediction_writes_are_idempotent(fresh_database, occupancy_backtest):
     warehouse = PostgresResource(db_url=fresh_database("ml_test"))
     store.ensure_schema(warehouse)
-    versions = {name: f"v-{name}" for name in occupancy_backtest["candidate"].unique()}
-    rows = prediction_rows(occupancy_backtest, OCCUPANCY, "backtest", versions, "run-1")
+    rows = prediction_rows(with_backtest_versions(occupancy_backtest, OCCUPANCY), OCCUPANCY, "backtest", "run-1")
     for run in ("run-1", "run-2"):
         store.upsert_predictions(warehouse, rows.with_columns(run_id=pl.lit(run)))
     with warehouse.connect() as connection, connection.cursor() as cursor:
@@ -313,11 +312,34 @@ def test_prediction_writes_are_idempotent(fresh_database, occupancy_backtest):
 
 
 @pytest.mark.integration
+def test_the_next_day_s_backtest_keeps_the_versions_and_rows_of_its_blocks(fresh_database, features):
+    """Two daily runs, the second knowing a day more: a block tested by both has the same training data, model
+    version and predictions in both, so the stored backtest gains the new windows and never a second copy."""
+    instant = features.filter(pl.col("local_date") == LAST)["cutoff"][0]  # the day before's run, at 08:30
+    yesterday = features.with_columns(target=pl.when(bt.ended_by(instant)).then("target"))
+    runs = [with_backtest_versions(bt.run_backtest(frame, OCCUPANCY, days=14), OCCUPANCY)
+            for frame in (yesterday, features)]
+    keys = ["candidate", "room_key", "window_start"]
+    shared = runs[0].join(runs[1], on=keys, suffix="_next")
+    assert shared.height > 0.8 * runs[0].height
+    assert shared["model_version"].equals(shared["model_version_next"], check_names=False)
+    # equal up to the last bits of a linear algebra library (a block's test matrix differs by the days tested)
+    assert (shared["prediction"] - shared["prediction_next"]).abs().max() < 1e-12
+    assert runs[0]["model_version"].n_unique() == 3 * len(OCCUPANCY.candidates())  # three calendar weeks
+    warehouse = PostgresResource(db_url=fresh_database("ml_backtest_versions"))
+    store.ensure_schema(warehouse)
+    for run in runs:
+        store.upsert_predictions(warehouse, prediction_rows(run, OCCUPANCY, "backtest", "r"))
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM gold.fact_prediction")
+        assert cursor.fetchone()[0] == pl.concat([run.select(keys) for run in runs]).unique().height
+
+
+@pytest.mark.integration
 def test_predictions_are_visible_only_to_roles_of_their_apartment(fresh_database, bi_login, occupancy_backtest):
     warehouse = PostgresResource(db_url=fresh_database("ml_access"))
     store.ensure_schema(warehouse)
-    rows = prediction_rows(occupancy_backtest, OCCUPANCY, "backtest", {name: name for name in
-                                                                     occupancy_backtest["candidate"].unique()}, "r")
+    rows = prediction_rows(occupancy_backtest.with_columns(model_version="candidate"), OCCUPANCY, "backtest", "r")
     store.upsert_predictions(warehouse, rows)
     for apartments, expected in (([100], rows.height), ([7], 0), (None, rows.height)):
         with bi_login("ml_access", apartments) as connection, connection.cursor() as cursor:
@@ -328,7 +350,8 @@ def test_predictions_are_visible_only_to_roles_of_their_apartment(fresh_database
 @pytest.mark.unit
 def test_a_backtest_on_too_few_days_says_how_many_it_needs(features):
     few = features.filter(pl.col("local_date") < FIRST + timedelta(days=10))
-    with pytest.raises(ValueError, match="at least 14 days with known targets, gold has 10"):
+    with pytest.raises(ValueError, match="needs 7 days with known targets after a first 7-day block to learn from, "
+                                         "gold has 10 days"):
         bt.run_backtest(few, OCCUPANCY)
 
 
@@ -483,7 +506,8 @@ class TrainingSpy:
 @pytest.mark.unit
 def test_the_backtest_trains_and_builds_intervals_only_on_what_was_known_at_the_issue_time(grid):
     """Issued the day before at 08:30, a forecast must not learn from that day's afternoon: every training set
-    ends by its block's first cutoff, and every interval uses residuals of windows that ended by its cutoff."""
+    ends by the cutoff of its block's first calendar day, and every interval uses residuals of windows that ended
+    by its cutoff."""
     seen: list = []
 
     class Spied(Power):
@@ -493,8 +517,10 @@ def test_the_backtest_trains_and_builds_intervals_only_on_what_was_known_at_the_
     power = Grid(grid.windows.with_columns(target=pl.col("power_w")), grid.weather, grid.sites, grid.holidays)
     frame = build_features(power, LAST, TZ, ISSUED)
     predictions = bt.run_backtest(frame, Spied(), days=14)
-    first_cutoffs = predictions.group_by("local_date").agg(pl.col("cutoff").min()).sort("local_date")["cutoff"]
-    assert len(seen) == 2 and seen == [first_cutoffs[0], first_cutoffs[7]]  # the newest window ends at the cutoff
+    starts = sorted({bt.block_start(day, 7) for day in predictions["local_date"].unique()})
+    assert [start.weekday() for start in starts] == [0, 0, 0]  # calendar weeks, the first one partly tested
+    # the newest window of each training set ends at the cutoff of its block's Monday
+    assert seen == [datetime.combine(start, datetime.min.time(), ZoneInfo(TZ)) - ISSUED for start in starts]
     day = predictions["local_date"].max()
     cutoff = predictions.filter(pl.col("local_date") == day)["cutoff"][0]
     rows = predictions.with_columns(residual=pl.col("target") - pl.col("prediction"),
@@ -524,9 +550,9 @@ def test_live_skill_scores_the_published_forecasts_and_warns_when_they_fall_behi
     live_skill = live_skill_asset(OCCUPANCY)
 
     def publish(probability: pl.Expr) -> dg.MaterializeResult:
-        rows = days.with_columns(candidate=pl.lit("lightgbm"), prediction=probability)
-        store.upsert_predictions(warehouse, prediction_rows(rows, OCCUPANCY, "forecast", {"lightgbm": "occupancy-live"},
-                                                            "r"))
+        rows = days.with_columns(candidate=pl.lit("lightgbm"), prediction=probability,
+                                 model_version=pl.lit("occupancy-live"))
+        store.upsert_predictions(warehouse, prediction_rows(rows, OCCUPANCY, "forecast", "r"))
         return dg.materialize([live_skill], resources={"warehouse": warehouse,
                                                        "webhook": AlertWebhookResource(url=url)})
 

@@ -13,8 +13,7 @@ from domotic_assets.ml.data import load_grid
 from domotic_assets.ml.features import FEATURES, build_features
 from domotic_assets.ml.report import comparison_markdown, importance_markdown
 from domotic_assets.ml.use_cases import UseCase
-from domotic_assets.timing import (FORECAST_AFTER_FETCH, TIMEZONE, WEATHER_FETCHED, after_weather_fetch,
-                                   issue_before_midnight)
+from domotic_assets.timing import FORECAST_AFTER_FETCH, TIMEZONE, WEATHER_FETCHED, after_weather_fetch, issue_before_midnight
 from domotic_config.variables import integer
 from resources.postgres import PostgresResource
 
@@ -86,11 +85,8 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         assessment = bt.assess(predictions, use_case)
         selected = assessment.selected
         store.write_frame(warehouse, f"{target}_backtest", predictions)
-        data = store.data_fingerprint(frame)
-        versions = {candidate.name: store.model_version(target, f"backtest-{candidate.name}", data, FEATURES,
-                                                        candidate.params) for candidate in use_case.candidates()}
-        written = store.upsert_predictions(warehouse, prediction_rows(predictions, use_case, "backtest", versions,
-                                                                      context.run_id))
+        written = store.upsert_predictions(warehouse, prediction_rows(
+            with_backtest_versions(predictions, use_case), use_case, "backtest", context.run_id))
         context.log.info(f"{predictions['local_date'].n_unique()} cutoffs, selected {selected}, {written} rows written")
         metadata: dict[str, dg.MetadataValue] = {
             "selected": dg.MetadataValue.text(selected),
@@ -171,10 +167,10 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
             name, version, fitted, extras = f"baseline:{baseline.name}", f"baseline-{stored.version}", baseline, None
             context.log.warning(f"{stored.version} failed its gates, and no model passed in the last "
                                 f"{integer('ML_FALLBACK_MODEL_DAYS')} days: publishing the best baseline {baseline.name}")
-        predicted = rows.select(bt.KEYS).with_columns(candidate=pl.lit(name), prediction=fitted.predict(rows))
+        predicted = rows.select(bt.KEYS).with_columns(candidate=pl.lit(name), prediction=fitted.predict(rows),
+                                                      model_version=pl.lit(version))
         predicted = use_case.finish(predicted, extras)
-        written = store.upsert_predictions(warehouse, prediction_rows(predicted, use_case, "forecast", {name: version},
-                                                                      context.run_id))
+        written = store.upsert_predictions(warehouse, prediction_rows(predicted, use_case, "forecast", context.run_id))
         actuals = store.fill_actuals(warehouse, target)
         return dg.MaterializeResult(metadata={"forecast_day": str(day), "model_version": version, "model_name": name,
                                               "rows": written, "from_baseline": published is None,
@@ -213,12 +209,20 @@ def current_rooms(frame: pl.DataFrame, day: date, stale_days: int) -> tuple[pl.D
     return rows.filter(current).drop("last"), stale
 
 
-def prediction_rows(predictions: pl.DataFrame, use_case: UseCase, kind: str, versions: dict[str, str],
-                    run_id: str) -> pl.DataFrame:
-    """Rows of gold.fact_prediction; `versions` maps each candidate to its model version."""
+def with_backtest_versions(predictions: pl.DataFrame, use_case: UseCase) -> pl.DataFrame:
+    """The backtest's rows with the version of the model that made each: its candidate and the fingerprint of
+    its block's training data (a block tested again in the next run keeps its version, and its rows)."""
+    params = {candidate.name: candidate.params for candidate in use_case.candidates()}
+    versions = [{"candidate": name, "training_data": data,
+                 "model_version": store.model_version(use_case.name, f"backtest-{name}", data, FEATURES, params[name])}
+                for name, data in predictions.select("candidate", "training_data").unique().iter_rows()]
+    return predictions.join(pl.DataFrame(versions), on=["candidate", "training_data"])
+
+
+def prediction_rows(predictions: pl.DataFrame, use_case: UseCase, kind: str, run_id: str) -> pl.DataFrame:
+    """Rows of gold.fact_prediction from predictions with their `candidate` and `model_version`."""
     return predictions.select(
-        kind=pl.lit(kind), model_name="candidate",
-        model_version=pl.col("candidate").replace_strict(versions, return_dtype=pl.String),
+        kind=pl.lit(kind), model_name="candidate", model_version="model_version",
         target=pl.lit(use_case.name), apartment_key="apartment_key", room_key="room_key", window_start="window_start",
         issue_time="cutoff", **use_case.prediction_values(),
         lower_value=pl.col("lower") if "lower" in predictions.columns else pl.lit(None, pl.Float64),

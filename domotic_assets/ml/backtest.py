@@ -9,10 +9,14 @@ last quarter of its days, which none of those steps saw."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+
+from domotic_assets.ml import store
 
 if TYPE_CHECKING:
     from domotic_assets.ml.use_cases import UseCase
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
 KEYS = ("room_key", "apartment_key", "window_start", "local_date", "cutoff", "lead_hours", "target")
 INTERVAL = (0.1, 0.9)  # an 80 % interval
 MIN_RESIDUALS = 200
+REFIT_EPOCH = date(2024, 1, 1)  # a Monday: weekly refit blocks run Monday to Sunday
 EVALUATION_SHARE = 4  # the last quarter of the backtest's days (7 of 28) is held out for the assessment
 
 
@@ -29,26 +34,36 @@ def ended_by(cutoff) -> pl.Expr:
 
 
 def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refit_every: int = 7) -> pl.DataFrame:
-    """Out-of-sample predictions of every candidate: KEYS + candidate, prediction."""
+    """Out-of-sample predictions of every candidate: KEYS + naive_scale, candidate, prediction and
+    `training_data` (the fingerprint of the block's training set, which the stored model version hashes).
+
+    Blocks are calendar-aligned (`block_start`: Monday to Sunday by default) and a block's training set ends at
+    the cutoff of its first calendar day, tested or not: a block's models and predictions are the same in every
+    daily run that tests it, so the backtest is stored once per model version, not once per run."""
     known = features.filter(pl.col("target").is_not_null())
     known_days = sorted(known["local_date"].unique().to_list())
-    if len(known_days) < 2 * refit_every:
-        raise ValueError(f"{use_case.name}: a backtest needs at least {2 * refit_every} days with known targets, "
-                         f"gold has {len(known_days)}")
-    test_days = known_days[-min(days, len(known_days) - refit_every):]  # the first fit learns from a week at least
+    learnt = known_days[0] + timedelta(days=refit_every) if known_days else None  # a first fit learns a week or more
+    test_days = [day for day in known_days if learnt is not None and block_start(day, refit_every) >= learnt][-days:]
+    if len(test_days) < refit_every:
+        raise ValueError(f"{use_case.name}: a backtest needs {refit_every} days with known targets after a first "
+                         f"{refit_every}-day block to learn from, gold has {len(known_days)} days")
+    cutoffs = dict(features.group_by("local_date").agg(pl.col("cutoff").min()).iter_rows())
     blocks = []
-    for start in range(0, len(test_days), refit_every):
-        block = test_days[start:start + refit_every]
-        test = known.filter(pl.col("local_date").is_in(block))
-        train = known.filter(ended_by(test["cutoff"].min()))  # what was known when the block's first forecast was issued
-        if train.is_empty() or test.is_empty():
-            continue
-        scaled = test.join(seasonal_naive_scale(train), on="room_key", how="left")
+    for start, block in groupby(test_days, key=lambda day: block_start(day, refit_every)):
+        test = known.filter(pl.col("local_date").is_in(list(block)))
+        train = known.filter(ended_by(cutoffs[start]))  # what was known when the block's first day was issued
+        scaled = test.join(seasonal_naive_scale(train), on="room_key", how="left").with_columns(
+            training_data=pl.lit(store.data_fingerprint(train)))
         for candidate in use_case.candidates():
             predicted = candidate.fit(train).predict(test)
-            blocks.append(scaled.select(*KEYS, "naive_scale").with_columns(candidate=pl.lit(candidate.name),
-                                                                           prediction=predicted))
+            blocks.append(scaled.select(*KEYS, "naive_scale", "training_data").with_columns(
+                candidate=pl.lit(candidate.name), prediction=predicted))
     return pl.concat(blocks)
+
+
+def block_start(day: date, refit_every: int) -> date:
+    """The first day of `day`'s refit block: blocks of `refit_every` days from a Monday (REFIT_EPOCH)."""
+    return day - timedelta(days=(day - REFIT_EPOCH).days % refit_every)
 
 
 def seasonal_naive_scale(train: pl.DataFrame) -> pl.DataFrame:

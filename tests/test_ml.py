@@ -17,6 +17,7 @@ from domotic_assets.governance.live_skill import live_skill_asset
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.assets import current_rooms, prediction_rows, with_backtest_versions
+from domotic_assets.ml.data import load_grid, read
 from domotic_assets.ml.features import CATEGORICAL, FEATURES, LAG_DAYS, WEATHER, Grid, build_features
 from domotic_assets.ml.metrics import power_metrics, winkler
 from domotic_assets.ml.pictures import power_week_picture, reliability_picture
@@ -336,6 +337,25 @@ def test_the_next_day_s_backtest_keeps_the_versions_and_rows_of_its_blocks(fresh
 
 
 @pytest.mark.integration
+def test_the_weather_of_a_file_is_the_runs_it_held_when_it_was_fetched(warehouse, built):
+    """Loaded again later, a forecast file holds runs issued all day; the features read only the runs issued by
+    its fetch (WEATHER_FETCHED after its date's local midnight), as the forecast issued at the next tick saw it:
+    recomputed in Polars from gold's runs."""
+    weather = load_grid(warehouse, "occupied").weather
+    runs = read(warehouse, "SELECT site_key, datetime_key, prediction_date, issued_at, temperature_c "
+                           "FROM gold.fact_weather_hour")
+    fetched_at = ((pl.col("prediction_date").cast(pl.Datetime("us")) + WEATHER_FETCHED).dt.replace_time_zone(TZ)
+                  .dt.convert_time_zone("UTC"))
+    held = runs.filter(pl.col("issued_at").dt.convert_time_zone("UTC") <= fetched_at)
+    assert 0 < held["issued_at"].n_unique() < runs["issued_at"].n_unique()  # later runs exist, and are left out
+    expected = held.group_by("site_key", "datetime_key", "prediction_date").agg(pl.col("temperature_c").mean())
+    compared = weather.with_columns(datetime_key=pl.col("hour_utc").dt.strftime("%Y%m%d%H%M").cast(pl.Int64)).join(
+        expected, on=["site_key", "datetime_key", "prediction_date"], how="full", suffix="_expected")
+    assert compared.height == weather.height == expected.height
+    assert (compared["temperature_c"] - compared["temperature_c_expected"]).abs().max() < 1e-5
+
+
+@pytest.mark.integration
 def test_predictions_are_visible_only_to_roles_of_their_apartment(fresh_database, bi_login, occupancy_backtest):
     warehouse = PostgresResource(db_url=fresh_database("ml_access"))
     store.ensure_schema(warehouse)
@@ -350,7 +370,8 @@ def test_predictions_are_visible_only_to_roles_of_their_apartment(fresh_database
 @pytest.mark.unit
 def test_a_backtest_on_too_few_days_says_how_many_it_needs(features):
     few = features.filter(pl.col("local_date") < FIRST + timedelta(days=10))
-    with pytest.raises(ValueError, match="needs 7 days with known targets after a first 7-day block to learn from, "
+    with pytest.raises(ValueError, match="needs 7 days with known targets to learn from, then 7 to test from a "
+                                         r"block's first day \(a Monday for weekly blocks\): 14 to 20 days in all; "
                                          "gold has 10 days"):
         bt.run_backtest(few, OCCUPANCY)
 
@@ -419,7 +440,8 @@ def test_a_room_that_stopped_reporting_is_not_forecast(features):
 
 @pytest.mark.unit
 def test_a_model_version_changes_with_its_data_and_not_otherwise(features):
-    """Equal training data, code, features and parameters give equal versions; a corrected target gives another."""
+    """Equal training data, code, features and parameters give equal versions; a corrected target or feature
+    gives another."""
     known = features.filter(pl.col("target").is_not_null())
     same = store.model_version("occupancy", "lightgbm", store.data_fingerprint(known.sample(fraction=1.0, shuffle=True,
                                                                                           seed=1)), FEATURES, {"a": 1})
@@ -427,6 +449,10 @@ def test_a_model_version_changes_with_its_data_and_not_otherwise(features):
     corrected = known.with_columns(target=pl.when(pl.int_range(pl.len()) == 0).then(1 - pl.col("target"))
                                    .otherwise("target"))
     assert same != store.model_version("occupancy", "lightgbm", store.data_fingerprint(corrected), FEATURES, {"a": 1})
+    rewarmed = known.with_columns(temperature_c=pl.when(pl.int_range(pl.len()) == pl.len() - 1)
+                                  .then(pl.col("temperature_c") + 1)
+                                  .otherwise("temperature_c"))  # a corrected forecast file
+    assert same != store.model_version("occupancy", "lightgbm", store.data_fingerprint(rewarmed), FEATURES, {"a": 1})
     assert same != store.model_version("occupancy", "lightgbm", store.data_fingerprint(known), FEATURES, {"a": 2})
 
 
@@ -445,7 +471,8 @@ def test_the_last_model_that_passed_is_found_within_its_age(fresh_database):
                                      "passed_gates": passed, "run_id": "run"}, ("model", None, "baseline"))
 
     save("power-passed", True, 3)
-    save("power-old-passed", True, 10)  # stored after, but on older data (a replay, a backfill)
+    save("power-old-passed", True, 10)  # stored after, but on older data (a replay, a backfill): too old
+    save("power-older-passed", True, 5)  # recent enough, stored last, but on older data than power-passed
     save("power-other-features", True, 1, features=FEATURES[:-1])
     save("power-failed", False, 0)
     assert store.latest_model(warehouse, "power").version == "power-failed"

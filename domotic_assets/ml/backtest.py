@@ -45,8 +45,9 @@ def run_backtest(features: pl.DataFrame, use_case: UseCase, days: int = 28, refi
     learnt = known_days[0] + timedelta(days=refit_every) if known_days else None  # a first fit learns a week or more
     test_days = [day for day in known_days if learnt is not None and block_start(day, refit_every) >= learnt][-days:]
     if len(test_days) < refit_every:
-        raise ValueError(f"{use_case.name}: a backtest needs {refit_every} days with known targets after a first "
-                         f"{refit_every}-day block to learn from, gold has {len(known_days)} days")
+        raise ValueError(f"{use_case.name}: a backtest needs {refit_every} days with known targets to learn from, "
+                         f"then {refit_every} to test from a block's first day (a Monday for weekly blocks): "
+                         f"{2 * refit_every} to {3 * refit_every - 1} days in all; gold has {len(known_days)} days")
     cutoffs = dict(features.group_by("local_date").agg(pl.col("cutoff").min()).iter_rows())
     blocks = []
     for start, block in groupby(test_days, key=lambda day: block_start(day, refit_every)):

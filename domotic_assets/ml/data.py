@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import polars as pl
+from psycopg2 import sql
 
 from domotic_assets.ml.features import Grid
+from domotic_assets.timing import TIMEZONE, WEATHER_FETCHED
 from resources.postgres import PostgresResource
 
 # The 15-minute window of a UTC minute key YYYYMMDDHHMM.
@@ -32,19 +34,25 @@ POWER_SQL = f"""
 CO2_SQL = f"""
     SELECT room_key, {WINDOW_KEY} AS window_key, {rounded('avg(co2_ppm)')} AS co2_ppm
     FROM gold.fact_environment_minute WHERE co2_ppm IS NOT NULL GROUP BY 1, 2"""
-# The mean of a forecast file's runs per target hour (the ensemble of that issue date).
+# Per target hour, the mean of the runs a forecast file held when it was fetched (WEATHER_FETCHED after the local
+# midnight of its prediction date): a file the sensor loads again later holds runs issued after that instant,
+# which a forecast issued at the tick that follows the fetch never saw.
 WEATHER_SQL = f"""
     SELECT site_key, datetime_key AS window_key, prediction_date, {rounded('avg(temperature_c)')} AS temperature_c,
            {rounded('avg(humidity_pct)')} AS humidity_pct, {rounded('avg(precipitation_mm)')} AS precipitation_mm,
            {rounded('avg(radiation_wm2)')} AS radiation_wm2
-    FROM gold.fact_weather_hour GROUP BY 1, 2, 3"""
+    FROM gold.fact_weather_hour
+    WHERE issued_at <= (prediction_date + {{fetched}}::interval) AT TIME ZONE {{timezone}}
+    GROUP BY 1, 2, 3"""
 SITES_SQL = "SELECT apartment_key, weather_site_key AS site_key FROM gold.dim_apartment_weather_site"
 HOLIDAYS_SQL = "SELECT date, is_holiday FROM gold.dim_date"
 
 
-def read(warehouse: PostgresResource, query: str) -> pl.DataFrame:
+def read(warehouse: PostgresResource, query: str, **literals: object) -> pl.DataFrame:
+    """The rows of `query`, its `{name}` placeholders replaced by the quoted `literals`."""
     with warehouse.connect() as connection:
-        return pl.read_database(query, connection, infer_schema_length=None)
+        text = sql.SQL(query).format(**{name: sql.Literal(value) for name, value in literals.items()})
+        return pl.read_database(text.as_string(connection), connection, infer_schema_length=None)
 
 
 def window_start(column: str = "window_key") -> pl.Expr:
@@ -65,6 +73,7 @@ def load_grid(warehouse: PostgresResource, actual_column: str) -> Grid:
                .with_columns(window_start=window_start(),
                              target=pl.col(actual_column).cast(pl.Float64))
                .drop("window_key"))
-    weather = read(warehouse, WEATHER_SQL).with_columns(hour_utc=window_start()).drop("window_key")
+    weather = read(warehouse, WEATHER_SQL, fetched=WEATHER_FETCHED, timezone=TIMEZONE).with_columns(
+        hour_utc=window_start()).drop("window_key")
     return Grid(windows=windows, weather=weather, sites=read(warehouse, SITES_SQL),
                 holidays=read(warehouse, HOLIDAYS_SQL))

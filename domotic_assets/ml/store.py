@@ -80,9 +80,10 @@ def model_version(target: str, name: str, data: str, features: tuple[str, ...], 
 
 
 def data_fingerprint(frame: pl.DataFrame) -> str:
-    """A digest of the known targets a model learns from (room, window, value), in a fixed order."""
-    rows = frame.filter(pl.col("target").is_not_null()).select("room_key", "window_start", "target").sort(
-        "room_key", "window_start")
+    """A digest of the rows with a known target a model learns from (every column: the target and its
+    features, a corrected weather file or plug reading changes it too), in a fixed order."""
+    rows = frame.filter(pl.col("target").is_not_null()).select(sorted(frame.columns)).sort(
+        "room_key", "window_start", "cutoff")
     return hashlib.sha256(rows.write_csv().encode()).hexdigest()[:16]
 
 

@@ -265,6 +265,46 @@ def test_concurrent_runs_of_the_same_and_of_other_days_finish_with_correct_rows(
     assert {day: query(database, SIGNATURE, (day,)) for day in expected} == expected
 
 
+def test_silver_runs_share_bronze_and_an_erasure_or_a_retention_waits_for_them(database):
+    """Silver runs hold the bronze readers' lock together (a live append beside a backfill); an erasure or a
+    retention waits until none holds it, and a silver run that comes meanwhile waits behind it."""
+    warehouse, order = PostgresResource(db_url=database), []
+
+    def hold(name: str, exclusive: bool) -> threading.Thread:
+        def body():
+            with store.bronze_readers(warehouse, exclusive=exclusive):
+                order.append(name)
+        thread = threading.Thread(target=body)
+        thread.start()
+        return thread
+
+    with store.bronze_readers(warehouse), store.bronze_readers(warehouse):  # two silver runs side by side
+        erasure = hold("erasure", exclusive=True)
+        time.sleep(1)
+        late_silver = hold("late silver run", exclusive=False)
+        time.sleep(1)
+        assert order == [] and erasure.is_alive() and late_silver.is_alive()
+        order.append("silver runs done")
+    erasure.join(timeout=30)
+    late_silver.join(timeout=30)
+    assert order == ["silver runs done", "erasure", "late silver run"]
+
+
+def test_writes_of_one_day_wait_for_each_other_and_not_for_other_days(database):
+    with PostgresResource(db_url=database).connect() as holder, holder.cursor() as cursor:
+        store.lock_day(cursor, "silver.sensor_events", date.fromisoformat(DAY))
+        for day, free in ((OTHER_DAY, True), (DAY, False)):
+            with PostgresResource(db_url=database).connect() as other, other.cursor() as waiting:
+                waiting.execute("SET lock_timeout = '500ms'")
+                try:
+                    store.lock_day(waiting, "silver.sensor_events", date.fromisoformat(day))
+                    acquired = True
+                except psycopg2.errors.LockNotAvailable:
+                    acquired = False
+                    other.rollback()
+                assert acquired is free, day
+
+
 def test_postgres_killed_during_a_day_swap_keeps_the_day_and_the_run_recovers(database, bronze, postgres):
     run(database, bronze)
     before = query(database, SIGNATURE, (DAY,))

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from domotic_assets.governance import apartment_data as data
 from domotic_assets.governance.dagster_storage import Scrubbed, scrub
+from domotic_assets.silver.store import bronze_readers
 from domotic_config.private import private_folder
 from resources.bronze import BronzeResource
 from resources.postgres import PostgresResource
@@ -104,12 +105,19 @@ def export_apartment(context: dg.OpExecutionContext, config: ExportConfig, wareh
     return str(archive)
 
 
-@dg.op(pool="silver_sensor_events")  # never while a silver day of sensor readings is written
+@dg.op
 def erase_apartment(context: dg.OpExecutionContext, config: ErasureConfig, warehouse: PostgresResource,
                     bronze: BronzeResource) -> dict:
     """Erase the apartment everywhere: its bronze files, silver rows (readings, device registry, ledger,
     quarantine), gold facts and dimension rows, predictions and ML features; bronze then never copies its share
     files again. A dry run (the default) lists what would go. The audit record keeps a digest, not the id."""
+    with bronze_readers(warehouse, exclusive=not config.dry_run):  # never beside a silver run (a dry run may be)
+        return erase(context, config, warehouse, bronze)
+
+
+def erase(context: dg.OpExecutionContext, config: ErasureConfig, warehouse: PostgresResource,
+          bronze: BronzeResource) -> dict:
+    """The body of `erase_apartment`."""
     started = time.monotonic()
     with warehouse.connect() as connection, connection.cursor() as cursor:
         known_apartment(cursor, config.apartment, erased_before=ErasedApartments.read(bronze.path).holds(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 from pydantic import Field
 
+from domotic_assets.silver.store import bronze_readers
 from domotic_assets.timing import TIMEZONE
 from domotic_config.variables import integer
 from resources.bronze import BronzeResource
@@ -69,11 +70,18 @@ def drop_old_backtests(cursor, days: int, dry_run: bool) -> int:
     return cursor.rowcount
 
 
-@dg.op(pool="silver_sensor_events")  # never while silver reads bronze
+@dg.op
 def apply_retention(context: dg.OpExecutionContext, config: RetentionConfig, warehouse: PostgresResource,
                     bronze: BronzeResource) -> dict:
     """Remove loaded bronze files of days older than BRONZE_RETENTION_DAYS (never an unloaded, quarantined or
     changed file; empty folders go too) and backtest predictions older than BACKTEST_RETENTION_DAYS."""
+    with bronze_readers(warehouse, exclusive=not config.dry_run):  # never beside a silver run (a dry run may be)
+        return retain(context, config, warehouse, bronze)
+
+
+def retain(context: dg.OpExecutionContext, config: RetentionConfig, warehouse: PostgresResource,
+           bronze: BronzeResource) -> dict:
+    """The body of `apply_retention`."""
     keep_days, backtest_days = integer("BRONZE_RETENTION_DAYS"), integer("BACKTEST_RETENTION_DAYS")
     before = datetime.now(ZoneInfo(TIMEZONE)).date() - timedelta(days=keep_days)
     candidates = old_bronze_files(bronze.path, before)

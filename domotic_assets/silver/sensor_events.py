@@ -111,15 +111,16 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
     fail the day or are kept."""
     frame, outcomes = quarantine_colliding_files(frame, outcomes)
     bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
-    store.lock_table(cursor, "silver.sensor_events")
+    store.lock_day(cursor, "silver.sensor_events", day)
     missing = missing_from_bronze(cursor, "sensor", day, bronze, keep_missing)
     kept_frame = store.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
     loaded, rejected = outcome_frames(day, outcomes, badly_named)
     if missing:
         loaded = pl.concat([loaded, store.ledger_rows_of_files(cursor, "sensor", missing)])
-    store.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
     store.record_outcomes(cursor, "sensor", [day], loaded, rejected)
     store.record_listing(cursor, day, listed_at)
+    # last: the swap locks the whole table until the commit (other days' appends wait that long, not more)
+    store.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
     return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
 
 
@@ -132,7 +133,7 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     are listed, and those the ledger has files of that are gone: bronze never rewrites a loaded file in place,
     so the others hold what that load saw. A full reload reads every file again. None when the day needs the
     full reload: never loaded, or a new file collides with a loaded one."""
-    store.lock_table(cursor, "silver.sensor_events")
+    store.lock_day(cursor, "silver.sensor_events", day)
     if not store.was_loaded(cursor, "sensor", day):
         return None
     listed_at, last = time.time(), store.last_listing(cursor, day)
@@ -161,7 +162,7 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
 
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
           kinds={"polars", "postgres"}, backfill_policy=dg.BackfillPolicy.single_run(),
-          pool="silver_sensor_events", retry_policy=SILVER_RETRY_POLICY,
+          retry_policy=SILVER_RETRY_POLICY,
           metadata=table_metadata("silver.sensor_events", store.SENSOR_EVENT_COLUMNS),
           check_specs=check_specs("silver_sensor_events", CHECKS,
                                   blocking={FILES_ACCOUNTED_FOR, LEDGER_ROWS_MATCH_SILVER}))
@@ -170,6 +171,13 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     """Sensor readings in long form (silver.sensor_events), typed and flagged for outliers.
     Grain: one row per apartment, sensor, field and minute; partition = the local day of the file.
     A one-day run appends the files new since the day's last load; a backfill reloads its days."""
+    with store.bronze_readers(warehouse):  # beside other silver runs, never beside an erasure or a retention
+        return load_sensor_days(context, config, warehouse, bronze, rules)
+
+
+def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig, warehouse: PostgresResource,
+                     bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
+    """The body of `silver_sensor_events`: append or reload the run's days, then check them."""
     started = time.monotonic()
     require_bronze_root(bronze.path)
     days = [date.fromisoformat(key) for key in context.partition_keys]

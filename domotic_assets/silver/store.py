@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence, Set
+from collections.abc import Iterator, Sequence, Set
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import psycopg2.errors
 import sqlalchemy as sa
 from psycopg2 import sql
 
-from resources.postgres import copy_frame
+from resources.postgres import PostgresResource, copy_frame
 from sensors_io.sensor_events import READING_KEY
 from sensors_io.sensor_events import SCHEMA as READING_SCHEMA
 
@@ -50,6 +51,7 @@ WEATHER_FORECAST_COLUMNS = {
     "source_file": ("text", "bronze file the row comes from"),
 }
 SENSOR_COLUMNS = tuple(SENSOR_EVENT_COLUMNS)
+BRONZE_READERS = "domotic silver.sensor_events bronze readers"  # the lock of `bronze_readers`
 
 
 def ledger_frame(rows: list[tuple]) -> pl.DataFrame:
@@ -83,7 +85,7 @@ def replace_sensor_day(cursor, day: date, frame: pl.DataFrame) -> None:
     device registry (same transaction: readers see the old day or the new one, never a mix). A frame in
     READING_KEY order, as parsed, has its unique index built from presorted rows (0.27 -> 0.10 s a day of 2
     apartments)."""
-    lock_table(cursor, "silver.sensor_events")
+    lock_day(cursor, "silver.sensor_events", day)
     suffix = f"{day:%Y%m%d}"
     final = f"sensor_events_{suffix}"
     staging = f"sensor_events_{suffix}_{secrets.token_hex(4)}"
@@ -276,6 +278,25 @@ def ledger_folders(cursor, day: date) -> set[tuple[str, str]]:
 def lock_table(cursor, table: str) -> None:
     """Serialise writers of one silver table until the transaction ends (two runs never interleave)."""
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
+
+
+def lock_day(cursor, table: str, day: date) -> None:
+    """Serialise writers of one day of a silver table until the transaction ends; other days go on."""
+    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (table, day.toordinal()))
+
+
+@contextmanager
+def bronze_readers(warehouse: PostgresResource, exclusive: bool = False) -> Iterator[None]:
+    """Held for a whole step, on a session of its own: the runs of silver.sensor_events hold it shared, so a live
+    append and a backfill run side by side (their writes serialised per day, `lock_day`); an erasure or a
+    retention holds it exclusively, so no run reads bronze or writes silver meanwhile. A session-level advisory
+    lock: a run that dies releases it with its connection."""
+    with warehouse.connect() as connection:
+        connection.autocommit = True  # no transaction left open for the step's duration
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT {}(hashtext(%s))").format(sql.Identifier(
+                "pg_advisory_lock" if exclusive else "pg_advisory_lock_shared")), (BRONZE_READERS,))
+        yield
 
 
 def ledger_of_day(cursor, source: str, day: date, folders: Folders = None) -> dict[str, int]:

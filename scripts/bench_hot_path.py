@@ -1,15 +1,16 @@
 """Benchmark of the hot path: seconds from a sensor file landing on the share to its minute in silver and in gold,
 with the platform running as in production; prints figures, asserts nothing.
 
-    .venv/bin/python scripts/bench_hot_path.py [--apartments 2 100] [--live-minutes 10] [--history-days 2]
+    .venv/bin/python scripts/bench_hot_path.py [--apartments 2 100] [--live-minutes 10] [--history-days 3]
         [--no-backfill] [--workdir /tmp/domotic-hot-path]
 
 For each building size, in a runtime folder of its own (own ports, nothing of `make up` touched): the demo's
 PostgreSQL, MariaDB and sFTP server start, the generator writes `--history-days` days before today and today up
 to now onto the share, and Dagster starts as `DAGSTER_MODE=service` runs it (webserver + daemon: the sensors,
-the automation, the run queue). Once the history is in (its gold days built, no run queued), a backfill of the history days
-(silver and the gold daily facts, launched as the UI launches one) starts, and the live phase begins: at each
-local minute, the files of that minute of every apartment land on the share (generated beforehand, moved in
+the automation, the run queue). Once the history is in (its gold days built, no run queued), a backfill of the
+history days before yesterday (silver and the gold daily facts, launched as the UI launches one) starts (a
+backfill of yesterday would target today's gold too: it reads yesterday's silver), and the live phase begins: at
+each local minute, the files of that minute of every apartment land on the share (generated beforehand, moved in
 with a fresh mtime), as the sensors write them. Every second the warehouse is asked which of them are in silver
 (the file ledger) and whose minute is in gold (`fact_energy_minute` of the apartment). Prints, per size: the
 files, the seconds to silver and to gold (median, p95, max), files not there after the drain, and where the
@@ -189,9 +190,10 @@ def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bo
         settled = wait_settled(instance, feeder, days, 3600)
         print(f"{apartments} apartments: platform up and history loaded in {time.monotonic() - started:.0f} s "
               f"(settled {settled:.0f} s after Dagster started)", flush=True)
-        if backfill:
-            print(f"  backfill {launch_backfill(running['dagster'].url, days[:-1])} of {', '.join(days[:-1])} launched",
-                  flush=True)
+        backfill_id = None
+        if backfill:  # older days: a backfill of yesterday targets today's gold too (it reads yesterday's silver)
+            backfill_id = launch_backfill(running['dagster'].url, days[:-2])
+            print(f"  backfill {backfill_id} of {', '.join(days[:-2])} launched", flush=True)
         warehouse = PostgresResource(db_url=settings["DB_URL"])
         before = set(feeder.landed)
         in_silver: dict[str, float] = {}
@@ -207,8 +209,9 @@ def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bo
         while time.time() < drain_until and len(in_gold) < len(pending):
             observe(warehouse, pending, in_silver, in_gold, apartment_of)
             time.sleep(1)
-        print(f"  live: {len(pending)} files over {live_minutes} minutes"
-              f"{' while the backfill ran' if backfill else ''}")
+        ran = "" if backfill_id is None else (
+            f" while the backfill ran (its status at the end: {instance.get_backfill(backfill_id).status.value})")
+        print(f"  live: {len(pending)} files over {live_minutes} minutes{ran}")
         print(f"  to silver: {summary(list(in_silver.values()))}; not in silver: {len(pending) - len(in_silver)}")
         print(f"  to gold:   {summary(list(in_gold.values()))}; not in gold: {len(pending) - len(in_gold)}")
         for job, runs in sorted(runs_since(instance, live_began).items()):
@@ -223,7 +226,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--apartments", type=int, nargs="+", default=[2, 100])
     parser.add_argument("--live-minutes", type=int, default=10)
-    parser.add_argument("--history-days", type=int, default=2)
+    parser.add_argument("--history-days", type=int, default=3)
     parser.add_argument("--no-backfill", action="store_true", help="measure on an idle platform")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-hot-path"))
     args = parser.parse_args()

@@ -24,7 +24,7 @@ import pytest
 
 from domotic_assets.governance.retention import CHANGED, NOT_IN_LEDGER, bronze_retention_job
 from domotic_assets.silver import store
-from domotic_assets.silver.sensor_events import silver_sensor_events
+from domotic_assets.silver.sensor_events import silver_sensor_events, write_day
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
@@ -32,6 +32,7 @@ from resources.smb import SMBShareResource
 from sensors_io.atomic_copy import copy_atomically, keep_previous_version
 from sensors_io.bronze_layout import bronze_day
 from sensors_io.sensor_copy import copy_day
+from sensors_io.sensor_events import parse_files
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[1]
@@ -263,6 +264,28 @@ def test_concurrent_runs_of_the_same_and_of_other_days_finish_with_correct_rows(
     assert len(results) == 4 and all(r.success for r in results)
     assert all(all(checks(r).values()) for r in results)
     assert {day: query(database, SIGNATURE, (day,)) for day in expected} == expected
+
+
+def test_a_reload_keeps_the_files_a_live_append_loaded_after_it_listed_bronze(fresh_database, bronze):
+    """Silver runs of one day may overlap (a backfill reloading today beside the live appends): a reload lists
+    bronze, a new file lands and an append loads it, then the reload writes. The reload keeps that file's rows
+    and its ledger row (it is in bronze, not missing), and the day stays whole."""
+    database, day = fresh_database("nothing_lost_overlap"), date.fromisoformat(DAY)
+    late = Path(bronze_day(bronze, day).files[-1])
+    held_back = late.with_name("." + late.name)  # out of sight of a listing (dot files are skipped)
+    late.rename(held_back)
+    run(database, bronze)
+    listed_at, listing = time.time(), bronze_day(bronze, day).files  # the reload lists bronze...
+    frame, outcomes = parse_files(listing, str(bronze), CleaningRulesResource().sensor_timezone)
+    held_back.rename(late)
+    run(database, bronze)  # ...a live append loads the file that landed meanwhile...
+    appended = query(database, "SELECT count(*) FROM silver.sensor_events WHERE source_file = %s", (late.name,))
+    with PostgresResource(db_url=database).connect() as connection, connection.cursor() as cursor:
+        write_day(cursor, day, frame, outcomes, [], False, listed_at, bronze)  # ...then the reload writes
+    assert appended[0][0] > 0
+    assert query(database, "SELECT count(*) FROM silver.sensor_events WHERE source_file = %s", (late.name,)) == appended
+    assert query(database, "SELECT count(*) FROM silver.file_ledger WHERE file = %s", (late.name,)) == [(1,)]
+    assert all(checks(run(database, bronze)).values())
 
 
 def test_silver_runs_share_bronze_and_an_erasure_or_a_retention_waits_for_them(database):

@@ -34,7 +34,7 @@ from domotic_assets.timing import daily_partitions
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
 from resources.postgres import PostgresResource
-from sensors_io.bronze_layout import bronze_day, rejected_files_of_day
+from sensors_io.bronze_layout import bronze_day, day_folder, rejected_files_of_day
 from sensors_io.flatten import MAX_KEY_CHARS
 from sensors_io.sensor_events import (
     FileOutcome,
@@ -54,6 +54,7 @@ class SensorLoadConfig(SilverLoadConfig):
 
 IN_PROCESS_LIMIT = 6000  # below this many files a day is parsed without worker processes
 LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
+SENSOR_HOUR = slice(11, 13)  # `DD.MM.YYYY HHMM_…`: the local hour of a sensor file, its bronze hour folder
 LISTING_MARGIN_SECONDS = 60  # an append lists the folders modified up to this long before the last listing
 FUTURE_TOLERANCE = timedelta(minutes=10)
 CHECKS = {
@@ -106,22 +107,34 @@ def outcome_frames(day: date, outcomes: list[FileOutcome], badly_named: list[tup
 
 
 def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome],
-              badly_named: list[tuple[str, str]], keep_missing: bool, listed_at: float) -> DayLoad:
+              badly_named: list[tuple[str, str]], keep_missing: bool, listed_at: float, root: Path) -> DayLoad:
     """Replace one day in one transaction (its bronze listed at `listed_at`); loaded files absent from bronze
-    fail the day or are kept."""
+    fail the day or are kept, and the files a run of the same day loaded after the listing are kept."""
     frame, outcomes = quarantine_colliding_files(frame, outcomes)
     bronze = {o.file for o in outcomes} | {name for name, _ in badly_named}
     store.lock_day(cursor, "silver.sensor_events", day)
+    meanwhile = loaded_since_listing(cursor, root, day, bronze)
+    bronze |= meanwhile
     missing = missing_from_bronze(cursor, "sensor", day, bronze, keep_missing)
-    kept_frame = store.sensor_rows_of_files(cursor, day, missing) if missing else frame.clear()
+    carried = [*missing, *sorted(meanwhile)]  # rows silver keeps from the day as it is
+    kept_frame = store.sensor_rows_of_files(cursor, day, carried) if carried else frame.clear()
     loaded, rejected = outcome_frames(day, outcomes, badly_named)
-    if missing:
-        loaded = pl.concat([loaded, store.ledger_rows_of_files(cursor, "sensor", missing)])
+    if carried:
+        loaded = pl.concat([loaded, store.ledger_rows_of_files(cursor, "sensor", carried)])
     store.record_outcomes(cursor, "sensor", [day], loaded, rejected)
     store.record_listing(cursor, day, listed_at)
     # last: the swap locks the whole table until the commit (other days' appends wait that long, not more)
     store.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
     return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
+
+
+def loaded_since_listing(cursor, root: Path, day: date, listed: set[str]) -> set[str]:
+    """Files of the day's ledger that a reload's listing lacks but bronze holds: a run of the same day (a live
+    append beside a backfill) loaded them after the reload listed bronze. Their rows are kept, not lost."""
+    unlisted = [(name, apartment) for name, apartment in store.ledger_apartments(cursor, "sensor", day)
+                if name not in listed]
+    return {name for name, apartment in unlisted
+            if (root / apartment / day_folder(day) / name[SENSOR_HOUR] / name).is_file()}
 
 
 def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str, str]], keep_missing: bool,
@@ -213,7 +226,7 @@ def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig
                 badly_named = rejected_files_of_day(bronze.path, day)
                 with warehouse.connect() as connection, connection.cursor() as cursor:
                     loads[day] = write_day(cursor, day, frame, outcomes, badly_named, config.keep_missing_files,
-                                           listed_at[day])
+                                           listed_at[day], bronze.path)
             load = loads[day]
             frame = load.frame
             quarantined = [o for o in load.outcomes if o.reason]

@@ -268,6 +268,13 @@ def record_listing(cursor, day: date, listed_at: float) -> None:
                       ON CONFLICT (partition_date) DO UPDATE SET listed_at = EXCLUDED.listed_at""", (day, listed_at))
 
 
+def ledger_apartments(cursor, source: str, day: date) -> list[tuple[str, str]]:
+    """(file, apartment) of the day's ledger."""
+    cursor.execute("SELECT file, apartment FROM silver.file_ledger WHERE source = %s AND partition_date = %s",
+                   (source, day))
+    return cursor.fetchall()
+
+
 def ledger_folders(cursor, day: date) -> set[tuple[str, str]]:
     """The hour folders (as in `Folders`) that the ledger holds loaded sensor files of."""
     cursor.execute("SELECT DISTINCT apartment, left(file, 13) FROM silver.file_ledger "

@@ -21,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -71,6 +73,23 @@ class DbtMemory(threading.Thread):
                 except (OSError, StopIteration):
                     continue
             time.sleep(0.2)
+
+
+def workdir_settings(workdir: Path):
+    """The settings of the private servers of a benchmark's work folder (free ports)."""
+    return load_demo_settings(runtime=workdir / "gold-runtime", read_environment=False,
+                              overrides={"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port())})
+
+
+@contextmanager
+def gold_warehouse(workdir: Path) -> Iterator[PostgresResource]:
+    """The warehouse this benchmark left in `workdir`, its PostgreSQL running for the block."""
+    postgres = EmbeddedPostgres(workdir_settings(workdir))
+    postgres.start()
+    try:
+        yield PostgresResource(db_url=postgres.settings["DB_URL"])
+    finally:
+        postgres.stop()
 
 
 def timed(assets, resources: dict, **kwargs) -> float:
@@ -151,8 +170,7 @@ def main() -> None:
     args.workdir.chmod(0o755)
     start = args.start
     keys = [(start + timedelta(days=d)).isoformat() for d in range(args.days)]
-    settings = load_demo_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
-                                  overrides={"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port())})
+    settings = workdir_settings(args.workdir)
     postgres, mariadb = EmbeddedPostgres(settings), EmbeddedMariaDB(settings)
     postgres.start()
     mariadb.start()

@@ -16,28 +16,20 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from demo.settings import load_demo_settings
 from domotic_assets.governance.live_skill import live_skill_asset
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import store
 from domotic_assets.ml.assets import ml_assets
 from domotic_assets.ml.use_cases import USE_CASES
-from domotic_ops.postgres import EmbeddedPostgres
-from domotic_ops.procs import free_port
 from resources.alerts import AlertWebhookResource
-from resources.postgres import PostgresResource
+from scripts.bench_gold import gold_warehouse
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-bench"))
     args = parser.parse_args()
-    settings = load_demo_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
-                                  overrides={"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port())})
-    postgres = EmbeddedPostgres(settings)
-    postgres.start()
-    try:
-        warehouse = PostgresResource(db_url=settings["DB_URL"])
+    with gold_warehouse(args.workdir) as warehouse:
         total = 0.0
         for use_case in USE_CASES:
             started = time.perf_counter()
@@ -54,8 +46,6 @@ def main() -> None:
                 print(f"the evaluation days, as published:\n{assessment.pooled}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"both use cases: {total:.1f} s, peak memory of the process {peak:.0f} MiB")
-    finally:
-        postgres.stop()
 
 
 if __name__ == "__main__":

@@ -36,17 +36,15 @@ import numpy as np
 import polars as pl
 from psycopg2 import sql
 
-from demo.settings import load_demo_settings
 from domotic_assets.governance.live_skill import live_skill_asset
 from domotic_assets.ml import backtest as bt
 from domotic_assets.ml import live, store
 from domotic_assets.ml.assets import GOLD_INPUTS, ml_assets
 from domotic_assets.ml.use_cases import USE_CASES, UseCase
 from domotic_assets.timing import TIMEZONE, WEATHER_FETCHED, issue_before_midnight
-from domotic_ops.postgres import EmbeddedPostgres
-from domotic_ops.procs import free_port
 from resources.alerts import AlertWebhookResource
 from resources.postgres import PostgresResource
+from scripts.bench_gold import gold_warehouse
 
 MINUTE_FACTS = ("fact_presence_minute", "fact_energy_minute", "fact_environment_minute")
 
@@ -142,12 +140,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-replay"))
     parser.add_argument("--days", type=int, default=14, help="forecast days replayed (the last ones of gold)")
     args = parser.parse_args()
-    settings = load_demo_settings(runtime=args.workdir / "gold-runtime", read_environment=False,
-                                  overrides={"DOMOTIC_PG_PORT": str(free_port()), "DEMO_MYSQL_PORT": str(free_port())})
-    postgres = EmbeddedPostgres(settings)
-    postgres.start()
-    try:
-        warehouse = PostgresResource(db_url=settings["DB_URL"])
+    with gold_warehouse(args.workdir) as warehouse:
         resources = {"warehouse": warehouse, "webhook": AlertWebhookResource()}
         newest = datetime.strptime(str(prepare(warehouse)), "%Y%m%d%H%M").replace(tzinfo=ZoneInfo("UTC"))
         last_day = newest.astimezone(ZoneInfo(TIMEZONE)).date()
@@ -196,8 +189,6 @@ def main() -> None:
                 figures[target]["backtest_rows_stored"] = {"rows": rows, "candidate_room_windows": windows}
         print(json.dumps(figures, indent=1, default=str))
         (args.workdir / "replay.json").write_text(json.dumps(figures, indent=1, default=str))
-    finally:
-        postgres.stop()
 
 
 if __name__ == "__main__":

@@ -160,15 +160,21 @@ def test_dagster_cli_validates_the_workspace(settings, postgres):
     assert "All code locations passed validation" in result.stdout + result.stderr
 
 
-@pytest.mark.component
-def test_a_gold_day_missing_while_a_silver_day_it_reads_exists_is_requested_until_built(defs):
-    """A gold day reads the sensor days either side of it: requested when one of them lands, and again on later
-    ticks while it is still missing (a run that was interrupted), but never for days further from silver."""
+def instance_with_unpartitioned_assets(defs) -> dg.DagsterInstance:
+    """An ephemeral instance where every unpartitioned asset (seeds, dimensions, views) is materialised."""
     instance = dg.DagsterInstance.ephemeral()
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         if graph.get(key).partitions_def is None:
             instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    return instance
+
+
+@pytest.mark.component
+def test_a_gold_day_missing_while_a_silver_day_it_reads_exists_is_requested_until_built(defs):
+    """A gold day reads the sensor days either side of it: requested when one of them lands, and again on later
+    ticks while it is still missing (a run that was interrupted), but never for days further from silver."""
+    instance = instance_with_unpartitioned_assets(defs)
     for name in ("silver_sensor_events", "silver_weather_forecasts"):
         instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2023-10-02"))
     fact = dg.AssetSelection.assets("fact_presence_minute")
@@ -183,11 +189,7 @@ def test_a_gold_day_missing_while_a_silver_day_it_reads_exists_is_requested_unti
 def test_a_late_sensor_day_rebuilds_the_gold_days_either_side_of_it_and_no_other(defs):
     """Gold days built; then the silver day 2023-10-03 is loaded again (a late file): the gold days that read it,
     2023-10-02 to 2023-10-04, are rebuilt, not 2023-10-01 nor 2023-10-05."""
-    instance = dg.DagsterInstance.ephemeral()
-    graph = defs.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
-        if graph.get(key).partitions_def is None:
-            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    instance = instance_with_unpartitioned_assets(defs)
     days = [f"2023-10-0{day}" for day in range(1, 6)]
     for day in days:
         instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition=day))
@@ -207,11 +209,7 @@ def test_a_gold_day_waits_while_a_silver_day_it_reads_is_being_loaded(defs):
     """While a backfill reloads the silver days 2023-10-01 and 2023-10-02, a live file lands on 2023-10-03: of the
     gold days that read it, only 2023-10-04 is built now; 2023-10-02 and 2023-10-03 also read a day being loaded
     and wait for it (their reconciliation tests compare the facts with silver as it is when the tests run)."""
-    instance = dg.DagsterInstance.ephemeral()
-    graph = defs.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
-        if graph.get(key).partitions_def is None:
-            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    instance = instance_with_unpartitioned_assets(defs)
     days = [f"2023-10-0{day}" for day in range(1, 5)]
     fact = dg.AssetSelection.assets("fact_energy_minute")
     for day in days:
@@ -221,7 +219,7 @@ def test_a_gold_day_waits_while_a_silver_day_it_reads_is_being_loaded(defs):
         instance.report_runless_asset_event(dg.AssetMaterialization("fact_energy_minute", partition=day))
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor).cursor
     instance.add_backfill(PartitionBackfill.from_asset_partitions(
-        backfill_id="reload", asset_graph=graph, partition_names=days[:2],
+        backfill_id="reload", asset_graph=defs.resolve_asset_graph(), partition_names=days[:2],
         asset_selection=[dg.AssetKey("silver_sensor_events")],
         backfill_timestamp=time.time(), tags={}, dynamic_partitions_store=instance, all_partitions=False,
         title=None, description=None, run_config=None))

@@ -456,6 +456,43 @@ def test_energy_lost_at_a_day_s_edge_fails_the_conservation_check(warehouse, bui
         assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []
 
 
+def test_the_reconciliation_with_silver_is_bounded_by_the_silver_a_run_started_from(warehouse, built, monkeypatch):
+    """environment_readings_land_in_facts, given the silver a run started from (var silver_snapshot), accepts a
+    reading loaded after that snapshot and missing from the facts (a live load committing while gold builds),
+    fails one loaded before it, and fails facts holding more readings than silver does."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+
+    def passes(snapshot: str | None) -> bool:
+        window = {"min_date": DAYS[1], "max_date": DAYS[2], **({"silver_snapshot": snapshot} if snapshot else {})}
+        test = ["test", "--select", "environment_readings_land_in_facts", "--vars", json.dumps(window)]
+        return gold_dbt().cli(test, raise_on_error=False).wait().is_successful()
+
+    noon = """FROM silver.sensor_events WHERE sensor_type = 'meteo' AND partition_date = %(day)s
+              AND extract(hour FROM "timestamp" AT TIME ZONE 'Europe/Zurich') = 12"""
+    one_reading = f"DELETE FROM silver.sensor_events WHERE partition_date = %(day)s AND ctid = (SELECT ctid {noon} LIMIT 1)"
+    day = {"day": DAYS[1]}
+    [(run_start,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
+    execute(warehouse, f"""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field,
+                           value, unit, "timestamp" + interval '1 second', is_outlier, 'late.json', partition_date
+                           {noon} LIMIT 1""", day)  # a reading loaded while gold builds
+    try:
+        [(later_run_start,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
+        assert passes(run_start)
+        assert not passes(later_run_start)
+        assert not passes(None)
+    finally:
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+    [(next_run_start,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
+    assert passes(next_run_start)
+    [gone] = query(warehouse, one_reading + " RETURNING *", day)  # silver lost a reading the facts hold
+    try:
+        assert not passes(next_run_start)
+    finally:
+        execute(warehouse, f"INSERT INTO silver.sensor_events VALUES ({', '.join(['%s'] * len(gone))})", gone)
+    assert passes(next_run_start)
+
+
 def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):
     """A reading whose timestamp lies years away from its day (a device clock gone wrong, written straight
     into silver) lands in no day's facts: the reconciliation with silver fails as a blocking asset check."""

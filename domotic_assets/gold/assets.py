@@ -83,6 +83,16 @@ def energy_adjustments(warehouse: PostgresResource, window: dict) -> dict[str, i
         return dict(cursor.fetchall())
 
 
+def silver_snapshot(warehouse: PostgresResource) -> str:
+    """The warehouse's snapshot before dbt starts (`pg_current_snapshot()`): the silver the run starts from, all of
+    which its reconciliation with silver requires in the facts (dbt var `silver_snapshot`); loads committed
+    later may or may not be in them."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        [(snapshot,)] = cursor.fetchall()
+        return snapshot
+
+
 def refuse_partial_full_refresh(keys: Sequence[str], every_key: Sequence[str]) -> None:
     """`full_refresh` recreates the fact tables with the run's days only: on fewer than every day it would wipe
     the others, so it is refused before dbt runs. A run of every day launched before midnight and running after
@@ -104,7 +114,8 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliRes
     if config.full_refresh:
         refuse_partial_full_refresh(context.partition_keys, daily_partitions.get_partition_keys())
     window = context.partition_time_window
-    dbt_vars = {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat()}
+    dbt_vars = {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat(),
+                "silver_snapshot": silver_snapshot(warehouse)}
     context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']})")
     yield from dbt_build(context, dbt, warehouse, config, dbt_vars)
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from domotic_assets.silver.sensor_events import rows_per_file_outliers
 from resources.smb import MountedFolder
 from sensors_io.bronze_layout import (
     apartment_id,
@@ -34,6 +35,7 @@ from sensors_io.outliers import is_outlier
 from sensors_io.safe_names import UnsafeName, stored_name, unsafe_reason
 from sensors_io.sensor_events import (
     READING_KEY,
+    FileOutcome,
     TimestampOutOfRange,
     collect,
     local_timestamp,
@@ -453,3 +455,14 @@ def test_a_name_that_is_not_utf8_is_unsafe_and_kept_under_a_printable_name():
     name = os.fsdecode(b"29.10.2023 1200_Jimmy\xffLoup_received.json")
     assert unsafe_reason(name) == "a name that is not UTF-8"
     assert stored_name(name).encode("utf-8").isascii() and stored_name(name).startswith("29.10.2023 1200_Jimmy_")
+
+
+def test_a_loaded_file_far_from_its_apartment_s_usual_row_count_is_named():
+    """rows_per_file_in_range: a file 20 % or more off the most common count of its own apartment's loaded
+    files is named; quarantined files count for nothing, and each apartment has its own usual count."""
+    outcomes = [FileOutcome(f"{apartment}-{i}.json", apartment, "", rows)
+                for apartment, counts in {"a": [50, 50, 50, 39, 41, 60, 61], "b": [10, 10, 13, 8]}.items()
+                for i, rows in enumerate(counts)]
+    outcomes += [FileOutcome("a-bad.json", "a", "", 0, "bad_json"), FileOutcome("c-bad.json", "c", "", 0, "nul")]
+    assert rows_per_file_outliers(outcomes) == ["a-3.json: 39 rows, usual 50", "a-6.json: 61 rows, usual 50",
+                                                "b-2.json: 13 rows, usual 10"]

@@ -2,7 +2,7 @@
 
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -87,12 +87,13 @@ class DayLoad:
 
 def rows_per_file_outliers(outcomes: list[FileOutcome]) -> list[str]:
     """Loaded files whose reading count is off their apartment's usual count by more than 20 %."""
-    usual = {}
-    for apartment in {o.apartment for o in outcomes if o.reason is None}:
-        usual[apartment] = Counter(o.rows for o in outcomes if o.reason is None and o.apartment == apartment)
+    loaded = [o for o in outcomes if o.reason is None]
+    usual: defaultdict[str, Counter[int]] = defaultdict(Counter)
+    for outcome in loaded:  # one pass: a tick of 1,000 apartments has about 8,000 files
+        usual[outcome.apartment][outcome.rows] += 1
     modes = {apartment: counts.most_common(1)[0][0] for apartment, counts in usual.items()}
-    return [f"{o.file}: {o.rows} rows, usual {modes[o.apartment]}" for o in outcomes
-            if o.reason is None and abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
+    return [f"{o.file}: {o.rows} rows, usual {modes[o.apartment]}" for o in loaded
+            if abs(o.rows - modes[o.apartment]) > 0.2 * modes[o.apartment]]
 
 
 def outcome_frames(day: date, outcomes: list[FileOutcome], badly_named: list[tuple[str, str]]

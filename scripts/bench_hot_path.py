@@ -14,7 +14,7 @@ each local minute, the files of that minute of every apartment land on the share
 with a fresh mtime), as the sensors write them. Every second the warehouse is asked which of them are in silver
 (the file ledger) and whose minute is in gold (`fact_energy_minute` of the apartment). Prints, per size: the
 files, the seconds to silver and to gold (median, p95, max), files not there after the drain, and where the
-seconds go: the live runs' wait in the queue and their duration, per job.
+seconds go: the live runs' wait in the queue and their duration, and how many failed, per job.
 """
 
 from __future__ import annotations
@@ -154,14 +154,15 @@ def observe(warehouse: PostgresResource, pending: dict[str, float], in_silver: d
                     in_gold[name] = now - pending[name]
 
 
-def runs_since(instance: dg.DagsterInstance, since: float) -> dict[str, list[tuple[float, float]]]:
-    """Per job, the (queue wait, run duration) of the finished runs created since `since`."""
-    found: dict[str, list[tuple[float, float]]] = {}
+def runs_since(instance: dg.DagsterInstance, since: float) -> dict[str, list[tuple[float, float, bool]]]:
+    """Per job, the (queue wait, run duration, failed) of the finished runs created since `since`."""
+    found: dict[str, list[tuple[float, float, bool]]] = {}
     for record in instance.get_run_records(limit=2000):
         if record.create_timestamp.timestamp() >= since and record.start_time and record.end_time:
             job = record.dagster_run.job_name
             found.setdefault(job, []).append((record.start_time - record.create_timestamp.timestamp(),
-                                              record.end_time - record.start_time))
+                                              record.end_time - record.start_time,
+                                              record.dagster_run.status == dg.DagsterRunStatus.FAILURE))
     return found
 
 
@@ -215,8 +216,8 @@ def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bo
         print(f"  to silver: {summary(list(in_silver.values()))}; not in silver: {len(pending) - len(in_silver)}")
         print(f"  to gold:   {summary(list(in_gold.values()))}; not in gold: {len(pending) - len(in_gold)}")
         for job, runs in sorted(runs_since(instance, live_began).items()):
-            waits, durations = [w for w, _ in runs], [d for _, d in runs]
-            print(f"  {job}: {len(runs)} runs, queue wait {summary(waits)}; run {summary(durations)}")
+            waits, durations, failed = [w for w, _, _ in runs], [d for _, d, _ in runs], sum(f for _, _, f in runs)
+            print(f"  {job}: {len(runs)} runs ({failed} failed), queue wait {summary(waits)}; run {summary(durations)}")
     finally:
         for service in reversed(running.values()):
             service.stop()

@@ -27,6 +27,7 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from domotic_assets.gold.assets import silver_snapshot
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
@@ -39,6 +40,7 @@ from domotic_assets.governance.device_alerts import (
 )
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
+from domotic_assets.silver import store as silver_store
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_ops.procs import free_port
 from resources.alerts import AlertWebhookResource
@@ -456,41 +458,80 @@ def test_energy_lost_at_a_day_s_edge_fails_the_conservation_check(warehouse, bui
         assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []
 
 
+# A meteo reading at noon on DAYS[1], and a copy of it one second later filed as `late.json` (a live load).
+NOON = """FROM silver.sensor_events WHERE sensor_type = 'meteo' AND partition_date = %(day)s
+          AND extract(hour FROM "timestamp" AT TIME ZONE 'Europe/Zurich') = 12"""
+LATE_READING = f"""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field, value, unit,
+                   "timestamp" + interval '1 second', is_outlier, 'late.json', partition_date {NOON} LIMIT 1"""
+
+
+def reconciliation(snapshot: str | None) -> str:
+    """The status of environment_readings_land_in_facts over DAYS[1] (pass, fail or error), given a snapshot."""
+    window = {"min_date": DAYS[1], "max_date": DAYS[2], **({"silver_snapshot": snapshot} if snapshot else {})}
+    test = ["test", "--select", "environment_readings_land_in_facts", "--vars", json.dumps(window)]
+    invocation = gold_dbt().cli(test, raise_on_error=False).wait()
+    [result] = invocation.get_artifact("run_results.json")["results"]
+    shutil.rmtree(invocation.target_path, ignore_errors=True)
+    return result["status"]
+
+
 def test_the_reconciliation_with_silver_is_bounded_by_the_silver_a_run_started_from(warehouse, built, monkeypatch):
     """environment_readings_land_in_facts, given the silver a run started from (var silver_snapshot), accepts a
     reading loaded after that snapshot and missing from the facts (a live load committing while gold builds),
     fails one loaded before it, and fails facts holding more readings than silver does."""
     for name, value in warehouse.dbt_environment().items():
         monkeypatch.setenv(name, value)
-
-    def passes(snapshot: str | None) -> bool:
-        window = {"min_date": DAYS[1], "max_date": DAYS[2], **({"silver_snapshot": snapshot} if snapshot else {})}
-        test = ["test", "--select", "environment_readings_land_in_facts", "--vars", json.dumps(window)]
-        return gold_dbt().cli(test, raise_on_error=False).wait().is_successful()
-
-    noon = """FROM silver.sensor_events WHERE sensor_type = 'meteo' AND partition_date = %(day)s
-              AND extract(hour FROM "timestamp" AT TIME ZONE 'Europe/Zurich') = 12"""
-    one_reading = f"DELETE FROM silver.sensor_events WHERE partition_date = %(day)s AND ctid = (SELECT ctid {noon} LIMIT 1)"
+    one_reading = f"DELETE FROM silver.sensor_events WHERE partition_date = %(day)s AND ctid = (SELECT ctid {NOON} LIMIT 1)"
     day = {"day": DAYS[1]}
     [(run_start,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
-    execute(warehouse, f"""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field,
-                           value, unit, "timestamp" + interval '1 second', is_outlier, 'late.json', partition_date
-                           {noon} LIMIT 1""", day)  # a reading loaded while gold builds
+    execute(warehouse, LATE_READING, day)  # a reading loaded while gold builds
     try:
         [(later_run_start,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
-        assert passes(run_start)
-        assert not passes(later_run_start)
-        assert not passes(None)
+        assert reconciliation(run_start) == "pass"
+        assert reconciliation(later_run_start) == "fail"
+        assert reconciliation(None) == "fail"
     finally:
         execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
     [(next_run_start,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
-    assert passes(next_run_start)
+    assert reconciliation(next_run_start) == "pass"
     [gone] = query(warehouse, one_reading + " RETURNING *", day)  # silver lost a reading the facts hold
     try:
-        assert not passes(next_run_start)
+        assert reconciliation(next_run_start) == "fail"
     finally:
         execute(warehouse, f"INSERT INTO silver.sensor_events VALUES ({', '.join(['%s'] * len(gone))})", gone)
-    assert passes(next_run_start)
+    assert reconciliation(next_run_start) == "pass"
+
+
+def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads(warehouse, built, monkeypatch):
+    """A live append of a day the run reads is in progress as a gold run starts, its rows inserted under a
+    savepoint (a subtransaction id, which a snapshot cannot judge while it runs): the run's snapshot waits for it,
+    so its rows count as loaded before the run and the facts, built without them, fail. A writer of another day
+    does not hold the snapshot."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+    first, end = date.fromisoformat(DAYS[1]), date.fromisoformat(DAYS[2])
+    taken: list[str] = []
+    snapshot = threading.Thread(target=lambda: taken.append(silver_snapshot(warehouse, first, end)))
+    try:
+        with warehouse.connect() as writer, writer.cursor() as cursor:
+            silver_store.lock_day(cursor, "silver.sensor_events", end)  # the day after the window: read by it
+            cursor.execute("SAVEPOINT before_append")
+            cursor.execute(LATE_READING, {"day": DAYS[1]})
+            snapshot.start()
+            snapshot.join(timeout=3)
+            assert snapshot.is_alive() and not taken  # held while the append runs
+        snapshot.join(timeout=60)
+        assert len(taken) == 1
+        assert reconciliation(taken[0]) == "fail"
+    finally:
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+    unheld = threading.Thread(target=lambda: taken.append(silver_snapshot(warehouse, first, end)))
+    with warehouse.connect() as writer, writer.cursor() as cursor:
+        silver_store.lock_day(cursor, "silver.sensor_events", end + timedelta(days=1))  # a day it does not read
+        unheld.start()
+        unheld.join(timeout=60)
+        assert len(taken) == 2
+    assert reconciliation(taken[0]) == "pass"
 
 
 def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):

@@ -458,8 +458,9 @@ def test_a_name_that_is_not_utf8_is_unsafe_and_kept_under_a_printable_name():
 
 
 def test_a_loaded_file_far_from_its_apartment_s_usual_row_count_is_named():
-    """rows_per_file_in_range: a file 20 % or more off the most common count of its own apartment's loaded
-    files is named; quarantined files count for nothing, and each apartment has its own usual count."""
+    """rows_per_file_outliers (the check rows_per_file_in_range): a file more than 20 % off the most common count
+    of its own apartment's loaded files is named; quarantined files count for nothing, and each apartment has its
+    own usual count."""
     outcomes = [FileOutcome(f"{apartment}-{i}.json", apartment, "", rows)
                 for apartment, counts in {"a": [50, 50, 50, 39, 41, 60, 61], "b": [10, 10, 13, 8]}.items()
                 for i, rows in enumerate(counts)]

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
@@ -13,6 +14,7 @@ from dagster_dbt import DbtCliInvocation, dbt_assets
 
 from domotic_assets.gold.project import InstalledDbtCliResource, dbt_project, parse_for_connection
 from domotic_assets.gold.translator import GoldTranslator
+from domotic_assets.silver import store
 from domotic_assets.timing import daily_partitions
 from resources.postgres import PostgresResource
 
@@ -40,8 +42,8 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, w
     # A test runs with the models it reads once they are built ("buildable"): a fact's relationship tests run
     # with the fact (its dimensions are its ancestors), not with the dimensions before the fact exists.
     # No manifest.json or run_results.json in the run's target folder (0.6 s a run): the events stream to Dagster.
-    # dbt.log at info level: its debug lines (every statement and connection event) cost about 0.35 s a day's run,
-    # and the statements are in the run's compiled/ and run/ folders.
+    # dbt.log at info level: its debug lines (every statement and connection event) cost about 0.35 s a day's run;
+    # each node's main statement stays in the run's compiled/ and run/ folders.
     args = ["build", "--exclude-resource-type", "unit_test", "--indirect-selection", "buildable", "--no-write-json",
             "--log-level-file", "info"]
     args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
@@ -86,14 +88,12 @@ def energy_adjustments(warehouse: PostgresResource, window: dict) -> dict[str, i
         return dict(cursor.fetchall())
 
 
-def silver_snapshot(warehouse: PostgresResource) -> str:
-    """The warehouse's snapshot before dbt starts (`pg_current_snapshot()`): the silver the run starts from, all of
-    which its reconciliation with silver requires in the facts (dbt var `silver_snapshot`); loads committed
-    later may or may not be in them."""
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_snapshot()::text")
-        [(snapshot,)] = cursor.fetchall()
-        return snapshot
+def silver_snapshot(warehouse: PostgresResource, first: date, end: date) -> str:
+    """The silver a run starts from, as a snapshot taken before dbt starts and between writes of the sensor days
+    its window [first, end) reads (a day either side): all of it must be in the facts, while loads committed later
+    may be (dbt var `silver_snapshot`, the reconciliation's bound)."""
+    days = [first + timedelta(days=offset) for offset in range(-1, (end - first).days + 1)]
+    return store.snapshot_between_writes(warehouse, "silver.sensor_events", days)
 
 
 def refuse_partial_full_refresh(keys: Sequence[str], every_key: Sequence[str]) -> None:
@@ -117,8 +117,9 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliRes
     if config.full_refresh:
         refuse_partial_full_refresh(context.partition_keys, daily_partitions.get_partition_keys())
     window = context.partition_time_window
-    dbt_vars = {"min_date": window.start.date().isoformat(), "max_date": window.end.date().isoformat(),
-                "silver_snapshot": silver_snapshot(warehouse)}
+    first, end = window.start.date(), window.end.date()
+    dbt_vars = {"min_date": first.isoformat(), "max_date": end.isoformat(),
+                "silver_snapshot": silver_snapshot(warehouse, first, end)}
     context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']})")
     yield from dbt_build(context, dbt, warehouse, config, dbt_vars)
 

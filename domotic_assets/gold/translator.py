@@ -24,8 +24,9 @@ SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.mi
 # is missing while a silver day it reads exists (a run interrupted before it finished). Its neighbours' silver
 # days may be missing (the first and last days of data). A silver day being loaded does not hold it: silver
 # swaps or appends a day in one transaction, so gold reads a whole day either way; its reconciliation with
-# silver is bounded by the silver the run started from, so a load committing while it builds does not fail it;
-# and the load's update requests the day again (today's gold goes on while a backfill reloads yesterday).
+# silver is bounded by the silver the run started from, so a load committing while it builds does not fail it
+# (docs/gold.md: the bound and its limits); and the load's update requests the day again (today's gold goes on
+# while a backfill reloads yesterday).
 DAILY_AUTOMATION = (
     (dg.AutomationCondition.any_deps_updated().allow(SILVER_DAYS).since_last_handled()
      | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()))

@@ -292,6 +292,20 @@ def lock_day(cursor, table: str, day: date) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (table, day.toordinal()))
 
 
+def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Sequence[date]) -> str:
+    """A snapshot of the warehouse (`pg_current_snapshot()`) taken while no writer of these days of a silver table
+    is in progress: it waits for those writing now (their `lock_day`), and writers coming after it wait for the
+    snapshot. Every row of those days is then visible in it exactly when its transaction had committed; rows
+    written under a savepoint carry a subtransaction id that `pg_visible_in_snapshot` cannot judge while its
+    transaction runs."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        for day in sorted(days):  # in order, as every holder of several days' locks takes them
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s), %s)", (table, day.toordinal()))
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        [(snapshot,)] = cursor.fetchall()
+        return snapshot
+
+
 @contextmanager
 def bronze_readers(warehouse: PostgresResource, exclusive: bool = False) -> Iterator[None]:
     """Held for a whole step, on a session of its own: the runs of silver.sensor_events hold it shared, so a live

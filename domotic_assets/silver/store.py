@@ -289,7 +289,13 @@ def lock_table(cursor, table: str) -> None:
 
 def lock_day(cursor, table: str, day: date) -> None:
     """Serialise writers of one day of a silver table until the transaction ends; other days go on."""
-    cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", (table, day.toordinal()))
+    day_lock(cursor, "pg_advisory_xact_lock", table, day)
+
+
+def day_lock(cursor, function: str, table: str, day: date) -> None:
+    """Take one day's advisory lock of a silver table with `function` (exclusive or shared, until the transaction
+    ends): the one key of a day's lock."""
+    cursor.execute(sql.SQL("SELECT {}(hashtext(%s), %s)").format(sql.Identifier(function)), (table, day.toordinal()))
 
 
 def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Sequence[date]) -> str:
@@ -299,8 +305,8 @@ def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Seque
     written under a savepoint carry a subtransaction id that `pg_visible_in_snapshot` cannot judge while its
     transaction runs."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        for day in sorted(days):  # in order, as every holder of several days' locks takes them
-            cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s), %s)", (table, day.toordinal()))
+        for day in sorted(days):  # writers hold one day's lock at a time: no wait can close a cycle
+            day_lock(cursor, "pg_advisory_xact_lock_shared", table, day)
         cursor.execute("SELECT pg_current_snapshot()::text")
         [(snapshot,)] = cursor.fetchall()
         return snapshot

@@ -107,7 +107,7 @@ def test_a_freshness_breach_is_raised_once_and_the_next_breach_again(fresh_datab
     def evaluate():
         context = dg.build_sensor_context(instance=instance, repository_def=definitions.get_repository_def(),
                                           resources={"warehouse": warehouse, "webhook": AlertWebhookResource(url=url)})
-        return freshness_alert_sensor(context)
+        return freshness_alert_sensor("freshness_alert_sensor")(context)
 
     def state(key: dg.AssetKey, new: FreshnessState, previous: FreshnessState, at: float) -> None:
         instance.report_runless_asset_event(FreshnessStateChange(key=key, new_state=new, previous_state=previous,

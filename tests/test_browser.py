@@ -78,7 +78,7 @@ def test_the_asset_graph_shows_every_layer(ui):
 
 
 def test_a_materialisation_launched_from_the_ui_succeeds(ui):
-    params = {"selector": {"repositoryLocationName": "domotic", "repositoryName": "__repository__",
+    params = {"selector": {"repositoryLocationName": "domotic_sources", "repositoryName": "__repository__",
                            "jobName": "__ASSET_JOB", "assetSelection": [{"path": ["silver_reference_tables"]}]}}
     launched = graphql(ui, LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched

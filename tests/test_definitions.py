@@ -21,6 +21,7 @@ from domotic_assets.ml.assets import FOLLOW_AUTOMATION, GOLD_INPUTS
 from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.store import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
 from domotic_config.variables import VARIABLES
+from tests.whole_platform import whole_platform
 
 ROOT = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -64,15 +65,25 @@ TABLES = {"silver_sensor_events": ("silver.sensor_events", SENSOR_EVENT_COLUMNS)
 
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:
-    from domotic_assets.definitions import defs
-
-    return defs
+    return whole_platform()
 
 
 @pytest.mark.component
 def test_definitions_load(defs):
     dg.Definitions.validate_loadable(defs)
     assert set(defs.resources) == {"warehouse", "share", "bronze", "sftp", "reference_db", "rules", "dbt", "webhook"}
+
+
+@pytest.mark.component
+def test_the_sources_location_loads_on_its_own_without_dbt_nor_the_ml_libraries():
+    """A run of new files imports the `domotic_sources` location only: none of gold's and ML's libraries."""
+    heavy = ("dagster_dbt", "dbt", "lightgbm", "sklearn", "domotic_assets.gold", "domotic_assets.ml")
+    code = ("import sys, dagster as dg, domotic_assets.sources_definitions as location; "
+            "dg.Definitions.validate_loadable(location.defs); "
+            f"print(sorted(name for name in sys.modules if name.split('.')[0] in {heavy!r} or name in {heavy!r}))")
+    loaded = subprocess.run([sys.executable, "-W", "ignore", "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip() == "[]"
 
 
 @pytest.mark.component
@@ -101,7 +112,7 @@ def test_stable_names_groups_kinds_and_checks(defs):
     assert {sensor.name for sensor in defs.sensors} == {"smb_sensor_files_sensor", "sftp_weather_files_sensor",
                                                         "reference_tables_automation_sensor", "gold_automation_sensor",
                                                         "ml_automation_sensor", "run_failure_alert_sensor",
-                                                        "freshness_alert_sensor"}
+                                                        "freshness_alert_sensor", "sources_freshness_alert_sensor"}
     assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule", "bronze_retention_schedule"}
 
 
@@ -137,7 +148,7 @@ def test_the_documented_range_backfill_runs_with_only_the_required_variables(set
     env = minimal_environment(SMB_PATH=settings["SMB_PATH"], BRONZE_ROOT=str(tmp_path / "bronze"),
                               DB_URL=settings["DB_URL"])
     for asset in ("bronze_sensor_files", "silver_sensor_events"):
-        result = subprocess.run([DAGSTER, "asset", "materialize", "-m", "domotic_assets.definitions",
+        result = subprocess.run([DAGSTER, "asset", "materialize", "-m", "domotic_assets.sources_definitions",
                                  "--select", asset, "--partition-range", "2023-10-28...2023-10-30"],
                                 cwd=tmp_path, env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

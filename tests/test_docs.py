@@ -67,9 +67,10 @@ NOT_RUN = {
     ".venv/bin/python -m domotic_ops dbt-docs": "serves the dbt docs until stopped; tests/test_gold.py runs it",
     ".venv/bin/python -m demo generate --start 2023-08-01 --days 85 --apartments 3 --seed 1":
         "writes 367,000 files; tests/test_generator_*.py test the generator",
-    ".venv/bin/dagster asset materialize -m domotic_assets.definitions --select bronze_sensor_files --partition 2023-10-03":
+    ".venv/bin/dagster asset materialize -m domotic_assets.sources_definitions --select bronze_sensor_files "
+    "--partition 2023-10-03":
         "tests/test_definitions.py runs it on the test data's days",
-    ".venv/bin/dagster asset materialize -m domotic_assets.definitions --select silver_sensor_events "
+    ".venv/bin/dagster asset materialize -m domotic_assets.sources_definitions --select silver_sensor_events "
     "--partition-range 2023-08-18...2023-11-10": "tests/test_definitions.py runs it on the test data's days",
     "export DAGSTER_HOME=/srv/domotic/dagster_home && mkdir -p $DAGSTER_HOME && cp dagster.yaml $DAGSTER_HOME/":
         "writes under /srv (a production set-up)",

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from domotic_assets.ingestion.sensors import copy_config
+from tests.whole_platform import whole_platform
 
 pytestmark = pytest.mark.component
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,9 +24,7 @@ ENVIRONMENT = {"DB_URL": "postgresql+psycopg2://domotic:secret@db.example.org:54
 
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:
-    from domotic_assets.definitions import defs
-
-    return defs
+    return whole_platform()
 
 
 @pytest.fixture

@@ -155,11 +155,11 @@ def test_cursor_only_moves_forward(share):
 
 
 def test_a_partition_whose_run_failed_is_requested_again_after_a_back_off(share, tmp_path, monkeypatch):
-    from domotic_assets import definitions
+    from domotic_assets import sources_definitions
     from domotic_assets.ingestion import recovery
 
     with dg.instance_for_test() as instance:
-        job = definitions.defs.resolve_job_def("sensor_files_job")
+        job = sources_definitions.defs.resolve_job_def("sensor_files_job")
         for name, text in {"DB_URL": "postgresql+psycopg2://nobody@127.0.0.1:1/none", "SMB_PATH": str(share),
                            "BRONZE_ROOT": str(tmp_path / "bronze")}.items():
             monkeypatch.setenv(name, text)  # the run's config is resolved when it is created

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from domotic_assets.definitions import defs
+from domotic_assets import sources_definitions
 from domotic_assets.ingestion.sensors import daily_weather_schedule, sftp_weather_files_sensor
 from domotic_assets.timing import after_weather_fetch
 from resources.sftp import SFTPResource
@@ -18,7 +18,8 @@ ZURICH = ZoneInfo("Europe/Zurich")
 
 
 def evaluate(moment: datetime) -> dg.ScheduleExecutionData:
-    context = dg.build_schedule_context(scheduled_execution_time=moment, repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(scheduled_execution_time=moment,
+                                        repository_def=sources_definitions.defs.get_repository_def())
     return daily_weather_schedule.evaluate_tick(context)
 
 

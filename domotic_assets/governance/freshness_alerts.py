@@ -1,7 +1,7 @@
 """A freshness breach raises an alert, once per breach: Dagster's daemon judges every asset against its freshness
 policy (`domotic_assets/freshness.py`) and records when its state changes; an asset whose state turned FAIL is
 alerted, keyed by the asset and the instant it failed, so the same breach is never raised twice and the next
-one (after the asset was fresh again) is."""
+one (after the asset was fresh again) is. Each code location has a sensor of its own, which watches its assets."""
 
 import dagster as dg
 
@@ -26,15 +26,20 @@ def breaches(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> list[Aler
     return found
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def freshness_alert_sensor(context: dg.SensorEvaluationContext, warehouse: PostgresResource,
-                           webhook: AlertWebhookResource) -> dg.SkipReason:
-    """Raises an alert, once per breach, for every asset whose freshness policy fails (governance.alerts, the
-    log, ALERT_WEBHOOK_URL)."""
-    if context.repository_def is None:
-        raise dg.DagsterInvariantViolationError("the freshness alerts need the code location's definitions")
-    keys = [node.key for node in context.repository_def.asset_graph.asset_nodes if node.freshness_policy]
-    raised = [alert.fields["asset"] for alert in breaches(context.instance, keys)
-              if raise_alert(warehouse, webhook, context.log.warning, alert)]
-    return dg.SkipReason(f"{len(keys)} assets with a freshness policy; "
-                         + (f"alerted: {', '.join(raised)}" if raised else "no new breach"))
+def freshness_alert_sensor(name: str) -> dg.SensorDefinition:
+    """The sensor `name` of a code location: it alerts the breaches of that location's assets."""
+
+    @dg.sensor(name=name, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+    def watch(context: dg.SensorEvaluationContext, warehouse: PostgresResource,
+              webhook: AlertWebhookResource) -> dg.SkipReason:
+        """Raises an alert, once per breach, for every asset of this code location whose freshness policy fails
+        (governance.alerts, the log, ALERT_WEBHOOK_URL)."""
+        if context.repository_def is None:
+            raise dg.DagsterInvariantViolationError("the freshness alerts need the code location's definitions")
+        keys = [node.key for node in context.repository_def.asset_graph.asset_nodes if node.freshness_policy]
+        raised = [alert.fields["asset"] for alert in breaches(context.instance, keys)
+                  if raise_alert(warehouse, webhook, context.log.warning, alert)]
+        return dg.SkipReason(f"{len(keys)} assets with a freshness policy; "
+                             + (f"alerted: {', '.join(raised)}" if raised else "no new breach"))
+
+    return watch

@@ -17,6 +17,7 @@ import yaml
 from dagster._core.execution.backfill import PartitionBackfill  # a backfill registered without a daemon
 
 from domotic_assets.gold.assets import gold_daily_models
+from domotic_assets.gold.unchanged_days import LIVE_RUN
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION, GOLD_INPUTS
 from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.store import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
@@ -114,6 +115,15 @@ def test_stable_names_groups_kinds_and_checks(defs):
                                                         "ml_automation_sensor", "run_failure_alert_sensor",
                                                         "freshness_alert_sensor", "sources_freshness_alert_sensor"}
     assert {schedule.name for schedule in defs.schedules} == {"daily_weather_schedule", "bronze_retention_schedule"}
+
+
+@pytest.mark.component
+def test_only_the_gold_automation_s_runs_leave_unchanged_gold_days_as_they_are(defs):
+    """Its runs carry the tag that lets a gold run leave its first days as they are (docs/gold.md); a run launched
+    by hand or by a backfill rebuilds every day it targets."""
+    tagged = {sensor.name for sensor in defs.sensors
+              if LIVE_RUN.items() <= getattr(sensor, "run_tags", {}).items()}
+    assert tagged == {"gold_automation_sensor"}
 
 
 @pytest.mark.component

@@ -27,9 +27,10 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from domotic_assets.gold.assets import silver_snapshot
+from domotic_assets.gold.assets import gold_daily_models, silver_snapshot
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
+from domotic_assets.gold.unchanged_days import LIVE_RUN, reason_to_rebuild
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
 from domotic_assets.governance.device_alerts import (
     BATTERY_LOW_PCT,
@@ -532,6 +533,94 @@ def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads
         unheld.join(timeout=60)
         assert len(taken) == 2
     assert reconciliation(taken[0]) == "pass"
+
+
+def copied_reading(sensor: str, hour: int, minute: int = 0, shift: str = "1 second") -> str:
+    """An INSERT of a copy of the first reading of a `sensor` condition at a local time of the day %(day)s, its
+    instant shifted by `shift` (a reading loaded after a gold build: source file late.json)."""
+    return f"""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field, value, unit,
+               "timestamp" + interval '{shift}', is_outlier, 'late.json', partition_date
+               FROM silver.sensor_events WHERE partition_date = %(day)s AND {sensor}
+               AND "timestamp" = (%(day)s::date + time '{hour:02}:{minute:02}') AT TIME ZONE 'Europe/Zurich'
+               ORDER BY apartment, sensor_id LIMIT 1 RETURNING 1"""
+
+
+PLUG_COUNTER = "sensor_type = 'plug' AND field = 'total'"
+HOUSE_METER = "sensor_type = 'consumption' AND field = 'total_power'"
+CLIMATE = "sensor_type = 'meteo' AND field = 'temperature_c'"
+
+
+def test_a_day_is_rebuilt_only_when_a_reading_loaded_since_its_build_reaches_it(warehouse, built):
+    """The rule a live gold run applies to its first days: after a build of DAYS[1] from a snapshot, readings of
+    DAYS[2] loaded later reach DAYS[1] when they are among the first `edge_readings` of a counter or of the house
+    meter, or lie before DAYS[2]'s midnight; late readings of a counter, and any reading of another sensor in
+    DAYS[2], do not; a file of DAYS[1] or DAYS[0] does."""
+    day, after = date.fromisoformat(DAYS[1]), {"day": DAYS[2]}
+    [(snapshot,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
+
+    def reason() -> str | None:
+        return reason_to_rebuild(warehouse, day, snapshot, 61)
+
+    try:
+        assert reason() is None
+        assert query(warehouse, copied_reading(PLUG_COUNTER, 12), after) == [(1,)]
+        assert query(warehouse, copied_reading(CLIMATE, 0, 5), after) == [(1,)]
+        assert reason() is None  # a counter's reading at noon, a climate reading at 00:05
+        assert query(warehouse, copied_reading(PLUG_COUNTER, 0, 40), after) == [(1,)]
+        assert "energy readings loaded since are among the first 61 of 2023-10-30" in reason()
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+        assert query(warehouse, copied_reading(HOUSE_METER, 0, 3), after) == [(1,)]
+        assert "among the first 61" in reason()
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+        assert query(warehouse, copied_reading(CLIMATE, 0, 0, "-10 minutes"), after) == [(1,)]
+        assert "1 readings loaded since into 2023-10-30 lie before its midnight" in reason()
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+        assert reason() is None
+        for ledger_day in DAYS[:2]:
+            execute(warehouse, "INSERT INTO silver.file_ledger (file, source, apartment, partition_date, rows, checksum) "
+                               "VALUES ('late.json', 'sensor', 'jimmy', %s, 0, '-')", (ledger_day,))
+            assert "sensor files of 2023-10-28 or 2023-10-29 were loaded since" in reason()
+            execute(warehouse, "DELETE FROM silver.file_ledger WHERE file = 'late.json'")
+    finally:
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+        execute(warehouse, "DELETE FROM silver.file_ledger WHERE file = 'late.json'")
+
+
+def test_a_live_run_leaves_yesterday_as_it_is_and_it_equals_a_rebuild(warehouse, built):
+    """Live gold runs (the automation's tag) of DAYS[1] and DAYS[2], as a new file of DAYS[2] requests them: the
+    first rebuilds both (no build recorded); after a reading of DAYS[2] at noon the next rebuilds DAYS[2] only, and
+    DAYS[1] as it stands equals a rebuild; after a reading among DAYS[2]'s first, DAYS[1] is rebuilt again."""
+    instance = dg.DagsterInstance.ephemeral()
+    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+    after = {"day": DAYS[2]}
+
+    def live_run() -> str:
+        result = dg.materialize([gold_daily_models], resources=resources, instance=instance, tags={
+            **LIVE_RUN, "dagster/asset_partition_range_start": DAYS[1], "dagster/asset_partition_range_end": DAYS[2]})
+        assert failed_checks([result]) == []
+        [rebuilt_from] = {m.materialization.metadata["rebuilt_from"].value
+                          for m in result.get_asset_materialization_events()}
+        return rebuilt_from
+
+    def day_signature() -> list[tuple]:
+        return query(warehouse, """SELECT count(*), md5(string_agg(datetime_key || ':' || device_key || ':' ||
+                                   coalesce(round(energy_wh::numeric, 9)::text, '-') || ':' || coalesce(adjustment, ''),
+                                   ',' ORDER BY datetime_key, device_key)) FROM gold.fact_energy_minute
+                                   WHERE date_key = %s""", (int(DAYS[1].replace("-", "")),))
+
+    try:
+        assert live_run() == DAYS[1]
+        assert query(warehouse, copied_reading(PLUG_COUNTER, 12), after) == [(1,)]
+        assert live_run() == DAYS[2]
+        left_as_it_was = day_signature()
+        assert failed_checks(build(warehouse, DAYS[1], DAYS[2])) == []  # a rebuild of both days
+        assert day_signature() == left_as_it_was
+        assert live_run() == DAYS[2]
+        assert query(warehouse, copied_reading(PLUG_COUNTER, 0, 30), after) == [(1,)]
+        assert live_run() == DAYS[1]
+    finally:
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+        assert failed_checks(build(warehouse, DAYS[0], DAYS[2])) == []
 
 
 def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):

@@ -1,10 +1,8 @@
-{#- A row's inserting transaction (its `xmin`, 32 bits) as a full transaction id (`xid8`), to compare with a
-    snapshot (`pg_visible_in_snapshot`): the epoch of the newest transaction id, less one for an id at or above
-    its low 32 bits, which was assigned before the last wraparound. -#}
+{#- A row's inserting transaction (its `xmin`) as a full transaction id (`xid8`), to compare with a snapshot
+    (`pg_visible_in_snapshot`): silver's function, given the epoch and low bits of the newest transaction id. -#}
 {% macro full_transaction_id(xid_column) -%}
-    {%- set next_id = "(select pg_snapshot_xmax(pg_current_snapshot())::text::bigint)" -%}
-    (((({{ next_id }} >> 32) - ({{ xid_column }}::text::bigint >= ({{ next_id }} & 4294967295))::integer) << 32)
-     | {{ xid_column }}::text::bigint)::text::xid8
+    {%- set newest = "pg_snapshot_xmax(pg_current_snapshot())::text::bigint" -%}
+    silver.full_transaction_id({{ xid_column }}, (select {{ newest }} >> 32), (select {{ newest }} & 4294967295))
 {%- endmacro %}
 
 {#- Whether a row was committed in the snapshot var('silver_snapshot') (true when the var is unset). Exact when the

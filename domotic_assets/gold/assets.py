@@ -12,8 +12,16 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, dbt_assets
 
-from domotic_assets.gold.project import InstalledDbtCliResource, dbt_project, parse_for_connection
+from domotic_assets.gold.dbt_files import project_files_digest
+from domotic_assets.gold.project import (
+    DBT_PROJECT_DIR,
+    InstalledDbtCliResource,
+    dbt_project,
+    parse_for_connection,
+    project_vars,
+)
 from domotic_assets.gold.translator import GoldTranslator
+from domotic_assets.gold.unchanged_days import LIVE_RUN, PROJECT, SNAPSHOT, last_build, reason_to_rebuild
 from domotic_assets.silver import store
 from domotic_assets.timing import daily_partitions
 from resources.postgres import PostgresResource
@@ -31,10 +39,10 @@ class GoldBuildConfig(dg.Config):
 
 
 def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
-              config: GoldBuildConfig, dbt_vars: dict | None = None):
+              config: GoldBuildConfig, dbt_vars: dict | None = None, recorded: dict | None = None):
     """`dbt build` of the selected models; on every table materialisation the rows dbt wrote (the row count of
-    an unpartitioned table or of a one-day partition), and on the energy fact the minutes of the window per
-    adjustment rule."""
+    an unpartitioned table or of a one-day partition), on the energy fact the minutes of the window per
+    adjustment rule, and on every materialisation the `recorded` metadata."""
     environment = warehouse.dbt_environment()
     os.environ.update(environment)  # profiles.yml reads the connection from the environment
     parse_for_connection(environment)
@@ -58,9 +66,9 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, w
                 manifest=run.manifest, dagster_dbt_translator=run.dagster_dbt_translator,
                 context=context, target_path=run.target_path, project=run.project):
             if isinstance(event, dg.Output):
-                extra: dict[str, Any] = {}
+                extra: dict[str, Any] = dict(recorded or {})
                 if written is not None:
-                    extra = {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
+                    extra |= {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
                 if event.output_name == ENERGY_FACT and dbt_vars:
                     extra["energy_adjustments"] = energy_adjustments(warehouse, dbt_vars)
                 event = event.with_metadata({**event.metadata, **extra})
@@ -113,15 +121,37 @@ def refuse_partial_full_refresh(keys: Sequence[str], every_key: Sequence[str]) -
             dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_daily_models")
 def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                       config: GoldBuildConfig):
-    """Gold facts, one local day per partition (a range runs as one dbt build over its window)."""
+    """Gold facts, one local day per partition (a range runs as one dbt build over its window; the automation's
+    runs leave the first days as they are when nothing loaded since their last build reaches them)."""
     if config.full_refresh:
         refuse_partial_full_refresh(context.partition_keys, daily_partitions.get_partition_keys())
     window = context.partition_time_window
     first, end = window.start.date(), window.end.date()
-    dbt_vars = {"min_date": first.isoformat(), "max_date": end.isoformat(),
-                "silver_snapshot": silver_snapshot(warehouse, first, end)}
+    snapshot, project = silver_snapshot(warehouse, first, end), project_files_digest(DBT_PROJECT_DIR)
+    if LIVE_RUN.items() <= context.run.tags.items() and not config.full_refresh:
+        first = first_day_to_rebuild(context, warehouse, first, end, project)
+    dbt_vars = {"min_date": first.isoformat(), "max_date": end.isoformat(), "silver_snapshot": snapshot}
     context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']})")
-    yield from dbt_build(context, dbt, warehouse, config, dbt_vars)
+    # what every day of the run now equals a build from, rebuilt or left as it is
+    recorded = {SNAPSHOT: snapshot, PROJECT: project, "rebuilt_from": first.isoformat()}
+    yield from dbt_build(context, dbt, warehouse, config, dbt_vars, recorded)
+
+
+def first_day_to_rebuild(context: dg.AssetExecutionContext, warehouse: PostgresResource, first: date, end: date,
+                         project: str) -> date:
+    """The first day of the window [first, end) to rebuild: the days before it were built from a silver that
+    nothing loaded since changes for them (the last day is always rebuilt)."""
+    keys = sorted(context.selected_asset_keys)
+    while first < end - timedelta(days=1):
+        built = last_build(context.instance, keys, first)
+        reason = ("its last build is not recorded with this dbt project" if built is None or built[1] != project
+                  else reason_to_rebuild(warehouse, first, built[0], project_vars()["edge_readings"]))
+        if reason:
+            context.log.info(f"{first} is rebuilt: {reason}")
+            break
+        context.log.info(f"{first} stays as it is: nothing loaded into silver since its last build reaches it")
+        first += timedelta(days=1)
+    return first
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DASHBOARD_VIEWS,

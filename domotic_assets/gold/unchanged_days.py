@@ -64,20 +64,21 @@ def reason_to_rebuild(warehouse: PostgresResource, day: date, snapshot: str, edg
             return f"sensor files of {parameters['before']} or {day} were loaded since"
         if forecasts:
             return f"the forecast file of {day} was loaded since"
+        # one scan of the next day's partition, which stops at the first reading that reaches back: when the
+        # whole day is new (a day loaded at once), that is among its first rows
         cursor.execute(f"""
-            SELECT count(*) FILTER (WHERE "timestamp" < %(midnight)s),
-                   count(*) FILTER (WHERE ({ENERGY_SERIES}) AND (
+            SELECT EXISTS (
+                SELECT FROM silver.sensor_events AS new
+                WHERE partition_date = %(after)s AND {LOADED_SINCE}
+                  AND ("timestamp" < %(midnight)s OR (({ENERGY_SERIES}) AND (
                        SELECT count(*) FROM (
                            SELECT FROM silver.sensor_events AS earlier
                            WHERE earlier.partition_date = %(after)s AND earlier.apartment = new.apartment
                              AND earlier.sensor_id = new.sensor_id AND earlier.field = new.field
                              AND earlier."timestamp" < new."timestamp"
-                           LIMIT %(edge)s) AS first) < %(edge)s)
-            FROM silver.sensor_events AS new
-            WHERE partition_date = %(after)s AND {LOADED_SINCE}""", parameters)
-        [(before_midnight, at_the_start)] = cursor.fetchall()
-    if before_midnight:
-        return f"{before_midnight} readings loaded since into {after} lie before its midnight"
-    if at_the_start:
-        return f"{at_the_start} energy readings loaded since are among the first {edge_readings} of {after}"
+                           LIMIT %(edge)s) AS first) < %(edge)s)))""", parameters)
+        [(reaches_back,)] = cursor.fetchall()
+    if reaches_back:
+        return (f"a reading loaded since into {after} lies before its midnight or is among the first "
+                f"{edge_readings} of an energy series")
     return None

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -62,7 +63,11 @@ def pytest_configure(config):
         os.environ.pop(variable.name, None)
     if config.getoption("dbt_runner"):
         os.environ["DBT_RUNNER"] = config.getoption("dbt_runner")
-
+    # A shell that starts the suite in the background (`.ci/run &`) makes it ignore SIGINT, and each Dagster run in
+    # process then gives SIGTERM the same disposition, which the servers a test starts inherit: the tests that stop
+    # a process or interrupt a run need Python's defaults.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

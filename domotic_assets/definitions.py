@@ -42,4 +42,3 @@ defs = dg.Definitions(
     resources={**sources.RESOURCES, "dbt": fixed(gold_dbt())},
     executor=sources.EXECUTOR,
 )
-

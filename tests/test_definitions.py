@@ -127,6 +127,15 @@ def test_only_the_gold_automation_s_runs_leave_unchanged_gold_days_as_they_are(d
 
 
 @pytest.mark.component
+def test_the_gold_automation_launches_a_range_of_days_as_one_run_not_as_a_backfill(defs):
+    """Today and yesterday requested together are one run of both days, never a backfill: a backfill's runs wait
+    for the backfill daemon and share the one run slot of backfills (dagster.yaml) with a reload of older days."""
+    [sensor] = [sensor for sensor in defs.sensors if sensor.name == "gold_automation_sensor"]
+    assert sensor.emit_backfills is False
+    assert gold_daily_models.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+@pytest.mark.component
 def test_silver_assets_name_their_table_and_columns(defs):
     graph = defs.resolve_asset_graph()
     for name, (table, columns) in TABLES.items():

@@ -623,6 +623,17 @@ def test_a_live_run_leaves_yesterday_as_it_is_and_it_equals_a_rebuild(warehouse,
         assert failed_checks(build(warehouse, DAYS[0], DAYS[2])) == []
 
 
+def test_a_day_s_build_leaves_its_facts_statistics_current(warehouse, built):
+    """Each minute fact is analysed after its day's insert (autovacuum's analyses are not counted): a day the
+    planner has not seen is otherwise estimated empty, and the day's tests join its rows in nested loops."""
+    [(started,)] = query(warehouse, "SELECT clock_timestamp()")
+    assert failed_checks(build(warehouse, DAYS[2], DAYS[2])) == []
+    analysed = query(warehouse, """SELECT relname FROM pg_stat_user_tables
+                                   WHERE schemaname = 'gold' AND last_analyze >= %s""", (started,))
+    assert {"fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
+            "fact_weather_hour"} <= {name for (name,) in analysed}
+
+
 def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):
     """A reading whose timestamp lies years away from its day (a device clock gone wrong, written straight
     into silver) lands in no day's facts: the reconciliation with silver fails as a blocking asset check."""

@@ -30,13 +30,11 @@ defs = dg.Definitions(
     jobs=[gdpr_export_job, gdpr_erase_job],
     sensors=[run_failure_alert_sensor, freshness_alert_sensor("freshness_alert_sensor"),
              # the device-health alerts of a gold day follow it in the same sensor; it looks as often as the
-             # share sensor (a new file's way to gold); its gold runs leave the days nothing new reaches as they are.
-             # It launches runs, a range of days as one run, never a backfill: a backfill would wait for the backfill
-             # daemon and share the one run slot of backfills (dagster.yaml) with the older days being reloaded.
+             # share sensor (a new file's way to gold); its gold runs leave the days nothing new reaches as they are
              dg.AutomationConditionSensorDefinition("gold_automation_sensor",
                                                     target=[gold_models, gold_daily_models, gold_dashboard_views,
                                                             device_health_alerts],
-                                                    run_tags={**DOWNSTREAM_FIRST, **LIVE_RUN}, emit_backfills=False,
+                                                    run_tags={**DOWNSTREAM_FIRST, **LIVE_RUN},
                                                     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,

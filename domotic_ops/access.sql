@@ -62,10 +62,16 @@ CREATE OR REPLACE FUNCTION governance.apartment_key(apartment text) RETURNS bigi
     AS $$ SELECT ('x' || substr(md5(concat_ws('|', apartment)), 1, 15))::bit(60)::bigint $$;
 
 -- Row-level security on one apartment-scoped table (its owner calls it after creating the table: dbt's
--- post-hook, the ML prediction store). The two sub-selects run once per query, not once per row.
+-- post-hook, the ML prediction store). The two sub-selects run once per query, not once per row. A table that
+-- has it already (an incremental fact on each day's build, the prediction store on each write) is left as it is:
+-- ALTER TABLE and CREATE POLICY would lock its readers out until the writer's transaction ends.
 CREATE OR REPLACE FUNCTION governance.protect_apartment_rows(target regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF EXISTS (SELECT FROM pg_class WHERE oid = target AND relrowsecurity)
+       AND EXISTS (SELECT FROM pg_policy WHERE polrelid = target AND polname = 'apartment_access') THEN
+        RETURN;
+    END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
     EXECUTE format('DROP POLICY IF EXISTS apartment_access ON %s', target);
     EXECUTE format('CREATE POLICY apartment_access ON %s FOR SELECT USING ('

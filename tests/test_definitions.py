@@ -127,12 +127,11 @@ def test_only_the_gold_automation_s_runs_leave_unchanged_gold_days_as_they_are(d
 
 
 @pytest.mark.component
-def test_the_gold_automation_launches_a_range_of_days_as_one_run_not_as_a_backfill(defs):
-    """Today and yesterday requested together are one run of both days, never a backfill: a backfill's runs wait
-    for the backfill daemon and share the one run slot of backfills (dagster.yaml) with a reload of older days."""
-    [sensor] = [sensor for sensor in defs.sensors if sensor.name == "gold_automation_sensor"]
-    assert sensor.emit_backfills is False
-    assert gold_daily_models.backfill_policy == dg.BackfillPolicy.single_run()
+def test_each_backfill_takes_one_run_slot_so_the_gold_automation_s_ranges_do_not_wait_for_a_reload():
+    """The gold automation's ranges of days (yesterday and today) are backfills too: the one run slot is per
+    backfill, not shared by all, or a reload of older days would hold the live path's gold back."""
+    limits = yaml.safe_load((ROOT / "dagster.yaml").read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert {"key": "dagster/backfill", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
 
 
 @pytest.mark.component

@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from domotic_assets.gold.assets import gold_daily_models, silver_snapshot
+from domotic_assets.gold.assets import gold_daily_models, gold_models, silver_snapshot
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.gold.unchanged_days import LIVE_RUN, reason_to_rebuild
@@ -632,6 +632,34 @@ def test_a_day_s_build_leaves_its_facts_statistics_current(warehouse, built):
                                    WHERE schemaname = 'gold' AND last_analyze >= %s""", (started,))
     assert {"fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
             "fact_weather_hour"} <= {name for (name,) in analysed}
+
+
+def test_the_facts_and_minutes_keep_their_date_index_when_rebuilt(warehouse, built):
+    """dbt creates the date_key index with each table it creates: a rebuild of the dimensions (a new table swapped
+    for the old one, whose index still holds its name until it is dropped) and every fact have one."""
+    assert failed_checks([dg.materialize([gold_models], resources={"dbt": gold_dbt(), "warehouse": warehouse})]) == []
+    indexed = query(warehouse, """SELECT table_class.relname FROM pg_index
+                                  JOIN pg_class AS table_class ON table_class.oid = pg_index.indrelid
+                                  JOIN pg_namespace ON pg_namespace.oid = table_class.relnamespace
+                                  JOIN pg_attribute ON attrelid = indrelid AND attnum = pg_index.indkey[0]
+                                  WHERE nspname = 'gold' AND attname = 'date_key'""")
+    assert {"dim_datetime", "fact_energy_minute", "fact_environment_minute", "fact_presence_minute",
+            "fact_weather_hour"} <= {name for (name,) in indexed}
+
+
+def test_a_protected_table_is_left_as_it_is_without_locking_its_readers_out(warehouse, built):
+    """A day's build protects its fact again (dbt's post-hook): on a table with row-level security and its policy
+    that takes no lock beyond a reader's, so the BI's queries run on while the day is written."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT governance.protect_apartment_rows('gold.fact_energy_minute')")
+        cursor.execute("""SELECT DISTINCT mode FROM pg_locks WHERE pid = pg_backend_pid()
+                          AND relation = 'gold.fact_energy_minute'::regclass""")
+        assert {mode for (mode,) in cursor.fetchall()} <= {"AccessShareLock"}
+        connection.rollback()
+    [(policies, secured)] = query(warehouse, """SELECT count(*), bool_and(relrowsecurity) FROM pg_policy
+                                                JOIN pg_class ON pg_class.oid = polrelid
+                                                WHERE polrelid = 'gold.fact_energy_minute'::regclass""")
+    assert (policies, secured) == (1, True)
 
 
 def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):

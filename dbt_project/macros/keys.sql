@@ -41,11 +41,3 @@
     select 1
     {%- endif -%}
 {%- endmacro %}
-
-{#- Incremental facts then index their date key and refresh their statistics (post-hook): without them the planner
-    takes a day it has not seen yet for an empty one, and the day's tests and the next day's build join its rows
-    in nested loops. -#}
-{% macro index_and_analyze(relation, index_name) -%}
-    create index if not exists {{ index_name }} on {{ relation }} (date_key);
-    analyze {{ relation }}
-{%- endmacro %}

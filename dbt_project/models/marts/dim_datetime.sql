@@ -1,4 +1,4 @@
-{{ config(materialized='table', post_hook="create index if not exists dim_datetime_date on {{ this }} (date_key)") }}
+{{ config(materialized='table', indexes=[{'columns': ['date_key']}]) }}
 {#- One row per minute of the local days in dim_date: 1,440 a day, 1,380 on the spring-forward day and 1,500
     on the fall-back day. The key is the UTC minute (unique across DST); local date, hour and minute beside it. -#}
 with range as (select * from {{ ref('int_calendar_range') }}),

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
-          post_hook="{{ index_and_analyze(this, 'fact_environment_minute_date') }}") }}
+          indexes=[{'columns': ['date_key']}], post_hook="analyze {{ this }}") }}
 {#- Indoor climate per room and minute, on the local date of the minute (a file of the day before or after may
     hold a reading of the window: both are read). Means leave outliers out (is_anomaly flags them); window and
     door flags are false, not null, when the room's sensor reports closed. -#}

@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
-          post_hook="{{ index_and_analyze(this, 'fact_presence_minute_date') }}") }}
+          indexes=[{'columns': ['date_key']}], post_hook="analyze {{ this }}") }}
 {#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion, or door activity
     (a door's state changed in that minute), never a door that merely stands open. Outlier readings count for
     nothing. Minutes belong to their local date; a door's previous reading may lie in the day before, and a file

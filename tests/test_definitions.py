@@ -127,14 +127,6 @@ def test_only_the_gold_automation_s_runs_leave_unchanged_gold_days_as_they_are(d
 
 
 @pytest.mark.component
-def test_each_backfill_takes_one_run_slot_so_the_gold_automation_s_ranges_do_not_wait_for_a_reload():
-    """The gold automation's ranges of days (yesterday and today) are backfills too: the one run slot is per
-    backfill, not shared by all, or a reload of older days would hold the live path's gold back."""
-    limits = yaml.safe_load((ROOT / "dagster.yaml").read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
-    assert {"key": "dagster/backfill", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
-
-
-@pytest.mark.component
 def test_silver_assets_name_their_table_and_columns(defs):
     graph = defs.resolve_asset_graph()
     for name, (table, columns) in TABLES.items():

@@ -535,6 +535,16 @@ def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads
     assert reconciliation(taken[0]) == "pass"
 
 
+def test_a_snapshot_held_longer_than_its_wait_fails_naming_the_day(warehouse, built):
+    """A writer that holds a day the run reads longer than the snapshot's wait: the run fails, naming the day,
+    instead of waiting without end."""
+    day = date.fromisoformat(DAYS[1])
+    with warehouse.connect() as writer, writer.cursor() as cursor:
+        silver_store.lock_day(cursor, "silver.sensor_events", day)
+        with pytest.raises(TimeoutError, match=f"waited 1 s for a writer of {DAYS[1]}"):
+            silver_store.snapshot_between_writes(warehouse, "silver.sensor_events", [day], wait_seconds=1)
+
+
 def copied_reading(sensor: str, hour: int, minute: int = 0, shift: str = "1 second") -> str:
     """An INSERT of a copy of the first reading of a `sensor` condition at a local time of the day %(day)s, its
     instant shifted by `shift` (a reading loaded after a gold build: source file late.json)."""

@@ -282,6 +282,11 @@ def ledger_folders(cursor, day: date) -> set[tuple[str, str]]:
     return set(cursor.fetchall())
 
 
+# How long a gold run's snapshot waits for silver's writers of the days it reads (an append holds a day for
+# seconds, a backfill's reload of a day for its swap).
+SNAPSHOT_WAIT_SECONDS = 600
+
+
 def lock_table(cursor, table: str) -> None:
     """Serialise writers of one silver table until the transaction ends (two runs never interleave)."""
     cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (table,))
@@ -298,15 +303,22 @@ def day_lock(cursor, function: str, table: str, day: date) -> None:
     cursor.execute(sql.SQL("SELECT {}(hashtext(%s), %s)").format(sql.Identifier(function)), (table, day.toordinal()))
 
 
-def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Sequence[date]) -> str:
+def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Sequence[date],
+                            wait_seconds: int = SNAPSHOT_WAIT_SECONDS) -> str:
     """A snapshot of the warehouse (`pg_current_snapshot()`) taken while no writer of these days of a silver table
     is in progress: it waits for those writing now (their `lock_day`), and writers coming after it wait for the
     snapshot. Every row of those days is then visible in it exactly when its transaction had committed; rows
     written under a savepoint carry a subtransaction id that `pg_visible_in_snapshot` cannot judge while its
-    transaction runs."""
+    transaction runs. A writer holding a day longer than `wait_seconds` fails the wait, naming the day."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", (f"{wait_seconds}s",))
         for day in sorted(days):  # writers hold one day's lock at a time: no wait can close a cycle
-            day_lock(cursor, "pg_advisory_xact_lock_shared", table, day)
+            try:
+                day_lock(cursor, "pg_advisory_xact_lock_shared", table, day)
+            except psycopg2.errors.LockNotAvailable as error:
+                raise TimeoutError(f"the snapshot of {table} waited {wait_seconds} s for a writer of {day} to "
+                                   f"finish: a run writing that day holds its lock (pg_locks, locktype advisory)") \
+                    from error
         cursor.execute("SELECT pg_current_snapshot()::text")
         [(snapshot,)] = cursor.fetchall()
         return snapshot

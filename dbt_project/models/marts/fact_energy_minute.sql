@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
-          indexes=[{'columns': ['date_key']}], post_hook="analyze {{ this }}") }}
+          indexes=[{'columns': ['date_key']}]) }}
 {#- Energy per device and minute: the power read, and the energy consumed in that minute (energy_wh) — for
     plugs from their counter's rise since the previous reading (int_counter_energy), for the house meter from
     its power held at most max_power_hold_minutes. A counter's rise that the rules reject is kept in rejected_wh.

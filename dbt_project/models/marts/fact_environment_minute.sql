@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
-          indexes=[{'columns': ['date_key']}], post_hook="analyze {{ this }}") }}
+          indexes=[{'columns': ['date_key']}]) }}
 {#- Indoor climate per room and minute, on the local date of the minute (a file of the day before or after may
     hold a reading of the window: both are read). Means leave outliers out (is_anomaly flags them); window and
     door flags are false, not null, when the room's sensor reports closed. -#}

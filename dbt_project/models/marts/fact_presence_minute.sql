@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
-          indexes=[{'columns': ['date_key']}], post_hook="analyze {{ this }}") }}
+          indexes=[{'columns': ['date_key']}]) }}
 {#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion, or door activity
     (a door's state changed in that minute), never a door that merely stands open. Outlier readings count for
     nothing. Minutes belong to their local date; a door's previous reading may lie in the day before, and a file

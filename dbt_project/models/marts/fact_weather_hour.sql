@@ -1,6 +1,6 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
           pre_hook="{{ delete_window(this, 'prediction_date', as_date=true) }}",
-          indexes=[{'columns': ['date_key']}], post_hook="analyze {{ this }}") }}
+          indexes=[{'columns': ['date_key']}]) }}
 {#- Forecasts per target hour, site and model run: a run is identified by its issue instant (the target hour
     minus the lead), its file by prediction_date (the partition). The four measures of that run, outliers left
     out. -#}

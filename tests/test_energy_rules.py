@@ -6,8 +6,6 @@ the readings directly, give; energy is never negative, and energy + rejected = t
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -16,14 +14,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from domotic_assets.gold.project import gold_dbt, project_vars
-from domotic_assets.silver.store import ensure_schema, replace_sensor_day
-from resources.postgres import PostgresResource
+from domotic_assets.gold.project import project_vars
+from domotic_assets.silver.store import replace_sensor_day
+from tests.compiled_facts import CompiledFact, compile_fact
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")
 RULE_VARS = ("glitch_neighbours", "counter_reset_share", "max_plug_power_w")
-PLACEHOLDER_WINDOW = ("1901-01-01", "1901-01-02")
 MAX_SPREAD_MINUTES = 10080
 APARTMENT, ROOM, SENSOR = "hypothesis", "Kitchen", "plug-1"
 
@@ -33,38 +30,10 @@ def rule_vars() -> dict:
     return {name: project_vars()[name] for name in RULE_VARS}
 
 
-@dataclass(frozen=True)
-class CompiledFact:
-    """The warehouse and the fact's compiled SQL, out of Hypothesis' reports (the URL holds a password)."""
-    warehouse: PostgresResource = field(repr=False)
-    sql: str = field(repr=False)
-
-
 @pytest.fixture(scope="module")
 def energy_sql(fresh_database) -> CompiledFact:
-    """A database with the silver tables and the staging views, and the SQL of fact_energy_minute compiled for a
-    placeholder window."""
-    warehouse = PostgresResource(db_url=fresh_database("energy_rules"))
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        ensure_schema(cursor)
-        connection.commit()
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in warehouse.dbt_environment().items():
-            patch.setenv(name, value)
-        dbt = gold_dbt()
-        run = dbt.cli(["run", "--select", "stg_sensor_events stg_sensor_days"], raise_on_error=False).wait()
-        assert run.is_successful(), run.get_error()
-        window = {"min_date": PLACEHOLDER_WINDOW[0], "max_date": PLACEHOLDER_WINDOW[1]}
-        compiled = dbt.cli(["compile", "--select", "fact_energy_minute", "--vars", json.dumps(window)],
-                           raise_on_error=False).wait()
-        assert compiled.is_successful(), compiled.get_error()
-        sql = (compiled.target_path / "compiled" / "domotic" / "models" / "marts" / "fact_energy_minute.sql").read_text()
-    assert PLACEHOLDER_WINDOW[0] in sql
-    return CompiledFact(warehouse, sql)
-
-
-def window_sql(sql: str, start: date, end: date) -> str:
-    return sql.replace(PLACEHOLDER_WINDOW[0], start.isoformat()).replace(PLACEHOLDER_WINDOW[1], end.isoformat())
+        return compile_fact(fresh_database("energy_rules"), "fact_energy_minute", patch)
 
 
 # ---- the rules, applied to one counter's readings directly --------------------------------------------------
@@ -156,8 +125,8 @@ def load(cursor, readings: list[tuple[datetime, float, bool]]) -> list[date]:
     return sorted(by_day)
 
 
-def built(cursor, sql: str, start: date, end: date) -> dict[int, tuple]:
-    cursor.execute(f"SELECT datetime_key, energy_wh, adjustment, rejected_wh FROM ({window_sql(sql, start, end)}) f")
+def built(cursor, fact: CompiledFact, start: date, end: date) -> dict[int, tuple]:
+    cursor.execute(f"SELECT datetime_key, energy_wh, adjustment, rejected_wh FROM ({fact.for_window(start, end)}) f")
     return {key: (energy, adjustment, rejected) for key, energy, adjustment, rejected in cursor.fetchall()}
 
 
@@ -177,7 +146,7 @@ def rounded(rows: dict[int, tuple]) -> dict[int, tuple]:
          + [(datetime(2023, 3, 26, 22, 1, tzinfo=timezone.utc), 0.0, False)])
 @given(readings=counters())
 def test_every_build_gives_each_minute_what_the_rules_give(energy_sql, readings):
-    warehouse, sql = energy_sql.warehouse, energy_sql.sql
+    warehouse = energy_sql.warehouse
     counter = {}
     for minute, value, _ in readings:
         counter[minute] = max(value, counter.get(minute, value))
@@ -186,11 +155,11 @@ def test_every_build_gives_each_minute_what_the_rules_give(energy_sql, readings)
         try:
             days = load(cursor, readings)
             first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
-            in_range = built(cursor, sql, first, last + timedelta(days=1))
+            in_range = built(cursor, energy_sql, first, last + timedelta(days=1))
             day_by_day: dict[int, tuple] = {}
             day = first
             while day <= last:
-                day_by_day |= built(cursor, sql, day, day + timedelta(days=1))
+                day_by_day |= built(cursor, energy_sql, day, day + timedelta(days=1))
                 day += timedelta(days=1)
         finally:
             connection.rollback()

@@ -23,6 +23,36 @@
     and {{ column }} < date '{{ var("max_date") }}' + {{ days_after }}
 {%- endmacro %}
 
+{#- The sensor readings a window's facts read (`prefix`: the relation's alias and a dot): the files of the window's
+    days, and of the files of the day before and the day after (one may hold a minute of the window) only the
+    minutes from var('edge_minutes') before the window's first local midnight to as many after its end. What lies
+    further out and still decides a minute of the window (a counter's readings before a gap, a door's previous
+    state) is read apart, with before_sensor_span and after_sensor_span. `minute`: the reading's minute or its
+    instant (the span's edges are whole minutes). -#}
+{% macro in_sensor_span(prefix='', minute='minute_utc') -%}
+    {{ in_window(prefix ~ 'partition_date', days_before=1, days_after=1) }}
+    and ({{ prefix }}partition_date >= date '{{ var("min_date") }}' or {{ prefix }}{{ minute }} >= {{ sensor_span_edge('min_date', '-') }})
+    and ({{ prefix }}partition_date < date '{{ var("max_date") }}' or {{ prefix }}{{ minute }} < {{ sensor_span_edge('max_date', '+') }})
+{%- endmacro %}
+
+{#- The readings before the sensor span, in the files up to the day before the window (index lookups, pruned to
+    those days' partitions). -#}
+{% macro before_sensor_span(prefix='') -%}
+    {{ prefix }}partition_date < date '{{ var("min_date") }}'
+    and ({{ prefix }}partition_date < date '{{ var("min_date") }}' - 1 or {{ prefix }}minute_utc < {{ sensor_span_edge('min_date', '-') }})
+{%- endmacro %}
+
+{#- The readings after the sensor span, in the files from the day after the window on. -#}
+{% macro after_sensor_span(prefix='') -%}
+    {{ prefix }}partition_date >= date '{{ var("max_date") }}'
+    and ({{ prefix }}partition_date >= date '{{ var("max_date") }}' + 1 or {{ prefix }}minute_utc >= {{ sensor_span_edge('max_date', '+') }})
+{%- endmacro %}
+
+{#- A local midnight of the window (var min_date or max_date) moved var('edge_minutes') out of it, as an instant. -#}
+{% macro sensor_span_edge(day_var, sign) -%}
+    (date '{{ var(day_var) }}'::timestamp at time zone '{{ var("timezone") }}' {{ sign }} interval '{{ var("edge_minutes") }} minutes')
+{%- endmacro %}
+
 {#- The same window on a date key column (YYYYMMDD). -#}
 {% macro date_key_in_window(column='date_key') -%}
     {{ column }} >= {{ var("min_date") | replace("-", "") }} and {{ column }} < {{ var("max_date") | replace("-", "") }}

@@ -1,18 +1,19 @@
 {{ config(tags=['daily']) }}
 {#- Energy devices (plugs with a cumulative Wh counter, the house meter with power only) per minute, over the
-    run's window, the day before it and the day after it, and for each plug the var('edge_readings') counter
-    readings nearest outside those days, however old or late, when those days hold fewer: a counter's previous good
-    reading may lie days back (a gap), and the readings after a window's last ones decide whether they were
-    glitches and how a rise spreads back into the window. A day's build thus sees what a range build sees
-    around its minutes. Keyed by the star's surrogate keys, so later sorts and windows compare integers. -#}
+    run's sensor span (the window and var('edge_minutes') either side of it), and for each plug the
+    var('edge_readings') counter readings nearest outside the span, however old or late, when the span holds fewer
+    beyond the window: a counter's previous good reading may lie days back (a gap), and the readings after a
+    window's last ones decide whether they were glitches and how a rise spreads back into the window. A day's
+    build thus sees what a range build sees around its minutes. Only the power and counter fields are read. Keyed
+    by the star's surrogate keys, so later sorts and windows compare integers. -#}
 {%- set edge_readings = var('edge_readings') -%}
 with span as (
     select apartment, room, sensor_id, sensor_type, field, value, is_outlier, minute_utc, partition_date
     from {{ ref('stg_sensor_events') }}
-    where {{ in_window('partition_date', days_before=1, days_after=1) }}
-      and sensor_type in ('plug', 'consumption')
+    where {{ in_sensor_span() }}
+      and sensor_type in ('plug', 'consumption') and field in ('power', 'total_power', 'total')
 ),
-margins as (  -- counter minutes of each plug on the days before and after the window
+margins as (  -- counter minutes of each plug in the span before and after the window
     select apartment, sensor_id,
            count(distinct minute_utc) filter (where partition_date < date '{{ var("min_date") }}') as before_minutes,
            count(distinct minute_utc) filter (where partition_date >= date '{{ var("max_date") }}') as after_minutes
@@ -33,7 +34,7 @@ edges as (
     cross join lateral (
         select events.minute_utc, events.value from {{ ref('stg_sensor_events') }} as events
         where events.apartment = plugs.apartment and events.sensor_id = plugs.sensor_id and events.field = 'total'
-          and events.partition_date < date '{{ var("min_date") }}' - 1 and events.value >= 0
+          and {{ before_sensor_span('events.') }} and events.value >= 0
         order by events.reading_at desc
         limit {{ edge_readings }}
     ) as earlier
@@ -44,7 +45,7 @@ edges as (
     cross join lateral (
         select events.minute_utc, events.value from {{ ref('stg_sensor_events') }} as events
         where events.apartment = plugs.apartment and events.sensor_id = plugs.sensor_id and events.field = 'total'
-          and events.partition_date >= date '{{ var("max_date") }}' + 1 and events.value >= 0
+          and {{ after_sensor_span('events.') }} and events.value >= 0
         order by events.reading_at asc
         limit {{ edge_readings }}
     ) as later

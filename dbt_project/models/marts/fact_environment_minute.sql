@@ -2,12 +2,12 @@
           pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
           indexes=[{'columns': ['date_key']}]) }}
 {#- Indoor climate per room and minute, on the local date of the minute (a file of the day before or after may
-    hold a reading of the window: both are read). Means leave outliers out (is_anomaly flags them); window and
+    hold a reading of the window: the sensor span is read). Means leave outliers out (is_anomaly flags them); window and
     door flags are false, not null, when the room's sensor reports closed. -#}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}, {{ ref('dim_room') }}  (its relationship tests: built first)
 with readings as (
     select * from {{ ref('stg_sensor_events') }}
-    where {{ in_window('partition_date', days_before=1, days_after=1) }}
+    where {{ in_sensor_span() }}
       and sensor_type in ('meteo', 'humidity', 'door', 'window')
 )
 select

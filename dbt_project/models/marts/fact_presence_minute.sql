@@ -3,19 +3,40 @@
           indexes=[{'columns': ['date_key']}]) }}
 {#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion, or door activity
     (a door's state changed in that minute), never a door that merely stands open. Outlier readings count for
-    nothing. Minutes belong to their local date; a door's previous reading may lie in the day before, and a file
-    of the day before or after may hold a minute of the window: both days are read. The occupancy forecast of
+    nothing. Minutes belong to their local date; a file of the day before or after may hold a minute of the
+    window: the sensor span is read, and each door's last state before it, however old. The occupancy forecast of
     each minute is beside it in the view presence_forecast_minute. -#}
 -- depends_on: {{ ref('dim_date') }}, {{ ref('dim_datetime') }}  (its relationship tests: built first)
-with readings as (
+with span as (
+    select apartment, room, sensor_type, sensor_id, minute_utc, value
+    from {{ ref('stg_sensor_events') }}
+    where {{ in_sensor_span() }}
+      and ((sensor_type = 'motion' and field = 'motion') or (sensor_type = 'door' and field = 'open'))
+      and not is_outlier
+),
+previous_door_states as (
+    select doors.apartment, doors.room, doors.sensor_type, doors.sensor_id, previous.minute_utc, previous.value
+    from {{ ref('int_sensors') }} as doors
+    cross join lateral (
+        select events.minute_utc, events.value from {{ ref('stg_sensor_events') }} as events
+        where events.apartment = doors.apartment and events.sensor_id = doors.sensor_id and events.field = 'open'
+          and not events.is_outlier and {{ before_sensor_span('events.') }}
+        order by events.reading_at desc
+        limit 1
+    ) as previous
+    where doors.sensor_type = 'door'
+),
+door_and_motion as (
+    select * from span
+    union all
+    select * from previous_door_states
+),
+readings as (
     select
         apartment, room, sensor_type, minute_utc, value,
         coalesce(value <> lag(value) over (partition by apartment, sensor_type, sensor_id order by minute_utc), false)
         as changed
-    from {{ ref('stg_sensor_events') }}
-    where {{ in_window('partition_date', days_before=1, days_after=1) }}
-      and ((sensor_type = 'motion' and field = 'motion') or (sensor_type = 'door' and field = 'open'))
-      and not is_outlier
+    from door_and_motion
 ),
 minutes as (
     select

@@ -9,7 +9,7 @@ with readings as (
     select apartment, room, partition_date, {{ local_date('"timestamp"') }} as local_date,
            {{ in_silver_snapshot() }} as held_at_start
     from {{ source('silver', 'sensor_events') }}
-    where {{ in_window('partition_date', days_before=1, days_after=1) }}
+    where {{ in_sensor_span(minute='"timestamp"') }}
       and sensor_type in ('meteo', 'humidity', 'door', 'window')
 ),
 stray as (

@@ -41,9 +41,12 @@ DAILY_AUTOMATION = (
 
 
 # A dashboard view is built when it is missing once every model it reads has at least one day (and the forecasts
-# it reads exist), and again when its SQL changes; never for a new day: a view reads every day.
+# it reads exist), again when its SQL changes, and again when an unpartitioned model it reads is rebuilt (every
+# night: dbt swaps a rebuilt table or view in and drops the old one with the views on it); never for a new day:
+# a view reads every day.
 DASHBOARD_AUTOMATION = (
-    (dg.AutomationCondition.missing() | dg.AutomationCondition.code_version_changed())
+    (dg.AutomationCondition.missing() | dg.AutomationCondition.code_version_changed()
+     | dg.AutomationCondition.any_deps_updated().ignore(dg.AssetSelection.tag(DAILY_TAG, "")))
     & dg.AutomationCondition.all_deps_match(~dg.AutomationCondition.missing())
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()

@@ -276,28 +276,6 @@ def test_device_health_alerts_follow_their_gold_day_not_the_dimensions(defs):
 
 
 @pytest.mark.component
-def test_a_dashboard_view_is_rebuilt_after_the_dimensions_it_reads_not_for_a_new_gold_day(defs):
-    """dbt swaps a rebuilt dimension in and drops the old one with the views on it: a dashboard's view is
-    requested again after the nightly rebuild of the dimensions; a new gold day requests nothing."""
-    instance = instance_with_unpartitioned_assets(defs)
-    graph = defs.resolve_asset_graph()
-    view = dg.AssetSelection.assets("dash_energy_day")
-    parents = graph.get(dg.AssetKey("dash_energy_day")).parent_keys
-    assert any(graph.get(key).partitions_def is None for key in parents)
-    requested = []
-    cursor = None
-    for step in ("first gold day", "next gold day", "dimensions"):
-        for key in parents:
-            if (step == "dimensions") == (graph.get(key).partitions_def is None):
-                instance.report_runless_asset_event(dg.AssetMaterialization(
-                    key, partition=None if step == "dimensions" else f"2023-10-0{len(requested) + 1}"))
-        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=view, cursor=cursor)
-        cursor = tick.cursor
-        requested.append(any(r.true_subset.size for r in tick.results))
-    assert requested == [False, False, True]
-
-
-@pytest.mark.component
 def test_ml_features_wait_while_a_blocking_gold_check_has_failed(defs):
     """The gold facts updated with a failed error-severity dbt test: no features; rebuilt and passing: features."""
     instance = dg.DagsterInstance.ephemeral()
@@ -342,7 +320,8 @@ def test_gold_views_on_silver_wait_for_a_loaded_silver_day(defs):
 @pytest.mark.component
 def test_a_dashboard_view_is_built_once_its_tables_have_a_day_and_not_again_for_a_new_day(defs):
     """`dash_energy_day` waits until every model it reads exists (a day of the daily ones), is requested once,
-    and a new gold day does not request it again (the view reads every day)."""
+    and a new gold day does not request it again (the view reads every day); a rebuild of the dimensions does
+    (dbt swaps a rebuilt table in and drops the old one with the views on it)."""
     instance = dg.DagsterInstance.ephemeral()
     graph = defs.resolve_asset_graph()
     view = dg.AssetKey("dash_energy_day")
@@ -367,9 +346,14 @@ def test_a_dashboard_view_is_built_once_its_tables_have_a_day_and_not_again_for_
     count, cursor = requested(cursor)
     assert count == 1
     instance.report_runless_asset_event(dg.AssetMaterialization(view))
-    materialise(parents, "2023-10-03")  # a new gold day
+    days, dimensions = [[key for key in parents if (graph.get(key).partitions_def is None) == unpartitioned]
+                        for unpartitioned in (False, True)]
+    materialise(days, "2023-10-03")  # a new gold day
     count, cursor = requested(cursor)
     assert count == 0
+    materialise(dimensions, None)  # the nightly rebuild of the dimensions
+    count, cursor = requested(cursor)
+    assert count == 1
 
 
 @pytest.mark.unit

@@ -48,17 +48,6 @@ class PostgresResource(dg.ConfigurableResource):
         finally:
             connection.close()
 
-    @contextmanager
-    def session_lock(self, name: str, exclusive: bool = False) -> Iterator[None]:
-        """The advisory lock `name`, shared or exclusive, held on a session of its own for the block (no
-        transaction left open meanwhile): a process that dies releases it with its connection."""
-        with self.connect() as connection:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(sql.SQL("SELECT {}(hashtext(%s))").format(sql.Identifier(
-                    "pg_advisory_lock" if exclusive else "pg_advisory_lock_shared")), (name,))
-            yield
-
 
 
 def copy_frame(cursor, frame: pl.DataFrame, table: str, columns: Sequence[str] | None = None) -> int:

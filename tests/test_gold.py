@@ -17,7 +17,6 @@ import time
 import urllib.request
 import zipfile
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -28,7 +27,7 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from domotic_assets.gold.assets import GOLD_BUILDERS, gold_daily_models, gold_models, silver_snapshot
+from domotic_assets.gold.assets import gold_daily_models, gold_models, silver_snapshot
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.gold.unchanged_days import LIVE_RUN, reason_to_rebuild
@@ -44,7 +43,7 @@ from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver import store as silver_store
 from domotic_assets.silver.reference import silver_reference_tables
-from domotic_ops.procs import free_port, wait_until
+from domotic_ops.procs import free_port
 from resources.alerts import AlertWebhookResource
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.postgres import PostgresResource
@@ -323,39 +322,6 @@ def test_a_range_build_equals_day_by_day_builds(warehouse, built):
         results = build(warehouse, day, day)
         assert failed_checks(results) == []
     assert facts_signature(warehouse) == before
-
-
-def test_gold_runs_of_other_days_build_side_by_side_and_of_the_same_day_one_after_the_other(warehouse, built):
-    """Three gold day runs at once (dbt's command line: one process each), two of them of the same day: every run
-    succeeds (the views each rebuilds take turns, the same day's second run waits and replaces the first's rows)
-    and the facts are what they were."""
-    before = facts_signature(warehouse)
-    resources = {"dbt": gold_dbt("cli"), "warehouse": warehouse}
-
-    def run_day(day: str) -> dg.ExecuteInProcessResult:
-        return dg.materialize([gold_daily_models], resources=resources, partition_key=day, raise_on_error=False)
-
-    with ThreadPoolExecutor(max_workers=3) as runs:
-        results = list(runs.map(run_day, [DAYS[0], DAYS[1], DAYS[1]]))
-    assert [result.success for result in results] == [True, True, True]
-    assert failed_checks(results) == []
-    assert facts_signature(warehouse) == before
-
-
-def test_the_dimensions_are_rebuilt_when_no_gold_day_builds(warehouse, built):
-    """A rebuild of the dimensions (its swap drops what depends on the old tables) waits while a gold day's run
-    holds the gold builders' lock shared, then runs."""
-    runs = ThreadPoolExecutor(max_workers=1)
-    with warehouse.session_lock(GOLD_BUILDERS):  # as a day's run holds it
-        rebuild = runs.submit(dg.materialize, [gold_models], raise_on_error=False,
-                              resources={"dbt": gold_dbt(), "warehouse": warehouse})
-        waited = wait_until(lambda: query(warehouse, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                                                     "AND mode = 'ExclusiveLock' AND NOT granted")[0][0] == 1, 120, 0.5)
-        done_meanwhile = rebuild.done()
-    result = rebuild.result(timeout=600)
-    runs.shutdown()
-    assert waited and not done_meanwhile
-    assert result.success
 
 
 def test_the_command_line_runner_builds_what_the_in_process_runner_builds(warehouse, built):

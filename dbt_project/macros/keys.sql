@@ -59,52 +59,16 @@
 {%- endmacro %}
 
 {#- Incremental facts replace their window (pre-hook): the delete is bounded to the window, by date key or,
-    with `as_date`, by a date column. Gold runs of other days build beside it; one that writes a day of this
-    window waits until this one commits (lock_window_days), then replaces what it wrote. -#}
+    with `as_date`, by a date column. -#}
 {% macro delete_window(relation, column='date_key', as_date=false) -%}
     {%- if is_incremental() -%}
-    {{ lock_window_days(relation) }};
-    {%- if as_date %}
+    {%- if as_date -%}
     delete from {{ relation }} where {{ in_window(column) }}
-    {%- else %}
+    {%- else -%}
     delete from {{ relation }} where {{ date_key_in_window(column) }}
     {%- endif -%}
     {%- else -%}
     select 1
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The window's days of a fact, locked to the end of the model's transaction: each day by an advisory lock, in
-    ascending order (two runs of overlapping windows wait, never deadlock); a window of more than
-    var('max_locked_days') days locks the whole table against other writers (SHARE ROW EXCLUSIVE: readers read
-    on), which a day's writer, whose delete needs ROW EXCLUSIVE, waits for as well. -#}
-{% macro lock_window_days(relation) -%}
-    {%- set first = modules.datetime.date.fromisoformat(var('min_date')) -%}
-    {%- set days = (modules.datetime.date.fromisoformat(var('max_date')) - first).days -%}
-    {%- if days > var('max_locked_days') -%}
-    lock table {{ relation }} in share row exclusive mode
-    {%- else -%}
-    do $$
-    begin
-        for day in 0..{{ days - 1 }} loop
-            perform pg_advisory_xact_lock(hashtext('{{ relation }}'), {{ (first - modules.datetime.date(2000, 1, 1)).days }} + day);
-        end loop;
-    end $$
-    {%- endif -%}
-{%- endmacro %}
-
-{#- The views a gold run rebuilds are swapped in under their own names (a `__dbt_tmp` and a `__dbt_backup`
-    relation): two gold runs at once take turns on each, from before the swap to after the backup is dropped
-    (a session lock outside the model's transaction, marts pre- and post-hooks). -#}
-{% macro lock_view_build() -%}
-    {%- if config.get('materialized') == 'view' -%}
-    select pg_advisory_lock(hashtext('{{ this }}'))
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro unlock_view_build() -%}
-    {%- if config.get('materialized') == 'view' -%}
-    select pg_advisory_unlock(hashtext('{{ this }}'))
     {%- endif -%}
 {%- endmacro %}
 

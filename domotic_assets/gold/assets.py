@@ -24,13 +24,12 @@ from domotic_assets.gold.translator import GoldTranslator
 from domotic_assets.gold.unchanged_days import LIVE_RUN, PROJECT, SNAPSHOT, last_build, reason_to_rebuild
 from domotic_assets.silver import store
 from domotic_assets.timing import daily_partitions
-from domotic_config.variables import GOLD_POOL
 from resources.postgres import PostgresResource
 
 DAILY_MODELS = "tag:daily"
 DASHBOARD_VIEWS = "tag:dashboards"
 ENERGY_FACT = "fact_energy_minute"
-GOLD_BUILDERS = "domotic gold builders"  # a session lock: days' runs share it, the other gold runs take it alone
+GOLD_POOL = "gold"
 INSERTED = re.compile(r"INSERT (?:0 )?(\d+)")
 
 
@@ -58,25 +57,22 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, w
     args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     args += ["--full-refresh"] if config.full_refresh else []
     whole = dbt_vars is None or len(context.partition_keys) == 1  # the rows written are those of the asset
-    # Runs of gold days build beside each other (a fact's days and a view's swap have locks of their own in
-    # dbt); the dimensions and the dashboards' views are rebuilt alone: their swap drops what depends on them.
-    with warehouse.session_lock(GOLD_BUILDERS, exclusive=dbt_vars is None):
-        run = dbt.invoke(args, context=context)
-        runner = "dbt's command line" if isinstance(run, DbtCliInvocation) else "in process"
-        context.log.info(f"Running dbt {' '.join(args)} ({runner})")
-        for dbt_event in run.stream_raw_events():
-            written = rows_written(dbt_event.raw_event)
-            for event in dbt_event.to_default_asset_events(
-                    manifest=run.manifest, dagster_dbt_translator=run.dagster_dbt_translator,
-                    context=context, target_path=run.target_path, project=run.project):
-                if isinstance(event, dg.Output):
-                    extra: dict[str, Any] = dict(recorded or {})
-                    if written is not None:
-                        extra |= {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
-                    if event.output_name == ENERGY_FACT and dbt_vars:
-                        extra["energy_adjustments"] = energy_adjustments(warehouse, dbt_vars)
-                    event = event.with_metadata({**event.metadata, **extra})
-                yield event
+    run = dbt.invoke(args, context=context)
+    runner = "dbt's command line" if isinstance(run, DbtCliInvocation) else "in process"
+    context.log.info(f"Running dbt {' '.join(args)} ({runner})")
+    for dbt_event in run.stream_raw_events():
+        written = rows_written(dbt_event.raw_event)
+        for event in dbt_event.to_default_asset_events(
+                manifest=run.manifest, dagster_dbt_translator=run.dagster_dbt_translator,
+                context=context, target_path=run.target_path, project=run.project):
+            if isinstance(event, dg.Output):
+                extra: dict[str, Any] = dict(recorded or {})
+                if written is not None:
+                    extra |= {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
+                if event.output_name == ENERGY_FACT and dbt_vars:
+                    extra["energy_adjustments"] = energy_adjustments(warehouse, dbt_vars)
+                event = event.with_metadata({**event.metadata, **extra})
+            yield event
     # Every run has a target folder of its own (dbt.log, compiled SQL); a successful run removes it, a failed
     # one keeps it for inspection (its path is in the run's error).
     shutil.rmtree(run.target_path, ignore_errors=True)

@@ -328,8 +328,13 @@ def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Seque
 def bronze_readers(warehouse: PostgresResource, exclusive: bool = False) -> Iterator[None]:
     """Held for a whole step, on a session of its own: the runs of silver.sensor_events hold it shared, so a live
     append and a backfill run side by side (their writes serialised per day, `lock_day`); an erasure or a
-    retention holds it exclusively, so no run reads bronze or writes silver meanwhile."""
-    with warehouse.session_lock(BRONZE_READERS, exclusive):
+    retention holds it exclusively, so no run reads bronze or writes silver meanwhile. A session-level advisory
+    lock: a run that dies releases it with its connection."""
+    with warehouse.connect() as connection:
+        connection.autocommit = True  # no transaction left open for the step's duration
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT {}(hashtext(%s))").format(sql.Identifier(
+                "pg_advisory_lock" if exclusive else "pg_advisory_lock_shared")), (BRONZE_READERS,))
         yield
 
 

@@ -64,7 +64,9 @@ CREATE OR REPLACE FUNCTION governance.apartment_key(apartment text) RETURNS bigi
 -- Row-level security on one apartment-scoped table (its owner calls it after creating the table: dbt's
 -- post-hook, the ML prediction store). The two sub-selects run once per query, not once per row. A table that
 -- has it already (an incremental fact on each day's build, the prediction store on each write) is left as it is:
--- ALTER TABLE and CREATE POLICY would lock its readers out until the writer's transaction ends.
+-- ALTER TABLE and CREATE POLICY would lock its readers out until the writer's transaction ends. So a version that
+-- changes the policy's expression must also drop the `apartment_access` policies of the existing tables (they are
+-- then created again on the next build or write).
 CREATE OR REPLACE FUNCTION governance.protect_apartment_rows(target regclass) RETURNS void
     LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN

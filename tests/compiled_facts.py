@@ -5,8 +5,9 @@ tests/test_presence_rules.py)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.silver.store import ensure_schema
@@ -46,3 +47,17 @@ def compile_fact(database_url: str, model: str, monkeypatch) -> CompiledFact:
     sql = (compiled.target_path / "compiled" / "domotic" / "models" / "marts" / f"{model}.sql").read_text()
     assert PLACEHOLDER_WINDOW[0] in sql
     return CompiledFact(warehouse, sql)
+
+
+def built_as_range_and_day_by_day(cursor, fact: CompiledFact, days: list[date],
+                                  built: Callable[..., dict]) -> tuple[dict, dict]:
+    """The fact's rows over `days` and a day either side, `built(cursor, fact, start, end)` as one range and
+    day by day."""
+    first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
+    in_range = built(cursor, fact, first, last + timedelta(days=1))
+    day_by_day: dict = {}
+    day = first
+    while day <= last:
+        day_by_day |= built(cursor, fact, day, day + timedelta(days=1))
+        day += timedelta(days=1)
+    return in_range, day_by_day

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from domotic_assets.gold.project import project_vars
 from domotic_assets.silver.store import replace_sensor_day
-from tests.compiled_facts import CompiledFact, compile_fact
+from tests.compiled_facts import CompiledFact, built_as_range_and_day_by_day, compile_fact
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -153,14 +153,7 @@ def test_every_build_gives_each_minute_what_the_rules_give(energy_sql, readings)
     expected, good_rise = expected_minutes(counter, rule_vars())
     with warehouse.connect() as connection, connection.cursor() as cursor:
         try:
-            days = load(cursor, readings)
-            first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
-            in_range = built(cursor, energy_sql, first, last + timedelta(days=1))
-            day_by_day: dict[int, tuple] = {}
-            day = first
-            while day <= last:
-                day_by_day |= built(cursor, energy_sql, day, day + timedelta(days=1))
-                day += timedelta(days=1)
+            in_range, day_by_day = built_as_range_and_day_by_day(cursor, energy_sql, load(cursor, readings), built)
         finally:
             connection.rollback()
     wanted = rounded({minute_key(minute): row for minute, row in expected.items()})

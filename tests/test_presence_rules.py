@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domotic_assets.silver.store import replace_sensor_day
-from tests.compiled_facts import CompiledFact, compile_fact
+from tests.compiled_facts import CompiledFact, built_as_range_and_day_by_day, compile_fact
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -91,14 +91,7 @@ def minute_key(minute: datetime) -> int:
 def test_every_build_gives_each_minute_the_door_s_change_since_its_previous_reading(presence_sql, readings):
     with presence_sql.warehouse.connect() as connection, connection.cursor() as cursor:
         try:
-            days = load(cursor, readings)
-            first, last = min(days) - timedelta(days=1), max(days) + timedelta(days=1)
-            in_range = built(cursor, presence_sql, first, last + timedelta(days=1))
-            day_by_day: dict[int, tuple[bool, bool]] = {}
-            day = first
-            while day <= last:
-                day_by_day |= built(cursor, presence_sql, day, day + timedelta(days=1))
-                day += timedelta(days=1)
+            in_range, day_by_day = built_as_range_and_day_by_day(cursor, presence_sql, load(cursor, readings), built)
         finally:
             connection.rollback()
     wanted = expected(readings)

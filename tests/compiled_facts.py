@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.silver.store import ensure_schema
@@ -15,6 +15,9 @@ from resources.postgres import PostgresResource
 
 PLACEHOLDER_WINDOW = ("1901-01-01", "1901-01-02")
 STAGING_VIEWS = "stg_sensor_events stg_sensor_days"
+# Where generated readings start: the eve of the spring and of the autumn clock change, and the autumn one's day.
+STARTS = [datetime(2023, 3, 25, 21, 50, tzinfo=timezone.utc), datetime(2023, 10, 28, 21, 30, tzinfo=timezone.utc),
+          datetime(2023, 10, 28, 0, 55, tzinfo=timezone.utc)]
 
 
 @dataclass(frozen=True)
@@ -61,3 +64,8 @@ def built_as_range_and_day_by_day(cursor, fact: CompiledFact, days: list[date],
         day_by_day |= built(cursor, fact, day, day + timedelta(days=1))
         day += timedelta(days=1)
     return in_range, day_by_day
+
+
+def minute_key(minute: datetime) -> int:
+    """The star's minute key (YYYYMMDDHHMM in UTC) of an instant."""
+    return int(minute.astimezone(timezone.utc).strftime("%Y%m%d%H%M"))

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from domotic_assets.gold.project import project_vars
 from domotic_assets.silver.store import replace_sensor_day
-from tests.compiled_facts import CompiledFact, built_as_range_and_day_by_day, compile_fact
+from tests.compiled_facts import STARTS, CompiledFact, built_as_range_and_day_by_day, compile_fact, minute_key
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -78,8 +78,6 @@ def expected_minutes(readings: dict[datetime, float], rules: dict) -> tuple[dict
 # ---- generated counters ------------------------------------------------------------------------------------
 GAPS = [1, 1, 1, 1, 1, 2, 7, 59, 61, 180, 1439, 1441, 2900]  # minutes between readings
 KINDS = ["rise", "rise", "rise", "rise", "reset", "dip", "spike", "negative", "backwards", "jump"]
-STARTS = [datetime(2023, 3, 25, 21, 50, tzinfo=timezone.utc), datetime(2023, 10, 28, 21, 30, tzinfo=timezone.utc),
-          datetime(2023, 10, 28, 0, 55, tzinfo=timezone.utc)]
 
 
 @st.composite
@@ -128,10 +126,6 @@ def load(cursor, readings: list[tuple[datetime, float, bool]]) -> list[date]:
 def built(cursor, fact: CompiledFact, start: date, end: date) -> dict[int, tuple]:
     cursor.execute(f"SELECT datetime_key, energy_wh, adjustment, rejected_wh FROM ({fact.for_window(start, end)}) f")
     return {key: (energy, adjustment, rejected) for key, energy, adjustment, rejected in cursor.fetchall()}
-
-
-def minute_key(minute: datetime) -> int:
-    return int(minute.astimezone(timezone.utc).strftime("%Y%m%d%H%M"))
 
 
 def rounded(rows: dict[int, tuple]) -> dict[int, tuple]:

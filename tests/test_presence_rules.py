@@ -6,7 +6,7 @@ what the rule, applied here to the readings directly, gives."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -15,14 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domotic_assets.silver.store import replace_sensor_day
-from tests.compiled_facts import CompiledFact, built_as_range_and_day_by_day, compile_fact
+from tests.compiled_facts import STARTS, CompiledFact, built_as_range_and_day_by_day, compile_fact, minute_key
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")
 APARTMENT, ROOM, SENSOR = "hypothesis", "Hallway", "door-1"
 GAPS = [1, 1, 1, 2, 7, 59, 61, 119, 121, 180, 1439, 1441, 2900]  # minutes between readings
-STARTS = [datetime(2023, 3, 25, 21, 50, tzinfo=timezone.utc), datetime(2023, 10, 28, 21, 30, tzinfo=timezone.utc),
-          datetime(2023, 10, 28, 0, 55, tzinfo=timezone.utc)]
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +77,6 @@ def built(cursor, fact: CompiledFact, start: date, end: date) -> dict[int, tuple
         assert presence == activity  # a door without motion: presence is its activity
         rows[key] = (is_open, activity)
     return rows
-
-
-def minute_key(minute: datetime) -> int:
-    return int(minute.astimezone(timezone.utc).strftime("%Y%m%d%H%M"))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

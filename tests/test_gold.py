@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from domotic_assets.gold.assets import gold_daily_models, gold_models, silver_snapshot
+from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models, silver_snapshot
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.gold.unchanged_days import LIVE_RUN, reason_to_rebuild
@@ -631,6 +631,39 @@ def test_a_live_run_leaves_yesterday_as_it_is_and_it_equals_a_rebuild(warehouse,
     finally:
         execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
         assert failed_checks(build(warehouse, DAYS[0], DAYS[2])) == []
+
+
+def test_a_gold_day_leaves_the_views_built_on_its_views_in_place(warehouse, built):
+    """A day's run replaces its views (`energy_cost_day`, `house_balance_minute`, …) in place: the dashboards'
+    views built on them stay, with their grants, and the BI reads them without a rebuild of the dashboards."""
+    def dashboards() -> set[str]:
+        return {name for (name,) in query(warehouse, "SELECT viewname FROM pg_views WHERE schemaname = 'gold' "
+                                                     "AND viewname LIKE 'dash\\_%%'")}
+
+    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+    assert failed_checks([dg.materialize([gold_dashboard_views], resources=resources)]) == []
+    before = dashboards()
+    assert {"dash_energy_day", "dash_device_energy_day", "dash_house_balance_day"} <= before
+    assert failed_checks([dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2])]) == []
+    assert dashboards() == before
+
+
+def test_a_view_whose_columns_changed_is_created_again(warehouse, built):
+    """`create or replace view` refuses other columns: the view is then dropped and created again."""
+    def columns() -> list[str]:
+        return [name for (name,) in query(warehouse, """SELECT column_name FROM information_schema.columns
+                                                        WHERE table_schema = 'gold' AND table_name = 'energy_cost_day'
+                                                        ORDER BY ordinal_position""")]
+
+    built_columns = columns()
+    execute(warehouse, 'ALTER VIEW gold.energy_cost_day RENAME COLUMN "energy_wh" TO "energy_wh_before"')
+    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+    try:
+        assert failed_checks([dg.materialize([gold_daily_models], resources=resources,
+                                             partition_key=DAYS[2])]) == []
+        assert columns() == built_columns
+    finally:
+        assert failed_checks([dg.materialize([gold_dashboard_views], resources=resources)]) == []
 
 
 def test_a_day_s_build_leaves_its_facts_statistics_current(warehouse, built):

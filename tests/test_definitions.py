@@ -321,7 +321,7 @@ def test_gold_views_on_silver_wait_for_a_loaded_silver_day(defs):
 def test_a_dashboard_view_is_built_once_its_tables_have_a_day_and_not_again_for_a_new_day(defs):
     """`dash_energy_day` waits until every model it reads exists (a day of the daily ones), is requested once,
     and a new gold day does not request it again (the view reads every day); a rebuild of the dimensions does
-    (dbt swaps a rebuilt table in and drops the old one with the views on it)."""
+    (a dimension whose columns changed is swapped for a new table, which drops the views on it)."""
     instance = dg.DagsterInstance.ephemeral()
     graph = defs.resolve_asset_graph()
     view = dg.AssetKey("dash_energy_day")

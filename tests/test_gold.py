@@ -648,6 +648,34 @@ def test_a_gold_day_leaves_the_views_built_on_its_views_in_place(warehouse, buil
     assert dashboards() == before
 
 
+def test_a_rebuild_of_the_dimensions_leaves_the_views_on_them_in_place(warehouse, built):
+    """A dimension rebuilt with the same columns keeps its relation (its rows are replaced): the daily views and the
+    dashboards' views on it stay. One whose columns changed is swapped for a new table, as dbt does."""
+    def views() -> set[str]:
+        return {name for (name,) in query(warehouse, "SELECT viewname FROM pg_views WHERE schemaname = 'gold'")}
+
+    def dim_tariff_columns() -> list[str]:
+        return [name for (name,) in query(warehouse, """SELECT column_name FROM information_schema.columns
+                                                        WHERE table_schema = 'gold' AND table_name = 'dim_tariff'""")]
+
+    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+    assert failed_checks([dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2]),
+                          dg.materialize([gold_dashboard_views], resources=resources)]) == []
+    before, [(tariffs,)] = views(), query(warehouse, "SELECT count(*) FROM gold.dim_tariff")
+    assert {"energy_cost_day", "house_balance_minute", "dash_energy_day", "dash_comfort_room_day"} <= before
+    assert failed_checks([dg.materialize([gold_models], resources=resources)]) == []
+    assert views() == before
+    assert query(warehouse, "SELECT count(*) FROM gold.dim_tariff") == [(tariffs,)]
+    built_columns = dim_tariff_columns()
+    execute(warehouse, "ALTER TABLE gold.dim_tariff ADD COLUMN left_over integer")
+    try:
+        assert failed_checks([dg.materialize([gold_models], resources=resources)]) == []
+        assert dim_tariff_columns() == built_columns
+    finally:
+        assert failed_checks([dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2]),
+                              dg.materialize([gold_dashboard_views], resources=resources)]) == []
+
+
 def test_a_view_whose_columns_changed_is_created_again(warehouse, built):
     """`create or replace view` refuses other columns: the view is then dropped and created again."""
     def columns() -> list[str]:

@@ -42,8 +42,8 @@ DAILY_AUTOMATION = (
 
 # A dashboard view is built when it is missing once every model it reads has at least one day (and the forecasts
 # it reads exist), again when its SQL changes, and again when an unpartitioned model it reads is rebuilt (every
-# night: dbt swaps a rebuilt table or view in and drops the old one with the views on it); never for a new day:
-# a view reads every day.
+# night; a dimension whose columns changed is swapped for a new table, which drops the views on it); never for a
+# new day: a view reads every day.
 DASHBOARD_AUTOMATION = (
     (dg.AutomationCondition.missing() | dg.AutomationCondition.code_version_changed()
      | dg.AutomationCondition.any_deps_updated().ignore(dg.AssetSelection.tag(DAILY_TAG, "")))

@@ -17,6 +17,7 @@ import time
 import urllib.request
 import zipfile
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -321,6 +322,25 @@ def test_a_range_build_equals_day_by_day_builds(warehouse, built):
     for day in DAYS:
         results = build(warehouse, day, day)
         assert failed_checks(results) == []
+    assert facts_signature(warehouse) == before
+
+
+def test_gold_runs_of_other_days_build_side_by_side_and_of_the_same_day_one_after_the_other(warehouse, built):
+    """Three gold day runs and a rebuild of the dimensions at once (dbt's command line: one process each), two of
+    the day runs of the same day: every run succeeds (the views each rebuilds take turns, the same day's second
+    run waits and replaces the first's rows) and the facts are what they were."""
+    before = facts_signature(warehouse)
+    resources = {"dbt": gold_dbt("cli"), "warehouse": warehouse}
+
+    def run(day: str | None) -> dg.ExecuteInProcessResult:
+        if day is None:
+            return dg.materialize([gold_models], resources=resources, raise_on_error=False)
+        return dg.materialize([gold_daily_models], resources=resources, partition_key=day, raise_on_error=False)
+
+    with ThreadPoolExecutor(max_workers=4) as runs:
+        results = list(runs.map(run, [DAYS[0], DAYS[1], DAYS[1], None]))
+    assert [result.success for result in results] == [True] * 4
+    assert failed_checks(results) == []
     assert facts_signature(warehouse) == before
 
 

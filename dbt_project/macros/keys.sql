@@ -59,16 +59,37 @@
 {%- endmacro %}
 
 {#- Incremental facts replace their window (pre-hook): the delete is bounded to the window, by date key or,
-    with `as_date`, by a date column. -#}
+    with `as_date`, by a date column. Gold runs of other days build beside it; one that writes a day of this
+    window waits until this one commits (lock_window_days), then replaces what it wrote. -#}
 {% macro delete_window(relation, column='date_key', as_date=false) -%}
     {%- if is_incremental() -%}
-    {%- if as_date -%}
+    {{ lock_window_days(relation) }};
+    {%- if as_date %}
     delete from {{ relation }} where {{ in_window(column) }}
-    {%- else -%}
+    {%- else %}
     delete from {{ relation }} where {{ date_key_in_window(column) }}
     {%- endif -%}
     {%- else -%}
     select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The window's days of a fact, locked to the end of the model's transaction: each day by an advisory lock, in
+    ascending order (two runs of overlapping windows wait, never deadlock); a window of more than
+    var('max_locked_days') days locks the whole table against other writers (SHARE ROW EXCLUSIVE: readers read
+    on), which a day's writer, whose delete needs ROW EXCLUSIVE, waits for as well. -#}
+{% macro lock_window_days(relation) -%}
+    {%- set first = modules.datetime.date.fromisoformat(var('min_date')) -%}
+    {%- set days = (modules.datetime.date.fromisoformat(var('max_date')) - first).days -%}
+    {%- if days > var('max_locked_days') -%}
+    lock table {{ relation }} in share row exclusive mode
+    {%- else -%}
+    do $$
+    begin
+        for day in 0..{{ days - 1 }} loop
+            perform pg_advisory_xact_lock(hashtext('{{ relation }}'), {{ (first - modules.datetime.date(2000, 1, 1)).days }} + day);
+        end loop;
+    end $$
     {%- endif -%}
 {%- endmacro %}
 

@@ -17,10 +17,6 @@ TIMEZONE = "Europe/Zurich"
 WAREHOUSE_DB = "domotic"
 DAGSTER_DB = "domotic_dagster"
 PG_ROLE = "domotic"
-# Dagster pools whose limit is not dagster.yaml's default of 1, set when Dagster starts: two gold runs at once, a
-# live day beside a backfill's days (dbt locks the days a fact writes, docs/gold.md).
-GOLD_POOL = "gold"
-POOL_LIMITS = {GOLD_POOL: 2}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from domotic_config.private import own_folder
 from domotic_config.settings import Settings
-from domotic_config.variables import POOL_LIMITS, ROOT
+from domotic_config.variables import ROOT
 from domotic_ops import procs
 
 MODES = ("dev", "service")
@@ -78,9 +78,6 @@ class DagsterService:
         own_folder(self.home)  # it holds the runs' captured output
         shutil.copyfile(ROOT / "dagster.yaml", self.home / "dagster.yaml")
         env = self.environment()
-        for pool, limit in POOL_LIMITS.items():  # kept in Dagster's database
-            procs.run([str(Path(sys.executable).parent / "dagster"), "instance", "concurrency", "set", pool,
-                       str(limit)], env=env, cwd=ROOT)
         for name, command in self.commands().items():
             if not procs.is_alive(procs.read_pid(self._pid_file(name))):
                 procs.spawn(command, self._pid_file(name), self.logs / f"{name}.log", env=env, cwd=ROOT)

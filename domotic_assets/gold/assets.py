@@ -24,12 +24,12 @@ from domotic_assets.gold.translator import GoldTranslator
 from domotic_assets.gold.unchanged_days import LIVE_RUN, PROJECT, SNAPSHOT, last_build, reason_to_rebuild
 from domotic_assets.silver import store
 from domotic_assets.timing import daily_partitions
-from domotic_config.variables import GOLD_POOL
 from resources.postgres import PostgresResource
 
 DAILY_MODELS = "tag:daily"
 DASHBOARD_VIEWS = "tag:dashboards"
 ENERGY_FACT = "fact_energy_minute"
+GOLD_POOL = "gold"
 INSERTED = re.compile(r"INSERT (?:0 )?(\d+)")
 
 

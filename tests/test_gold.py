@@ -670,7 +670,8 @@ def test_a_gold_day_leaves_the_views_built_on_its_views_in_place(warehouse, buil
 
 def test_a_rebuild_of_the_dimensions_leaves_the_views_on_them_in_place(warehouse, built):
     """A dimension rebuilt with the same columns keeps its relation (its rows are replaced): the daily views and the
-    dashboards' views on it stay. One whose columns changed is swapped for a new table, as dbt does."""
+    dashboards' views on it stay. One whose columns changed is swapped for a new table, as dbt does, and so is
+    every table in a full refresh."""
     def views() -> set[str]:
         return {name for (name,) in query(warehouse, "SELECT viewname FROM pg_views WHERE schemaname = 'gold'")}
 
@@ -683,14 +684,23 @@ def test_a_rebuild_of_the_dimensions_leaves_the_views_on_them_in_place(warehouse
                           dg.materialize([gold_dashboard_views], resources=resources)]) == []
     before, [(tariffs,)] = views(), query(warehouse, "SELECT count(*) FROM gold.dim_tariff")
     assert {"energy_cost_day", "house_balance_minute", "dash_energy_day", "dash_comfort_room_day"} <= before
+    def relation() -> list[tuple]:
+        return query(warehouse, "SELECT 'gold.dim_tariff'::regclass::oid")
+
+    table = relation()
     assert failed_checks([dg.materialize([gold_models], resources=resources)]) == []
     assert views() == before
     assert query(warehouse, "SELECT count(*) FROM gold.dim_tariff") == [(tariffs,)]
+    assert relation() == table
     built_columns = dim_tariff_columns()
     execute(warehouse, "ALTER TABLE gold.dim_tariff ADD COLUMN left_over integer")
     try:
         assert failed_checks([dg.materialize([gold_models], resources=resources)]) == []
         assert dim_tariff_columns() == built_columns
+        table = relation()
+        assert failed_checks([dg.materialize([gold_models], resources=resources, run_config={
+            "ops": {"gold_models": {"config": {"full_refresh": True}}}})]) == []
+        assert relation() != table
     finally:
         assert failed_checks([dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2]),
                               dg.materialize([gold_dashboard_views], resources=resources)]) == []

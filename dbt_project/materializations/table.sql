@@ -3,7 +3,8 @@
     own table materialization renames the old table away and drops it `cascade`, which drops every view on it:
     each night's rebuild of the dimensions dropped the daily views (`energy_cost_day`, …) and the dashboards'
     views on those until a gold day and the dashboards were built again. A table whose columns changed is swapped
-    as dbt does (with the views on it); so is a new one, which gets its indexes (`indexes` config). -#}
+    as dbt does (with the views on it), and so is every table in a full refresh; a new table gets its indexes
+    (`indexes` config). -#}
 {%- materialization table, adapter='postgres' -%}
   {%- set existing_relation = load_cached_relation(this) -%}
   {%- set target_relation = this.incorporate(type='table') -%}
@@ -18,7 +19,7 @@
   {% call statement('main') -%}
     {{ get_create_table_as_sql(False, intermediate_relation, sql) }}
   {%- endcall %}
-  {%- set in_place = existing_relation is not none and existing_relation.is_table
+  {%- set in_place = existing_relation is not none and existing_relation.is_table and not should_full_refresh()
         and same_columns(existing_relation, intermediate_relation) -%}
   {%- if in_place -%}
     {% call statement('replace_rows') -%}

@@ -43,15 +43,15 @@
   {{ return({'relations': [target_relation]}) }}
 {%- endmaterialization -%}
 
-{#- Whether two relations have the same columns, in the same order, of the same types. -#}
+{#- Whether two relations have the same columns, in the same order, of the same types (as PostgreSQL spells
+    them, with their precision, lengths and element types). -#}
 {% macro same_columns(relation, other) -%}
-  {%- set described = [] -%}
-  {%- for each in [relation, other] -%}
-    {%- set columns = [] -%}
-    {%- for column in adapter.get_columns_in_relation(each) -%}
-      {%- do columns.append(column.name ~ ' ' ~ column.data_type) -%}
-    {%- endfor -%}
-    {%- do described.append(columns) -%}
-  {%- endfor -%}
-  {{ return(described[0] == described[1]) }}
+  {{ return(column_types(relation) == column_types(other)) }}
+{%- endmacro %}
+
+{% macro column_types(relation) -%}
+  {%- set described = run_query("select attname || ' ' || format_type(atttypid, atttypmod) from pg_attribute
+                                 where attrelid = " ~ dbt.string_literal(relation.include(database=false)) ~ "::regclass
+                                 and attnum > 0 and not attisdropped order by attnum") -%}
+  {{ return(described.columns[0].values() | list) }}
 {%- endmacro %}

@@ -486,14 +486,39 @@ LATE_READING = f"""INSERT INTO silver.sensor_events SELECT apartment, room, sens
                    "timestamp" + interval '1 second', is_outlier, 'late.json', partition_date {NOON} LIMIT 1"""
 
 
-def reconciliation(snapshot: str | None) -> str:
-    """The status of environment_readings_land_in_facts over DAYS[1] (pass, fail or error), given a snapshot."""
-    window = {"min_date": DAYS[1], "max_date": DAYS[2], **({"silver_snapshot": snapshot} if snapshot else {})}
-    test = ["test", "--select", "environment_readings_land_in_facts", "--vars", json.dumps(window)]
+def dbt_test_status(selection: str, **dbt_vars) -> str:
+    """The status of one dbt test over DAYS[1] (pass, warn, fail or error), given more vars."""
+    window = {"min_date": DAYS[1], "max_date": DAYS[2], **dbt_vars}
+    test = ["test", "--select", selection, "--vars", json.dumps(window)]
     invocation = gold_dbt().cli(test, raise_on_error=False).wait()
     [result] = invocation.get_artifact("run_results.json")["results"]
     shutil.rmtree(invocation.target_path, ignore_errors=True)
     return result["status"]
+
+
+def reconciliation(snapshot: str | None) -> str:
+    """The status of environment_readings_land_in_facts over DAYS[1], given a snapshot."""
+    return dbt_test_status("environment_readings_land_in_facts", **({"silver_snapshot": snapshot} if snapshot else {}))
+
+
+def test_the_recency_check_judges_a_past_day_by_its_own_last_minutes(warehouse, built, monkeypatch):
+    """recent_in_window over DAYS[1], a past day judged by its own end: it passes when the day's energy reaches its
+    last hour and warns when it stops two hours before the day's end, though the next day holds newer minutes."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+    recency = "fact_energy_minute,test_name:recent_in_window"
+    last_two_hours = f"""FROM gold.fact_energy_minute WHERE date_key = {DAYS[1].replace("-", "")} AND datetime_key >=
+        to_char((date '{DAYS[2]}'::timestamp at time zone 'Europe/Zurich' - interval '2 hours') at time zone 'UTC',
+                'YYYYMMDDHH24MI')::bigint"""
+    assert dbt_test_status(recency) == "pass"
+    execute(warehouse, f"CREATE TABLE gold.hidden_minutes AS SELECT * {last_two_hours}; DELETE {last_two_hours}")
+    try:
+        assert query(warehouse, "SELECT count(*) FROM gold.hidden_minutes")[0][0] > 0
+        assert dbt_test_status(recency) == "warn"
+    finally:
+        execute(warehouse, "INSERT INTO gold.fact_energy_minute SELECT * FROM gold.hidden_minutes; "
+                           "DROP TABLE gold.hidden_minutes")
+    assert dbt_test_status(recency) == "pass"
 
 
 def test_the_reconciliation_with_silver_is_bounded_by_the_silver_a_run_started_from(warehouse, built, monkeypatch):

@@ -50,7 +50,12 @@
 
 {#- A local midnight of the window (var min_date or max_date) moved var('edge_minutes') out of it, as an instant. -#}
 {% macro sensor_span_edge(day_var, sign) -%}
-    (date '{{ var(day_var) }}'::timestamp at time zone '{{ var("timezone") }}' {{ sign }} interval '{{ var("edge_minutes") }} minutes')
+    ({{ window_midnight(day_var) }} {{ sign }} interval '{{ var("edge_minutes") }} minutes')
+{%- endmacro %}
+
+{#- A local midnight of the window (var min_date or max_date), as an instant. -#}
+{% macro window_midnight(day_var) -%}
+    (date '{{ var(day_var) }}'::timestamp at time zone '{{ var("timezone") }}')
 {%- endmacro %}
 
 {#- The same window on a date key column (YYYYMMDD). -#}

@@ -17,4 +17,5 @@ select distinct on (weather.date_key, weather.datetime_key, weather.site_key)
 from {{ ref('fact_weather_hour') }} as weather
 join {{ ref('dim_date') }} as days on days.date_key = weather.date_key
 where weather.issued_at < days.date::timestamp at time zone '{{ var("timezone") }}'
-order by weather.date_key asc, weather.datetime_key asc, weather.site_key asc, weather.issued_at desc, weather.prediction_date desc
+order by
+    weather.date_key asc, weather.datetime_key asc, weather.site_key asc, weather.issued_at desc, weather.prediction_date desc

@@ -7,8 +7,9 @@ from importlib.metadata import version
 import dagster as dg
 import pytest
 
+from domotic_assets.gold import dbt_runner
 from domotic_assets.gold.assets import gold_daily_models, refuse_partial_full_refresh
-from domotic_assets.gold.dbt_runner import CHECKED_WITH, checked
+from domotic_assets.gold.dbt_runner import CHECKED_WITH, checked, keep_compiled_templates
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.timing import daily_partitions
 from resources.postgres import PostgresResource
@@ -54,3 +55,27 @@ def test_a_full_refresh_of_some_days_is_refused_before_dbt_runs():
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
     assert "would delete every other day: run it as a backfill of every partition" in str(failure.event_specific_data)
+
+
+@pytest.mark.unit
+def test_dbt_s_templates_compiled_by_one_process_are_loaded_by_the_next(tmp_path, monkeypatch):
+    """A template compiled once is stored and loaded again instead of compiled (as a new process does); the text
+    and the native environments keep their own compiled code for the same source."""
+    from dbt_common.clients.jinja import MacroFuzzEnvironment, get_template
+    from dbt_common.exceptions import CompilationError
+
+    monkeypatch.setattr(MacroFuzzEnvironment, "compile", MacroFuzzEnvironment.compile)  # restored after the test
+    keep_compiled_templates(tmp_path)
+    source = "{{ [1, 2] | length + x }}"
+    assert get_template(source, {}).render({"x": 1}) == "3"
+    assert get_template(source, {}, native=True).render({"x": 1}) == 3
+    assert len(list(tmp_path.iterdir())) == 2
+
+    def compile_again(*args, **kwargs):
+        raise AssertionError("compiled again")
+
+    monkeypatch.setattr(dbt_runner, "compile_template", compile_again)  # a new process finds them compiled
+    assert get_template(source, {}).render({"x": 2}) == "4"
+    assert get_template(source, {}, native=True).render({"x": 2}) == 4
+    with pytest.raises(CompilationError, match="compiled again"):
+        get_template("{{ x }} changed", {}).render({"x": 1})

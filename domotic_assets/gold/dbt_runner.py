@@ -9,10 +9,15 @@ still rendered at execution with the `--vars` given. Values rendered once at par
 test) must not read the window: tests scope themselves to it through `meta.run_window` (macro
 `get_where_subquery`).
 
+dbt compiles its Jinja (about 200 macros and node templates a day's build) once per process: about 1 s of a new
+run process's first build. The compiled templates are kept in the project's target folder (`jinja-bytecode/`) with
+Jinja's own bytecode cache, keyed by the template's source, so every later process loads them instead.
+
 This module is the one place that uses internals of dbt-core and dagster-dbt (not exported by either): dbt's
-adapter factory and manifest decoder, dagster-dbt's selection helpers. `CHECKED_WITH` names the versions it
-was checked against; with any other installed version gold runs take dagster-dbt's public command-line path
-instead (`project.py`), and a test fails until this module is checked again.
+adapter factory, manifest decoder and Jinja environment (dbt-common's), dagster-dbt's selection helpers.
+`CHECKED_WITH` names the versions it was checked against; with any other installed version gold runs take
+dagster-dbt's public command-line path instead (`project.py`), and a test fails until this module is checked
+again.
 """
 
 import ctypes
@@ -34,10 +39,14 @@ from dbt.adapters.factory import FACTORY
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 from dbt.contracts.graph.manifest import Manifest
 from dbt.parser.manifest import extended_mashumuro_decoder
+from dbt_common.clients.jinja import MacroFuzzEnvironment
 from dbt_common.events.base_types import EventMsg
 from dbt_common.events.functions import msg_to_dict
+from jinja2 import FileSystemBytecodeCache
 
 SAVED_PARSE = "partial_parse.msgpack"
+COMPILED_TEMPLATES = "jinja-bytecode"  # in the saved parse's target folder
+compile_template = MacroFuzzEnvironment.compile  # Jinja's compilation, which keep_compiled_templates wraps
 # The events dagster-dbt turns into materialisations and check results (DbtCoreCliEventMessage.is_result_event).
 RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
 STOP_WAIT_SECONDS = 60
@@ -111,6 +120,27 @@ class DbtRun:
         events.put(result)
 
 
+def keep_compiled_templates(directory: Path) -> None:
+    """From now on, dbt's Jinja environments in this process load a template compiled by an earlier process from
+    `directory` and store the ones they compile there. A template's file is named by its environment's kind
+    (text or native, extensions), name and source; Jinja's bucket checks the source, the Python bytecode version
+    and its own version on load."""
+    directory.mkdir(exist_ok=True)
+    cache = FileSystemBytecodeCache(str(directory), "%s.jinja")
+
+    def compile_kept(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or defer_init or not isinstance(source, str):
+            return compile_template(self, source, name, filename, raw, defer_init)
+        kind = "|".join([type(self).__qualname__, *sorted(self.extensions), name or "", filename or ""])
+        bucket = cache.get_bucket(self, f"{kind}|{cache.get_source_checksum(source)}", None, source)
+        if bucket.code is None:
+            bucket.code = compile_template(self, source, name, filename)
+            cache.set_bucket(bucket)
+        return bucket.code
+
+    MacroFuzzEnvironment.compile = compile_kept  # type: ignore[method-assign]
+
+
 def stop(thread: threading.Thread) -> None:
     """Stop a dbt run the way Ctrl-C stops dbt: its open queries are cancelled, then its thread is interrupted
     (dbt then skips the nodes not started)."""
@@ -128,6 +158,7 @@ def in_process_run(args: Sequence[str], *, context: dg.AssetExecutionContext | N
                    profiles_dir: str | None, saved_parse_path: Path, target_path: Path | None) -> DbtRun:
     """A dbt command with what `DbtCliResource.cli()` adds to it: the selection of the assets and checks the
     step materialises, and a target folder of its own (named as dagster-dbt names it)."""
+    keep_compiled_templates(saved_parse_path / COMPILED_TEMPLATES)
     args, selects, excludes = extract_runtime_selection_from_args(list(args))
     params = get_updated_cli_invocation_params_for_context(
         context=context, manifest={}, dagster_dbt_translator=DagsterDbtTranslator(),

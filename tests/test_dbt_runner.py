@@ -69,7 +69,7 @@ def test_dbt_s_templates_compiled_by_one_process_are_loaded_by_the_next(tmp_path
     source = "{{ [1, 2] | length + x }}"
     assert get_template(source, {}).render({"x": 1}) == "3"
     assert get_template(source, {}, native=True).render({"x": 1}) == 3
-    assert len(list(tmp_path.iterdir())) == 2
+    assert len(list(tmp_path.rglob("*.jinja"))) == 2
 
     def compile_again(*args, **kwargs):
         raise AssertionError("compiled again")
@@ -79,3 +79,17 @@ def test_dbt_s_templates_compiled_by_one_process_are_loaded_by_the_next(tmp_path
     assert get_template(source, {}, native=True).render({"x": 2}) == 4
     with pytest.raises(CompilationError, match="compiled again"):
         get_template("{{ x }} changed", {}).render({"x": 1})
+
+
+@pytest.mark.unit
+def test_a_kept_template_that_cannot_be_read_is_compiled_again(tmp_path, monkeypatch):
+    """The kept templates only save time: a damaged file is compiled again (and replaced), not a failed build."""
+    from dbt_common.clients.jinja import MacroFuzzEnvironment, get_template
+
+    monkeypatch.setattr(MacroFuzzEnvironment, "compile", MacroFuzzEnvironment.compile)  # restored after the test
+    keep_compiled_templates(tmp_path)
+    source = "{{ [1, 2] | length + x }}"
+    assert get_template(source, {}).render({"x": 1}) == "3"
+    [kept] = tmp_path.rglob("*.jinja")
+    kept.write_bytes(kept.read_bytes()[:40])  # cut in the middle of its compiled code
+    assert get_template(source, {}).render({"x": 2}) == "4"

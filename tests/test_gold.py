@@ -509,9 +509,10 @@ def test_the_recency_check_judges_a_past_day_by_its_own_last_minutes(warehouse, 
     for name, value in warehouse.dbt_environment().items():
         monkeypatch.setenv(name, value)
     recency = "fact_energy_minute,test_name:recent_in_window"
-    last_two_hours = f"""FROM gold.fact_energy_minute WHERE date_key = {DAYS[1].replace("-", "")} AND datetime_key >=
-        to_char((date '{DAYS[2]}'::timestamp at time zone 'Europe/Zurich' - interval '2 hours') at time zone 'UTC',
-                'YYYYMMDDHH24MI')::bigint"""
+    two_hours_before_its_end = datetime.combine(date.fromisoformat(DAYS[2]), datetime.min.time(), ZURICH) \
+        - timedelta(hours=2)
+    last_two_hours = (f"FROM gold.fact_energy_minute WHERE date_key = {DAYS[1].replace('-', '')} AND datetime_key >= "
+                      f"{two_hours_before_its_end.astimezone(ZoneInfo('UTC')):%Y%m%d%H%M}")
     assert dbt_test_status(recency) == "pass"
     execute(warehouse, f"CREATE TABLE gold.hidden_minutes AS SELECT * {last_two_hours}; DELETE {last_two_hours}")
     try:

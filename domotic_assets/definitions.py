@@ -7,7 +7,6 @@ from domotic_assets import sources_definitions as sources
 from domotic_assets.freshness import with_freshness
 from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models
 from domotic_assets.gold.project import gold_dbt
-from domotic_assets.gold.unchanged_days import LIVE_RUN
 from domotic_assets.governance.alerts import run_failure_alert_sensor
 from domotic_assets.governance.device_alerts import device_health_alerts
 from domotic_assets.governance.freshness_alerts import freshness_alert_sensor
@@ -30,11 +29,11 @@ defs = dg.Definitions(
     jobs=[gdpr_export_job, gdpr_erase_job],
     sensors=[run_failure_alert_sensor, freshness_alert_sensor("freshness_alert_sensor"),
              # the device-health alerts of a gold day follow it in the same sensor; it looks as often as the
-             # share sensor (a new file's way to gold); its gold runs leave the days nothing new reaches as they are
+             # share sensor (a new file's way to gold)
              dg.AutomationConditionSensorDefinition("gold_automation_sensor",
                                                     target=[gold_models, gold_daily_models, gold_dashboard_views,
                                                             device_health_alerts],
-                                                    run_tags={**DOWNSTREAM_FIRST, **LIVE_RUN},
+                                                    run_tags=DOWNSTREAM_FIRST,
                                                     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
                                                     default_status=dg.DefaultSensorStatus.RUNNING),
              dg.AutomationConditionSensorDefinition("ml_automation_sensor", target=ML_ASSETS, run_tags=DOWNSTREAM_FIRST,

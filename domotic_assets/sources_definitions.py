@@ -11,7 +11,7 @@ from domotic_assets.governance.retention import bronze_retention_job, bronze_ret
 from domotic_assets.ingestion.jobs import sensor_files_job, weather_files_job
 from domotic_assets.ingestion.sensors import daily_weather_schedule, sftp_weather_files_sensor, smb_sensor_files_sensor
 from domotic_assets.silver.reference import silver_reference_tables
-from domotic_assets.silver.sensor_events import silver_sensor_events
+from domotic_assets.silver.sensor_events import readings_reaching_back, silver_sensor_events
 from domotic_assets.silver.weather import silver_weather_forecasts
 from resources.configured import fixed, platform_resources
 
@@ -24,7 +24,8 @@ EXECUTOR = dg.in_process_executor
 
 defs = dg.Definitions(
     assets=dg.map_asset_specs(with_freshness, [bronze_sensor_files, bronze_weather_files, silver_sensor_events,
-                                               silver_weather_forecasts, silver_reference_tables]),
+                                               readings_reaching_back, silver_weather_forecasts,
+                                               silver_reference_tables]),
     jobs=[sensor_files_job, weather_files_job, bronze_retention_job],
     sensors=[smb_sensor_files_sensor, sftp_weather_files_sensor, freshness_alert_sensor("sources_freshness_alert_sensor"),
              dg.AutomationConditionSensorDefinition("reference_tables_automation_sensor",

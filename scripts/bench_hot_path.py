@@ -185,6 +185,18 @@ def runs_since(instance: dg.DagsterInstance, since: float) -> dict[str, list[tup
     return found
 
 
+def backfill_waits(instance: dg.DagsterInstance, since: float, excluded: str | None) -> list[float]:
+    """For each backfill created since `since` (the one the benchmark launched excluded), the seconds until its
+    first run existed: Dagster's backfill daemon looks for new backfills every 30 s."""
+    waits = []
+    for backfill in instance.get_backfills(limit=1000):
+        if backfill.backfill_timestamp >= since and backfill.backfill_id != excluded:
+            records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+            if records:
+                waits.append(min(r.create_timestamp.timestamp() for r in records) - backfill.backfill_timestamp)
+    return waits
+
+
 def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bool, workdir: Path) -> None:
     folder = workdir / f"{apartments}-apartments"
     shutil.rmtree(folder, ignore_errors=True)
@@ -238,6 +250,8 @@ def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bo
             waits, launches, durations = ([run[field] for run in runs] for field in range(3))
             print(f"  {kind}: {len(runs)} runs ({sum(run[3] for run in runs)} failed), queue {summary(waits)}; "
                   f"launch {summary(launches)}; run {summary(durations)}")
+        waits = backfill_waits(instance, live_began, backfill_id)
+        print(f"  the automation's backfills: {len(waits)}, their first run after {summary(waits)}")
     finally:
         for service in reversed(running.values()):
             service.stop()

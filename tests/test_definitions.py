@@ -17,7 +17,6 @@ import yaml
 from dagster._core.execution.backfill import PartitionBackfill  # a backfill registered without a daemon
 
 from domotic_assets.gold.assets import gold_daily_models
-from domotic_assets.gold.unchanged_days import LIVE_RUN
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION, GOLD_INPUTS
 from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.store import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
@@ -31,6 +30,7 @@ ASSETS = {  # asset key: (group, kinds)
     "bronze_sensor_files": ("bronze", {"smb", "json"}),
     "bronze_weather_files": ("bronze", {"sftp", "csv"}),
     "silver_sensor_events": ("silver", {"polars", "postgres"}),
+    "silver_readings_reaching_back": ("silver", set()),
     "silver_weather_forecasts": ("silver", {"polars", "postgres"}),
     "silver_reference_tables": ("silver", {"mysql", "postgres"}),
     **{name: ("gold", {"dbt", "postgres"}) for name in (
@@ -118,15 +118,6 @@ def test_stable_names_groups_kinds_and_checks(defs):
 
 
 @pytest.mark.component
-def test_only_the_gold_automation_s_runs_leave_unchanged_gold_days_as_they_are(defs):
-    """Its runs carry the tag that lets a gold run leave its first days as they are (docs/gold.md); a run launched
-    by hand or by a backfill rebuilds every day it targets."""
-    tagged = {sensor.name for sensor in defs.sensors
-              if LIVE_RUN.items() <= getattr(sensor, "run_tags", {}).items()}
-    assert tagged == {"gold_automation_sensor"}
-
-
-@pytest.mark.component
 def test_silver_assets_name_their_table_and_columns(defs):
     graph = defs.resolve_asset_graph()
     for name, (table, columns) in TABLES.items():
@@ -193,10 +184,11 @@ def instance_with_unpartitioned_assets(defs) -> dg.DagsterInstance:
 
 @pytest.mark.component
 def test_a_gold_day_missing_while_a_silver_day_it_reads_exists_is_requested_until_built(defs):
-    """A gold day reads the sensor days either side of it: requested when one of them lands, and again on later
-    ticks while it is still missing (a run that was interrupted), but never for days further from silver."""
+    """A gold day reads the sensor days either side of it: requested when one of them lands (a first load reaches
+    back into the day before), and again on later ticks while it is still missing (a run that was interrupted),
+    but never for days further from silver."""
     instance = instance_with_unpartitioned_assets(defs)
-    for name in ("silver_sensor_events", "silver_weather_forecasts"):
+    for name in ("silver_sensor_events", "silver_readings_reaching_back", "silver_weather_forecasts"):
         instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2023-10-02"))
     fact = dg.AssetSelection.assets("fact_presence_minute")
     first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact)
@@ -207,28 +199,36 @@ def test_a_gold_day_missing_while_a_silver_day_it_reads_exists_is_requested_unti
 
 
 @pytest.mark.component
-def test_a_late_sensor_day_rebuilds_the_gold_days_either_side_of_it_and_no_other(defs):
-    """Gold days built; then the silver day 2023-10-03 is loaded again (a late file): the gold days that read it,
-    2023-10-02 to 2023-10-04, are rebuilt, not 2023-10-01 nor 2023-10-05."""
+def test_a_sensor_day_rebuilds_the_gold_day_before_it_only_when_its_new_readings_reach_back(defs):
+    """Gold days built; then the silver day 2023-10-03 is appended to (a new file): the gold days that read its
+    readings, 2023-10-03 and 2023-10-04, are requested. Then new readings of 2023-10-03 that reach back into
+    2023-10-02 are recorded (a reload, or readings among the day's first): 2023-10-02 is requested too. Never
+    2023-10-01 nor 2023-10-05."""
     instance = instance_with_unpartitioned_assets(defs)
     days = [f"2023-10-0{day}" for day in range(1, 6)]
     for day in days:
-        instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition=day))
+        for name in ("silver_sensor_events", "silver_readings_reaching_back"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(name, partition=day))
     fact = dg.AssetSelection.assets("fact_energy_minute")
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact).cursor
     for day in ["2023-09-30", *days, "2023-10-06"]:  # with the neighbours of the first and last silver days
         instance.report_runless_asset_event(dg.AssetMaterialization("fact_energy_minute", partition=day))
     cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor).cursor
-    instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-03"))
-    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor)
-    [result] = [r for r in tick.results if r.true_subset.size]
-    assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-02", "2023-10-03", "2023-10-04"}
+    requested = []
+    for loaded in (["silver_sensor_events"], ["silver_sensor_events", "silver_readings_reaching_back"]):
+        for name in loaded:
+            instance.report_runless_asset_event(dg.AssetMaterialization(name, partition="2023-10-03"))
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor)
+        cursor = tick.cursor
+        [result] = [r for r in tick.results if r.true_subset.size]
+        requested.append(result.true_subset.expensively_compute_partition_keys())
+    assert requested == [{"2023-10-03", "2023-10-04"}, {"2023-10-02"}]
 
 
 @pytest.mark.component
 def test_gold_follows_a_silver_day_while_the_days_beside_it_are_being_loaded(defs):
     """While a backfill reloads the silver days 2023-10-01 and 2023-10-02, a live file lands on 2023-10-03: the
-    gold days that read it (2023-10-02 to 2023-10-04) are built at once, not after the backfill (a silver day
+    gold days that read it (2023-10-03 and 2023-10-04) are built at once, not after the backfill (a silver day
     swaps in one transaction, the reconciliation with silver is bounded by the silver a run started from, and the
     backfill's update requests them again). A backfill that selects the gold facts too holds the gold days it
     targets, today's included when it reloads yesterday (Dagster's partition mapping)."""
@@ -249,7 +249,7 @@ def test_gold_follows_a_silver_day_while_the_days_beside_it_are_being_loaded(def
     instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition=days[2]))
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor)
     [result] = [r for r in tick.results if r.true_subset.size]
-    assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-02", "2023-10-03", "2023-10-04"}
+    assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-03", "2023-10-04"}
 
 
 @pytest.mark.component

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from domotic_assets.gold.project import project_vars
 from domotic_assets.silver.store import replace_sensor_day
+from domotic_config.dbt_vars import project_vars
 from tests.compiled_facts import STARTS, CompiledFact, built_as_range_and_day_by_day, compile_fact, minute_key
 
 pytestmark = pytest.mark.integration

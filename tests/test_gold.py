@@ -31,7 +31,6 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models, silver_snapshot
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
-from domotic_assets.gold.unchanged_days import LIVE_RUN, reason_to_rebuild
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
 from domotic_assets.governance.device_alerts import (
     BATTERY_LOW_PCT,
@@ -43,6 +42,7 @@ from domotic_assets.governance.device_alerts import (
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver import store as silver_store
+from domotic_assets.silver.reaching_back import reaches_day_before
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_ops.procs import free_port
 from resources.alerts import AlertWebhookResource
@@ -594,13 +594,13 @@ def test_a_snapshot_held_longer_than_its_wait_fails_naming_the_day(warehouse, bu
 
 
 def copied_reading(sensor: str, hour: int, minute: int = 0, shift: str = "1 second") -> str:
-    """An INSERT of a copy of the first reading of a `sensor` condition at a local time of the day %(day)s, its
-    instant shifted by `shift` (a reading loaded after a gold build: source file late.json)."""
-    return f"""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field, value, unit,
-               "timestamp" + interval '{shift}', is_outlier, 'late.json', partition_date
+    """A SELECT of a copy of the first reading of a `sensor` condition at a local time of the day %(day)s, its
+    instant shifted by `shift` (a reading of a file loaded after a gold build: source file late.json)."""
+    return f"""SELECT apartment, room, sensor_type, sensor_id, field, value, unit, "timestamp" + interval '{shift}',
+               is_outlier, 'late.json', partition_date
                FROM silver.sensor_events WHERE partition_date = %(day)s AND {sensor}
                AND "timestamp" = (%(day)s::date + time '{hour:02}:{minute:02}') AT TIME ZONE 'Europe/Zurich'
-               ORDER BY apartment, sensor_id LIMIT 1 RETURNING 1"""
+               ORDER BY apartment, sensor_id LIMIT 1"""
 
 
 PLUG_COUNTER = "sensor_type = 'plug' AND field = 'total'"
@@ -608,57 +608,34 @@ HOUSE_METER = "sensor_type = 'consumption' AND field = 'total_power'"
 CLIMATE = "sensor_type = 'meteo' AND field = 'temperature_c'"
 
 
-def test_a_day_is_rebuilt_only_when_a_reading_loaded_since_its_build_reaches_it(warehouse, built):
-    """The rule a live gold run applies to its first days: after a build of DAYS[1] from a snapshot, readings of
-    DAYS[2] loaded later reach DAYS[1] when they are among the first `edge_readings` of a counter or of the house
-    meter, or lie before DAYS[2]'s midnight; late readings of a counter, and any reading of another sensor in
-    DAYS[2], do not; a file of DAYS[1] or DAYS[0] does."""
-    day, after = date.fromisoformat(DAYS[1]), {"day": DAYS[2]}
-    [(snapshot,)] = query(warehouse, "SELECT pg_current_snapshot()::text")
+def test_new_readings_reach_back_into_the_day_before_by_the_gold_rule(warehouse, built):
+    """What the silver append records for the gold day before (`reaches_day_before`): new readings of DAYS[2]
+    reach DAYS[1] when they are among the first `edge_readings` of a counter or of the house meter, or lie before
+    DAYS[2]'s midnight, or replace a corrected file's rows; a counter's reading at noon and a climate reading at
+    00:05 do not."""
+    day = date.fromisoformat(DAYS[2])
 
-    def reason() -> str | None:
-        return reason_to_rebuild(warehouse, day, snapshot, 61)
+    def reason(*copies: str, replaced: tuple[str, ...] = ()) -> str | None:
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            rows = [row for copy in copies for row in query(warehouse, copy, {"day": DAYS[2]})]
+            assert len(rows) == len(copies)
+            new = pl.DataFrame(rows, schema=list(silver_store.SENSOR_COLUMNS), orient="row")
+            return reaches_day_before(cursor, day, new, list(replaced))
 
-    try:
-        assert reason() is None
-        assert query(warehouse, copied_reading(PLUG_COUNTER, 12), after) == [(1,)]
-        assert query(warehouse, copied_reading(CLIMATE, 0, 5), after) == [(1,)]
-        assert reason() is None  # a counter's reading at noon, a climate reading at 00:05
-        assert query(warehouse, copied_reading(PLUG_COUNTER, 0, 40), after) == [(1,)]
-        assert "a reading loaded since into 2023-10-30 lies before its midnight or is among the first 61" in reason()
-        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
-        assert query(warehouse, copied_reading(HOUSE_METER, 0, 3), after) == [(1,)]
-        assert "2023-10-30 lies before its midnight or is among the first 61" in reason()
-        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
-        assert query(warehouse, copied_reading(CLIMATE, 0, 0, "-10 minutes"), after) == [(1,)]
-        assert "2023-10-30 lies before its midnight" in reason()
-        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
-        assert reason() is None
-        for ledger_day in DAYS[:2]:
-            execute(warehouse, "INSERT INTO silver.file_ledger (file, source, apartment, partition_date, rows, checksum) "
-                               "VALUES ('late.json', 'sensor', 'jimmy', %s, 0, '-')", (ledger_day,))
-            assert "sensor files of 2023-10-28 or 2023-10-29 were loaded since" in reason()
-            execute(warehouse, "DELETE FROM silver.file_ledger WHERE file = 'late.json'")
-    finally:
-        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
-        execute(warehouse, "DELETE FROM silver.file_ledger WHERE file = 'late.json'")
+    assert reason(copied_reading(PLUG_COUNTER, 12), copied_reading(CLIMATE, 0, 5)) is None
+    assert reason(copied_reading(PLUG_COUNTER, 0, 40)) == \
+        "1 energy series have a reading among their first 61 of 2023-10-30"
+    assert reason(copied_reading(HOUSE_METER, 0, 3), copied_reading(PLUG_COUNTER, 0, 20)) == \
+        "2 energy series have a reading among their first 61 of 2023-10-30"
+    assert reason(copied_reading(CLIMATE, 0, 0, "-10 minutes")) == "1 readings lie before 2023-10-30's midnight"
+    assert reason(copied_reading(CLIMATE, 12), replaced=("corrected.json",)) == \
+        "1 corrected files replaced their rows"
 
 
-def test_a_live_run_leaves_yesterday_as_it_is_and_it_equals_a_rebuild(warehouse, built):
-    """Live gold runs (the automation's tag) of DAYS[1] and DAYS[2], as a new file of DAYS[2] requests them: the
-    first rebuilds both (no build recorded); after a reading of DAYS[2] at noon the next rebuilds DAYS[2] only, and
-    DAYS[1] as it stands equals a rebuild; after a reading among DAYS[2]'s first, DAYS[1] is rebuilt again."""
-    instance = dg.DagsterInstance.ephemeral()
-    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+def test_a_gold_day_the_next_day_s_new_readings_do_not_reach_equals_its_rebuild(warehouse, built):
+    """A reading of DAYS[2] at noon loaded after DAYS[1] and DAYS[2] were built does not reach DAYS[1]: the
+    automation rebuilds DAYS[2] only, and DAYS[1] as it stands equals a rebuild of both days."""
     after = {"day": DAYS[2]}
-
-    def live_run() -> str:
-        result = dg.materialize([gold_daily_models], resources=resources, instance=instance, tags={
-            **LIVE_RUN, "dagster/asset_partition_range_start": DAYS[1], "dagster/asset_partition_range_end": DAYS[2]})
-        assert failed_checks([result]) == []
-        [rebuilt_from] = {m.materialization.metadata["rebuilt_from"].value
-                          for m in result.get_asset_materialization_events()}
-        return rebuilt_from
 
     def day_signature() -> list[tuple]:
         return query(warehouse, """SELECT count(*), md5(string_agg(datetime_key || ':' || device_key || ':' ||
@@ -667,18 +644,15 @@ def test_a_live_run_leaves_yesterday_as_it_is_and_it_equals_a_rebuild(warehouse,
                                    WHERE date_key = %s""", (int(DAYS[1].replace("-", "")),))
 
     try:
-        assert live_run() == DAYS[1]
-        assert query(warehouse, copied_reading(PLUG_COUNTER, 12), after) == [(1,)]
-        assert live_run() == DAYS[2]
+        assert failed_checks(build(warehouse, DAYS[1], DAYS[2])) == []
+        assert query(warehouse, f"INSERT INTO silver.sensor_events {copied_reading(PLUG_COUNTER, 12)} RETURNING 1",
+                     after) == [(1,)]
+        assert failed_checks(build(warehouse, DAYS[2], DAYS[2])) == []
         left_as_it_was = day_signature()
-        assert failed_checks(build(warehouse, DAYS[1], DAYS[2])) == []  # a rebuild of both days
+        assert failed_checks(build(warehouse, DAYS[1], DAYS[2])) == []
         assert day_signature() == left_as_it_was
-        assert live_run() == DAYS[2]
-        assert query(warehouse, copied_reading(PLUG_COUNTER, 0, 30), after) == [(1,)]
-        assert live_run() == DAYS[1]
     finally:
         execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
-        assert failed_checks(build(warehouse, DAYS[0], DAYS[2])) == []
 
 
 def gold_views(warehouse: PostgresResource) -> set[str]:

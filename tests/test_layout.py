@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from domotic_assets.gold.project import project_vars
+from domotic_config.dbt_vars import project_vars
 from domotic_config.variables import TIMEZONE
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,7 @@ import pytest
 
 from domotic_assets.governance.retention import CHANGED, NOT_IN_LEDGER, bronze_retention_job
 from domotic_assets.silver import store
+from domotic_assets.silver.reaching_back import READINGS_REACHING_BACK
 from domotic_assets.silver.sensor_events import silver_sensor_events, write_day
 from resources.bronze import DEFAULT_APARTMENTS, BronzeResource
 from resources.cleaning import CleaningRulesResource
@@ -114,8 +116,15 @@ def correct_in_bronze(path: Path) -> None:
     path.write_text(json.dumps(payload))
 
 
-def appended_equals_reloaded(database: str, bronze: Path, files_new: int) -> None:
-    """A one-day run appends exactly the new files; a full reload of the day then changes nothing."""
+def reaching_back(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Why the run's new readings change the gold of the day before (`READINGS_REACHING_BACK`), per day."""
+    return [str(event.materialization.metadata["reason"].value) for event in result.get_asset_materialization_events()
+            if event.materialization.asset_key == dg.AssetKey(READINGS_REACHING_BACK)]
+
+
+def appended_equals_reloaded(database: str, bronze: Path, files_new: int) -> list[str]:
+    """A one-day run appends exactly the new files; a full reload of the day then changes nothing. Returns why
+    the append reaches back into the day before; the reload always does."""
     appended = run(database, bronze)
     metadata = appended.get_asset_materialization_events()[0].materialization.metadata
     assert (metadata["days_appended"].value, metadata["files_read"].value) == (1, files_new)
@@ -124,23 +133,34 @@ def appended_equals_reloaded(database: str, bronze: Path, files_new: int) -> Non
     reloaded = run(database, bronze, full_reload=True)
     assert reloaded.get_asset_materialization_events()[0].materialization.metadata["days_appended"].value == 0
     assert day_state(database) == after_append
+    assert reaching_back(reloaded) == ["reloaded: every reading is new"]
+    return reaching_back(appended)
 
 
 def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh_database, bronze, tmp_path):
+    """Late files of the day's first hour, then the afternoon's, then the evening's with a corrected and a broken
+    file: each append equals a full reload. The first hour's readings and the corrected file reach back into the
+    gold of the day before; the afternoon's do not."""
     database = fresh_database("silver_append")
-    hours = {"morning": "0[0-9]", "afternoon": "1[2-9]", "evening": "2[0-3]"}
+    hours = {"morning": "0[1-9]", "first hour": "00", "afternoon": "1[2-9]", "evening": "2[0-3]"}
     later = {part: sorted(bronze.glob(f"*/2023/10/29/{hour}/*.json")) for part, hour in hours.items()
              if part != "morning"}
     held_back = tmp_path / "held-back"
-    for path in [*later["afternoon"], *later["evening"]]:  # the afternoon and evening have not arrived yet
+    for path in [path for paths in later.values() for path in paths]:  # not arrived yet
         (held_back / path.relative_to(bronze)).parent.mkdir(parents=True, exist_ok=True)
         path.rename(held_back / path.relative_to(bronze))
-    assert run(database, bronze).get_asset_materialization_events()[0].materialization.metadata[
+    first_load = run(database, bronze)
+    assert first_load.get_asset_materialization_events()[0].materialization.metadata[
         "days_appended"].value == 0  # a first load reloads
+    assert reaching_back(first_load) == ["reloaded: every reading is new"]
 
+    for path in later["first hour"]:
+        (held_back / path.relative_to(bronze)).rename(path)
+    [first_hour] = appended_equals_reloaded(database, bronze, len(later["first hour"]))
+    assert re.fullmatch(r"\d+ energy series have a reading among their first 61 of 2023-10-29", first_hour)
     for path in later["afternoon"]:
         (held_back / path.relative_to(bronze)).rename(path)
-    appended_equals_reloaded(database, bronze, len(later["afternoon"]))  # new files only
+    assert appended_equals_reloaded(database, bronze, len(later["afternoon"])) == []  # new files only
 
     for path in later["evening"]:
         (held_back / path.relative_to(bronze)).rename(path)
@@ -148,7 +168,8 @@ def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh
     correct_in_bronze(corrected)
     broken = later["evening"][0].with_name(later["evening"][0].name.replace(".json", "_copy.json"))
     broken.write_bytes(b"{not json")
-    appended_equals_reloaded(database, bronze, len(later["evening"]) + 2)  # new, corrected and broken files
+    assert appended_equals_reloaded(database, bronze, len(later["evening"]) + 2) == [  # new, corrected, broken files
+        "1 corrected files replaced their rows"]
     assert query(database, "SELECT count(*) FROM silver.sensor_events WHERE source_file = %s AND field = 'power' "
                            "AND value >= 100", (corrected.name,)) == [(1,)]
     assert query(database, "SELECT reason FROM silver.rejected_files WHERE file = %s", (broken.name,)) == [

@@ -12,16 +12,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliInvocation, dbt_assets
 
-from domotic_assets.gold.dbt_files import project_files_digest
-from domotic_assets.gold.project import (
-    DBT_PROJECT_DIR,
-    InstalledDbtCliResource,
-    dbt_project,
-    parse_for_connection,
-    project_vars,
-)
+from domotic_assets.gold.project import InstalledDbtCliResource, dbt_project, parse_for_connection
 from domotic_assets.gold.translator import GoldTranslator
-from domotic_assets.gold.unchanged_days import LIVE_RUN, PROJECT, SNAPSHOT, last_build, reason_to_rebuild
 from domotic_assets.silver import store
 from domotic_assets.timing import daily_partitions
 from resources.postgres import PostgresResource
@@ -121,37 +113,15 @@ def refuse_partial_full_refresh(keys: Sequence[str], every_key: Sequence[str]) -
             dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_daily_models")
 def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                       config: GoldBuildConfig):
-    """Gold facts, one local day per partition (a range runs as one dbt build over its window; the automation's
-    runs leave the first days as they are when nothing loaded since their last build reaches them)."""
+    """Gold facts, one local day per partition (a range runs as one dbt build over its window)."""
     if config.full_refresh:
         refuse_partial_full_refresh(context.partition_keys, daily_partitions.get_partition_keys())
     window = context.partition_time_window
     first, end = window.start.date(), window.end.date()
-    snapshot, project = silver_snapshot(warehouse, first, end), project_files_digest(DBT_PROJECT_DIR)
-    if LIVE_RUN.items() <= context.run.tags.items() and not config.full_refresh:
-        first = first_day_to_rebuild(context, warehouse, first, end, project)
+    snapshot = silver_snapshot(warehouse, first, end)
     dbt_vars = {"min_date": first.isoformat(), "max_date": end.isoformat(), "silver_snapshot": snapshot}
     context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']})")
-    # what every day of the run now equals a build from, rebuilt or left as it is
-    recorded = {SNAPSHOT: snapshot, PROJECT: project, "rebuilt_from": first.isoformat()}
-    yield from dbt_build(context, dbt, warehouse, config, dbt_vars, recorded)
-
-
-def first_day_to_rebuild(context: dg.AssetExecutionContext, warehouse: PostgresResource, first: date, end: date,
-                         project: str) -> date:
-    """The first day of the window [first, end) to rebuild: the days before it were built from a silver that
-    nothing loaded since changes for them (the last day is always rebuilt)."""
-    keys = sorted(context.selected_asset_keys)
-    while first < end - timedelta(days=1):
-        built = last_build(context.instance, keys, first)
-        reason = ("its last build is not recorded with this dbt project" if built is None or built[1] != project
-                  else reason_to_rebuild(warehouse, first, built[0], project_vars()["edge_readings"]))
-        if reason:
-            context.log.info(f"{first} is rebuilt: {reason}")
-            break
-        context.log.info(f"{first} stays as it is: nothing loaded into silver since its last build reaches it")
-        first += timedelta(days=1)
-    return first
+    yield from dbt_build(context, dbt, warehouse, config, dbt_vars, {"silver_snapshot": snapshot})
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DASHBOARD_VIEWS,

@@ -8,37 +8,29 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from functools import cache, cached_property
+from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
 import dagster as dg
-import yaml
 from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
 from packaging.version import Version
 from pydantic import Field
 
 from domotic_assets.gold.dbt_files import project_files_digest
+from domotic_config.dbt_vars import DBT_PROJECT_DIR
 from domotic_config.variables import value
 
 if TYPE_CHECKING:
     from domotic_assets.gold.dbt_runner import DbtRun
 
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # the project's environment, whatever PATH says
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 PARSED_FOR = DBT_PROJECT_DIR / "target" / ".parsed-for-database"  # scripts/bootstrap.sh removes it
 # What of the connection a parse depends on: the database named in every relation. Host, port and user do not
 # reach the manifest, so a warehouse moved to another server or port is not parsed again.
 PARSE_VARIABLES = ("DOMOTIC_DBT_DBNAME",)
-
-
-@cache
-def project_vars() -> dict:
-    """The vars of `dbt_project.yml`: the gold rules' parameters, declared there once (the device-health alerts
-    and the tests read them)."""
-    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]
 
 
 Runner = Literal["in-process", "cli"]

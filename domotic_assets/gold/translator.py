@@ -7,17 +7,23 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from domotic_assets.silver.reaching_back import READINGS_REACHING_BACK
 from domotic_assets.timing import TIMEZONE
 
 DAILY_TAG = "daily"
 DASHBOARDS_TAG = "dashboards"
 SENSOR_DAYS = "silver_sensor_events"
 PARTITIONED_SILVER = {SENSOR_DAYS, "silver_weather_forecasts"}
-SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER)
+SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER, READINGS_REACHING_BACK)
 # A gold day reads the sensor days on either side of it (a counter's neighbouring readings, a reading of its
-# minutes in a file of the day before or after): each of those days' loads and corrections rebuilds it.
-SENSOR_DAYS_READ = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1,
-                                                 allow_nonexistent_upstream_partitions=True)
+# minutes in a file of the day before or after). Every load of its own day and of the day before rebuilds it; a
+# load of the day after only when its new readings reach back into it (`READINGS_REACHING_BACK` of the day after:
+# a live append of today's files leaves yesterday's gold as it is after the day's first hour).
+DEPENDENCIES_ON_SILVER = {
+    SENSOR_DAYS: dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True),
+    READINGS_REACHING_BACK: dg.TimeWindowPartitionMapping(start_offset=1, end_offset=1,
+                                                          allow_nonexistent_upstream_partitions=True),
+}
 SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SILVER_DAYS)
 # A gold day is rebuilt when a silver day it reads changes (a correction of an older day included) — not when
 # an unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day — and built when it
@@ -65,12 +71,14 @@ def nightly_automation(reads_silver_days: bool) -> dg.AutomationCondition:
 
 
 def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
-    """The partitioned silver assets a daily model reads, through staging, intermediate and daily models."""
+    """The partitioned silver assets a daily model reads, through staging, intermediate and daily models (the
+    readings reaching back of the day after with the sensor days)."""
     found = set()
     for parent in manifest["parent_map"].get(unique_id, []):
         if parent.startswith("source."):
             key = manifest["sources"][parent].get("meta", {}).get("dagster", {}).get("asset_key", [None])[0]
             found |= {key} & PARTITIONED_SILVER
+            found |= {READINGS_REACHING_BACK} if key == SENSOR_DAYS else set()
         elif parent.startswith("model."):
             node = manifest["nodes"][parent]
             if {"staging", "intermediate"} & set(node["fqn"]) or DAILY_TAG in node.get("tags", []):
@@ -104,7 +112,6 @@ class GoldTranslator(DagsterDbtTranslator):
         if daily:
             silver = silver_days_read(manifest, unique_id)
             deps = [dep for dep in spec.deps if dep.asset_key.to_user_string() not in silver]
-            deps += [dg.AssetDep(key, partition_mapping=SENSOR_DAYS_READ if key == SENSOR_DAYS else None)
-                     for key in sorted(silver)]
+            deps += [dg.AssetDep(key, partition_mapping=DEPENDENCIES_ON_SILVER.get(key)) for key in sorted(silver)]
             spec = spec.replace_attributes(deps=deps)
         return spec

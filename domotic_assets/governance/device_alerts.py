@@ -8,9 +8,9 @@ from datetime import date
 import dagster as dg
 from psycopg2.extras import Json
 
-from domotic_assets.gold.project import project_vars
 from domotic_assets.governance.alerts import Alert, raise_alert
 from domotic_assets.timing import daily_partitions
+from domotic_config.dbt_vars import project_vars
 from domotic_config.variables import integer
 from resources.alerts import AlertWebhookResource
 from resources.postgres import PostgresResource

@@ -3,6 +3,7 @@
 import os
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -30,6 +31,7 @@ from domotic_assets.silver.metadata import (
     require_bronze_root,
     table_metadata,
 )
+from domotic_assets.silver.reaching_back import READINGS_REACHING_BACK, reaches_day_before
 from domotic_assets.timing import daily_partitions
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
@@ -78,6 +80,7 @@ class DayLoad:
     kept_rows: int = 0
     badly_named: int = 0
     appended: bool = False  # only the files new since the day's last load were read and added
+    reaching_back: str | None = "reloaded: every reading is new"  # why the new readings change the day before
     folders: store.Folders = None  # the hour folders `bronze` lists, when not the whole day
 
     def summary(self) -> str:
@@ -166,12 +169,13 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     frame, outcomes = quarantine_colliding_files(*parse_files(new, str(root), zone_name, max_bytes))
     if store.append_sensor_rows(cursor, day, frame, corrected):
         return None
+    reaching_back = reaches_day_before(cursor, day, frame, corrected)
     badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
     store.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
                                *outcome_frames(day, outcomes, badly_named))
     store.record_listing(cursor, day, listed_at)
     return DayLoad(outcomes, frame, bronze, set(missing), badly_named=len(badly_named), appended=True,
-                   folders=folders)
+                   reaching_back=reaching_back, folders=folders)
 
 
 @dg.asset(partitions_def=daily_partitions, deps=[bronze_sensor_files], group_name="silver",
@@ -181,16 +185,28 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
           check_specs=check_specs("silver_sensor_events", CHECKS,
                                   blocking={FILES_ACCOUNTED_FOR, LEDGER_ROWS_MATCH_SILVER}))
 def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadConfig, warehouse: PostgresResource,
-                         bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
+                         bronze: BronzeResource, rules: CleaningRulesResource
+                         ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """Sensor readings in long form (silver.sensor_events), typed and flagged for outliers.
     Grain: one row per apartment, sensor, field and minute; partition = the local day of the file.
     A one-day run appends the files new since the day's last load; a backfill reloads its days."""
     with store.bronze_readers(warehouse):  # beside other silver runs, never beside an erasure or a retention
-        return load_sensor_days(context, config, warehouse, bronze, rules)
+        loads, result = load_sensor_days(context, config, warehouse, bronze, rules)
+    yield result
+    yield from readings_reaching_back_of(context, loads)
+
+
+readings_reaching_back = dg.AssetSpec(
+    READINGS_REACHING_BACK, deps=[silver_sensor_events], group_name="silver", partitions_def=daily_partitions,
+    description="Recorded by `silver_sensor_events` for a day whose new readings change the gold of the day before "
+                "(readings before the day's midnight, or among the first of an energy series): every reload, and "
+                "a live append of today's files in the day's first hour at most. Holds no rows: the gold day "
+                "before follows it.")
 
 
 def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig, warehouse: PostgresResource,
-                     bronze: BronzeResource, rules: CleaningRulesResource) -> dg.MaterializeResult:
+                     bronze: BronzeResource, rules: CleaningRulesResource
+                     ) -> tuple[dict[date, DayLoad], dg.MaterializeResult]:
     """The body of `silver_sensor_events`: append or reload the run's days, then check them."""
     started = time.monotonic()
     require_bronze_root(bronze.path)
@@ -271,7 +287,7 @@ def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig
     checks_failed[OUTLIER_SHARE] = outlier_share_failures(stats["outliers"], stats["rows"])
     reasons = Counter(o.reason for o in outcomes_all if o.reason) + Counter(bad_filename=stats["bad_filename"])
     unknown_rooms = sorted({room for o in outcomes_all for room in o.unknown_rooms})
-    return dg.MaterializeResult(
+    return loads, dg.MaterializeResult(
         metadata={
             "files_read": total_files,
             "bronze_files_listed": sum(len(load.bronze) for load in loads.values()),
@@ -292,3 +308,15 @@ def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig
         },
         check_results=check_results(checks_failed, warn_only={"rows_per_file_in_range", OUTLIER_SHARE}),
     )
+
+
+def readings_reaching_back_of(context: dg.AssetExecutionContext, loads: dict[date, DayLoad]
+                              ) -> Iterator[dg.AssetMaterialization]:
+    """A materialisation of `READINGS_REACHING_BACK` for each day whose new readings change the gold of the day
+    before (the gold day before follows it), with the reason."""
+    for day, load in loads.items():
+        if load.reaching_back:
+            yield dg.AssetMaterialization(READINGS_REACHING_BACK, partition=day.isoformat(),
+                                          metadata={"reason": load.reaching_back})
+        else:
+            context.log.info(f"{day}: no new reading reaches the day before, whose gold stays as it is")

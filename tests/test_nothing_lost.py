@@ -157,7 +157,7 @@ def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh
     for path in later["first hour"]:
         (held_back / path.relative_to(bronze)).rename(path)
     [first_hour] = appended_equals_reloaded(database, bronze, len(later["first hour"]))
-    assert re.fullmatch(r"\d+ energy series have a reading among their first 61 of 2023-10-29", first_hour)
+    assert re.fullmatch(r"\d+ energy series have a new reading among their first 61 good ones of 2023-10-29", first_hour)
     for path in later["afternoon"]:
         (held_back / path.relative_to(bronze)).rename(path)
     assert appended_equals_reloaded(database, bronze, len(later["afternoon"])) == []  # new files only
@@ -169,13 +169,32 @@ def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh
     broken = later["evening"][0].with_name(later["evening"][0].name.replace(".json", "_copy.json"))
     broken.write_bytes(b"{not json")
     assert appended_equals_reloaded(database, bronze, len(later["evening"]) + 2) == [  # new, corrected, broken files
-        "1 corrected files replaced their rows"]
+        "1 files read again replaced their rows"]
     assert query(database, "SELECT count(*) FROM silver.sensor_events WHERE source_file = %s AND field = 'power' "
                            "AND value >= 100", (corrected.name,)) == [(1,)]
     assert query(database, "SELECT reason FROM silver.rejected_files WHERE file = %s", (broken.name,)) == [
         ("invalid_json",)]
     assert run(database, bronze).get_asset_materialization_events()[0].materialization.metadata[
         "files_read"].value == 0  # nothing new: nothing read
+
+
+def test_a_day_reaching_back_that_a_run_recorded_but_did_not_tell_is_told_by_the_next_run(fresh_database, bronze):
+    """A load records the days its readings reach back in its own transaction; a run that fails after the load
+    committed, before Dagster was told, leaves the record, and the next run (with nothing new) tells it, once."""
+    database = fresh_database("silver_reaching_back")
+    warehouse = PostgresResource(db_url=database)
+    assert reaching_back(run(database, bronze)) == ["reloaded: every reading is new"]
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        store.record_reaching_back(cursor, date.fromisoformat(OTHER_DAY), "a load of a run that failed")
+    with pytest.raises(RuntimeError), store.take_reaching_back(warehouse) as recorded:
+        assert recorded == {date.fromisoformat(OTHER_DAY): ["a load of a run that failed"]}
+        raise RuntimeError("the run failed before Dagster was told")
+    result = run(database, bronze)
+    assert result.get_asset_materialization_events()[0].materialization.metadata["files_read"].value == 0
+    assert reaching_back(result) == ["a load of a run that failed"]
+    assert [event.materialization.partition for event in result.get_asset_materialization_events()
+            if event.materialization.asset_key == dg.AssetKey(READINGS_REACHING_BACK)] == [OTHER_DAY]
+    assert reaching_back(run(database, bronze)) == []
 
 
 def test_an_append_lists_the_folders_modified_since_the_last_load_and_notices_a_folder_gone(fresh_database, bronze,

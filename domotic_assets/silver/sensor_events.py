@@ -59,6 +59,7 @@ LOOKAHEAD_DAYS = 2       # days parsed ahead of the one being written
 SENSOR_HOUR = slice(11, 13)  # `DD.MM.YYYY HHMM_…`: the local hour of a sensor file, its bronze hour folder
 LISTING_MARGIN_SECONDS = 60  # an append lists the folders modified up to this long before the last listing
 FUTURE_TOLERANCE = timedelta(minutes=10)
+RELOADED = "reloaded: every reading is new"
 CHECKS = {
     **SHARED_CHECKS,
     LEDGER_ROWS_MATCH_SILVER: "per day, the ledger's row total equals the rows in silver.sensor_events",
@@ -80,7 +81,7 @@ class DayLoad:
     kept_rows: int = 0
     badly_named: int = 0
     appended: bool = False  # only the files new since the day's last load were read and added
-    reaching_back: str | None = "reloaded: every reading is new"  # why the new readings change the day before
+    reaching_back: str | None = RELOADED  # why the new readings change the gold of the day before
     folders: store.Folders = None  # the hour folders `bronze` lists, when not the whole day
 
     def summary(self) -> str:
@@ -127,6 +128,7 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
         loaded = pl.concat([loaded, store.ledger_rows_of_files(cursor, "sensor", carried)])
     store.record_outcomes(cursor, "sensor", [day], loaded, rejected)
     store.record_listing(cursor, day, listed_at)
+    store.record_reaching_back(cursor, day, RELOADED)
     # last: the swap locks the whole table until the commit (other days' appends wait that long, not more)
     store.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
     return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
@@ -170,6 +172,8 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     if store.append_sensor_rows(cursor, day, frame, corrected):
         return None
     reaching_back = reaches_day_before(cursor, day, frame, corrected)
+    if reaching_back:
+        store.record_reaching_back(cursor, day, reaching_back)
     badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
     store.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
                                *outcome_frames(day, outcomes, badly_named))
@@ -193,15 +197,21 @@ def silver_sensor_events(context: dg.AssetExecutionContext, config: SensorLoadCo
     with store.bronze_readers(warehouse):  # beside other silver runs, never beside an erasure or a retention
         loads, result = load_sensor_days(context, config, warehouse, bronze, rules)
     yield result
-    yield from readings_reaching_back_of(context, loads)
+    for day, load in loads.items():
+        if not load.reaching_back:
+            context.log.info(f"{day}: no new reading reaches the day before, whose gold stays as it is")
+    with store.take_reaching_back(warehouse) as recorded:
+        for day, reasons in sorted(recorded.items()):  # this run's and those a failed run left
+            yield dg.AssetMaterialization(READINGS_REACHING_BACK, partition=day.isoformat(),
+                                          metadata={"reason": "; ".join(reasons)})
 
 
 readings_reaching_back = dg.AssetSpec(
     READINGS_REACHING_BACK, deps=[silver_sensor_events], group_name="silver", partitions_def=daily_partitions,
     description="Recorded by `silver_sensor_events` for a day whose new readings change the gold of the day before "
-                "(readings before the day's midnight, or among the first of an energy series): every reload, and "
-                "a live append of today's files in the day's first hour at most. Holds no rows: the gold day "
-                "before follows it.")
+                "(readings before the day's midnight, or among the first good ones of an energy series): every "
+                "reload, files read again, and live appends of today's files in the day's first hour (later for a "
+                "sparse device). Holds no rows: the gold day before follows it.")
 
 
 def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig, warehouse: PostgresResource,
@@ -309,14 +319,3 @@ def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig
         check_results=check_results(checks_failed, warn_only={"rows_per_file_in_range", OUTLIER_SHARE}),
     )
 
-
-def readings_reaching_back_of(context: dg.AssetExecutionContext, loads: dict[date, DayLoad]
-                              ) -> Iterator[dg.AssetMaterialization]:
-    """A materialisation of `READINGS_REACHING_BACK` for each day whose new readings change the gold of the day
-    before (the gold day before follows it), with the reason."""
-    for day, load in loads.items():
-        if load.reaching_back:
-            yield dg.AssetMaterialization(READINGS_REACHING_BACK, partition=day.isoformat(),
-                                          metadata={"reason": load.reaching_back})
-        else:
-            context.log.info(f"{day}: no new reading reaches the day before, whose gold stays as it is")

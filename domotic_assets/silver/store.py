@@ -256,6 +256,25 @@ def was_loaded(cursor, source: str, day: date) -> bool:
     return cursor.fetchone()[0]
 
 
+def record_reaching_back(cursor, day: date, reason: str) -> None:
+    """Record, in the load's transaction, that the readings it adds to `day` change the gold of the day before."""
+    cursor.execute("INSERT INTO silver.readings_reaching_back (partition_date, reason) VALUES (%s, %s)", (day, reason))
+
+
+@contextmanager
+def take_reaching_back(warehouse: PostgresResource) -> Iterator[dict[date, list[str]]]:
+    """The recorded days whose readings reach back, with their reasons, not yet told to Dagster (any run's); they
+    are forgotten once the caller has told them, when the block ends without error."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id, partition_date, reason FROM silver.readings_reaching_back ORDER BY id")
+        rows = cursor.fetchall()
+        recorded: dict[date, list[str]] = {}
+        for _, day, reason in rows:
+            recorded.setdefault(day, []).append(reason)
+        yield recorded
+        cursor.execute("DELETE FROM silver.readings_reaching_back WHERE id = ANY(%s)", ([row[0] for row in rows],))
+
+
 def last_listing(cursor, day: date) -> float | None:
     """When bronze was listed for the day's last committed sensor load (None: never recorded)."""
     cursor.execute("SELECT listed_at FROM silver.sensor_day_listings WHERE partition_date = %s", (day,))

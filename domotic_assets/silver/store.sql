@@ -104,6 +104,16 @@ CREATE TABLE IF NOT EXISTS silver.sensor_day_listings (
     listed_at      double precision NOT NULL
 );
 
+-- Sensor days whose new readings change the gold of the day before (domotic_assets/silver/reaching_back.py),
+-- recorded by the load that added them, in its transaction, and taken away once a run of silver_sensor_events has
+-- told Dagster (asset silver_readings_reaching_back): what a run that failed after its load committed recorded,
+-- the next run tells.
+CREATE TABLE IF NOT EXISTS silver.readings_reaching_back (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    partition_date date NOT NULL,
+    reason         text NOT NULL
+);
+
 -- A new device registry is filled once from the days already loaded.
 SELECT silver.refresh_sensor_days(partition_date)
 FROM (SELECT DISTINCT partition_date FROM silver.file_ledger WHERE source = 'sensor') AS days
@@ -112,8 +122,7 @@ WHERE NOT EXISTS (SELECT FROM silver.sensor_days);
 -- A row's inserting transaction (its xmin, 32 bits) as a full transaction id (xid8), to compare with a snapshot
 -- (pg_visible_in_snapshot), given the epoch and the low 32 bits of the newest transaction id
 -- (pg_snapshot_xmax(pg_current_snapshot())): its epoch, less one for an id at or above those low bits, which was
--- assigned before the last wraparound. Gold judges silver's rows with it (its reconciliation with silver, the days
--- a live run leaves as they are). Each argument but the row's is used once, so PostgreSQL inlines the function
+-- assigned before the last wraparound. Gold judges silver's rows with it (its reconciliation with silver). Each argument but the row's is used once, so PostgreSQL inlines the function
 -- and computes a sub-select passed to it once per query.
 CREATE OR REPLACE FUNCTION silver.full_transaction_id(row_xmin xid, newest_epoch bigint, newest_low bigint)
     RETURNS xid8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

@@ -624,12 +624,12 @@ def test_new_readings_reach_back_into_the_day_before_by_the_gold_rule(warehouse,
 
     assert reason(copied_reading(PLUG_COUNTER, 12), copied_reading(CLIMATE, 0, 5)) is None
     assert reason(copied_reading(PLUG_COUNTER, 0, 40)) == \
-        "1 energy series have a new reading among their first 61 good ones of 2023-10-30"
+        "energy series with a new reading among their first 61 good ones of 2023-10-30: 1"
     assert reason(copied_reading(HOUSE_METER, 0, 3), copied_reading(PLUG_COUNTER, 0, 20)) == \
-        "2 energy series have a new reading among their first 61 good ones of 2023-10-30"
-    assert reason(copied_reading(CLIMATE, 0, 0, "-10 minutes")) == "1 readings lie before 2023-10-30's midnight"
+        "energy series with a new reading among their first 61 good ones of 2023-10-30: 2"
+    assert reason(copied_reading(CLIMATE, 0, 0, "-10 minutes")) == "readings before 2023-10-30's midnight: 1"
     assert reason(copied_reading(CLIMATE, 12), replaced=("corrected.json",)) == \
-        "1 files read again replaced their rows"
+        "files read again, their rows replaced: 1"
 
 
 def test_a_gold_day_the_next_day_s_new_readings_do_not_reach_equals_its_rebuild(warehouse, built):

@@ -157,7 +157,7 @@ def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh
     for path in later["first hour"]:
         (held_back / path.relative_to(bronze)).rename(path)
     [first_hour] = appended_equals_reloaded(database, bronze, len(later["first hour"]))
-    assert re.fullmatch(r"\d+ energy series have a new reading among their first 61 good ones of 2023-10-29", first_hour)
+    assert re.fullmatch(r"energy series with a new reading among their first 61 good ones of 2023-10-29: \d+", first_hour)
     for path in later["afternoon"]:
         (held_back / path.relative_to(bronze)).rename(path)
     assert appended_equals_reloaded(database, bronze, len(later["afternoon"])) == []  # new files only
@@ -169,7 +169,7 @@ def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh
     broken = later["evening"][0].with_name(later["evening"][0].name.replace(".json", "_copy.json"))
     broken.write_bytes(b"{not json")
     assert appended_equals_reloaded(database, bronze, len(later["evening"]) + 2) == [  # new, corrected, broken files
-        "1 files read again replaced their rows"]
+        "files read again, their rows replaced: 1"]
     assert query(database, "SELECT count(*) FROM silver.sensor_events WHERE source_file = %s AND field = 'power' "
                            "AND value >= 100", (corrected.name,)) == [(1,)]
     assert query(database, "SELECT reason FROM silver.rejected_files WHERE file = %s", (broken.name,)) == [

@@ -38,11 +38,11 @@ def reaches_day_before(cursor, day: date, new: pl.DataFrame, replaced: list[str]
     """Why the readings `new` appended to `day` (and the rows of the `replaced` files they took the place of)
     change the gold of the day before, or None when they do not."""
     if replaced:
-        return f"{len(replaced)} files read again replaced their rows"
+        return f"files read again, their rows replaced: {len(replaced)}"
     midnight = datetime.combine(day, time(), ZoneInfo(TIMEZONE)).astimezone(timezone.utc)
     early = new.filter(pl.col("timestamp") < midnight).height
     if early:
-        return f"{early} readings lie before {day}'s midnight"
+        return f"readings before {day}'s midnight: {early}"
     firsts = new.filter(ENERGY_SERIES).group_by(SERIES).agg(first=pl.col("timestamp").min())
     if firsts.is_empty():
         return None
@@ -50,4 +50,4 @@ def reaches_day_before(cursor, day: date, new: pl.DataFrame, replaced: list[str]
     cursor.execute(SERIES_AT_THE_START, {**{name: firsts[name].to_list() for name in [*SERIES, "first"]},
                                          "day": day, "midnight": midnight, "edge": edge})
     [(at_start,)] = cursor.fetchall()
-    return f"{at_start} energy series have a new reading among their first {edge} good ones of {day}" if at_start else None
+    return f"energy series with a new reading among their first {edge} good ones of {day}: {at_start}" if at_start else None

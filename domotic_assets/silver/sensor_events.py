@@ -318,4 +318,3 @@ def load_sensor_days(context: dg.AssetExecutionContext, config: SensorLoadConfig
         },
         check_results=check_results(checks_failed, warn_only={"rows_per_file_in_range", OUTLIER_SHARE}),
     )
-

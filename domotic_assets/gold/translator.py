@@ -18,7 +18,8 @@ SILVER_DAYS = dg.AssetSelection.assets(*PARTITIONED_SILVER, READINGS_REACHING_BA
 # A gold day reads the sensor days on either side of it (a counter's neighbouring readings, a reading of its
 # minutes in a file of the day before or after). Every load of its own day and of the day before rebuilds it; a
 # load of the day after only when its new readings reach back into it (`READINGS_REACHING_BACK` of the day after:
-# a live append of today's files leaves yesterday's gold as it is after the day's first hour).
+# of devices reporting every minute, a live append of today's files leaves yesterday's gold as it is after the
+# day's first hour).
 DEPENDENCIES_ON_SILVER = {
     SENSOR_DAYS: dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=0, allow_nonexistent_upstream_partitions=True),
     READINGS_REACHING_BACK: dg.TimeWindowPartitionMapping(start_offset=1, end_offset=1,

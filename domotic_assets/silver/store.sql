@@ -122,8 +122,9 @@ WHERE NOT EXISTS (SELECT FROM silver.sensor_days);
 -- A row's inserting transaction (its xmin, 32 bits) as a full transaction id (xid8), to compare with a snapshot
 -- (pg_visible_in_snapshot), given the epoch and the low 32 bits of the newest transaction id
 -- (pg_snapshot_xmax(pg_current_snapshot())): its epoch, less one for an id at or above those low bits, which was
--- assigned before the last wraparound. Gold judges silver's rows with it (its reconciliation with silver). Each argument but the row's is used once, so PostgreSQL inlines the function
--- and computes a sub-select passed to it once per query.
+-- assigned before the last wraparound. Gold judges silver's rows with it (its reconciliation with silver). Each
+-- argument but the row's is used once, so PostgreSQL inlines the function and computes a sub-select passed to it
+-- once per query.
 CREATE OR REPLACE FUNCTION silver.full_transaction_id(row_xmin xid, newest_epoch bigint, newest_low bigint)
     RETURNS xid8 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (((newest_epoch - (row_xmin::text::bigint >= newest_low)::integer) << 32) | row_xmin::text::bigint)::text::xid8

@@ -197,23 +197,28 @@ def chart_data(page: Page, superset: dict, dataset: str, columns: list[str], met
 
 
 CHARTS = "[data-test='chart-container'], .chart-container"
-ERRORS = ".ant-alert-error, [role='alert']"  # a chart's error replaces it
+ALERTS = ".ant-alert-error, [role='alert']"  # a chart's error, a toast, a flashed message
+CHART_ERRORS = ", ".join(f".dashboard-component-chart-holder {alert}" for alert in ALERTS.split(", "))  # replace a chart
+LOADING = "[data-test='loading-indicator'], .loading"
 
 
 def open_dashboard(page: Page, superset: dict, slug: str, screenshot: str, charts: int) -> int:
-    """Open a dashboard, wait until its `charts` have drawn (or one failed) with nothing still loading, save a
-    screenshot; the number of charts drawn."""
+    """Open a dashboard, wait until its `charts` have drawn (or one of them failed) with nothing still loading,
+    save a screenshot; the number of charts drawn. A dashboard that draws fewer fails with the page's address
+    and every message it shows (a toast or a flashed message does not end the wait: it may come and go)."""
     page.goto(f"{superset['service'].url}/superset/dashboard/{slug}/")
-    page.wait_for_function(f"""n => (document.querySelectorAll("{CHARTS}").length >= n
-                                   || document.querySelectorAll("{ERRORS}").length > 0)
-                                  && document.querySelectorAll('[data-test="loading-indicator"], .loading').length === 0""",
-                           arg=charts, timeout=120_000)
+    page.wait_for_function("""([n, charts, errors, loading]) => (document.querySelectorAll(charts).length >= n
+                                                                  || document.querySelectorAll(errors).length > 0)
+                                                                 && document.querySelectorAll(loading).length === 0""",
+                           arg=[charts, CHARTS, CHART_ERRORS, LOADING], timeout=120_000)
     page.wait_for_timeout(1500)  # the charts' own drawing after their data arrived
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
-    errors = page.locator(ERRORS).all_inner_texts()
+    errors = page.locator(CHART_ERRORS).all_inner_texts()
     assert errors == [], errors
-    return page.locator(CHARTS).count()
+    drawn = page.locator(CHARTS).count()
+    assert drawn >= charts, f"{drawn} of {charts} charts drawn at {page.url}: {page.locator(ALERTS).all_inner_texts()}"
+    return drawn
 
 
 @pytest.mark.integration

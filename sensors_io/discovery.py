@@ -1,12 +1,15 @@
 """Discovery of new sensor files on the share, cheap per tick however many files the share holds.
 
-Predictive mode (every tick): from each apartment's last seen minute, stat the next expected names; up to
-`lookahead` missing minutes in a row are tolerated. Cost: proportional to the new files (+ `lookahead`
-stats per apartment). When an apartment's probing stops more than `lookahead` minutes before the present
-(a gap, the spring-forward hour), one listing of the share, at most every `gap_interval` seconds, picks up
-its newer files at once. Full listing (first tick, then every `full_scan_interval` seconds): finds gaps of
-any length, new apartments and changed files, by comparing a per-partition summary (files, bytes, newest
-mtime) with the one kept in the cursor. Files modified within `settle_seconds` are pending, not counted.
+Predictive mode (every tick): from each apartment's last seen minute, stat the next expected names up to the
+present minute and one beyond it (a sensor's clock a minute ahead); up to `lookahead` missing minutes in a row
+are tolerated. Cost: proportional to the new files, plus two names for an apartment with nothing new and
+`lookahead` for one that has gone quiet. The apartments waiting longest are probed first, so a tick cut short by
+`max_probes` leaves others for the next tick, never the same ones. A file named more than a minute ahead of the
+platform's clock is found when its minute comes. When an apartment's probing stops more than `lookahead` minutes
+before the present (a gap, the spring-forward hour), one listing of the share, at most every `gap_interval`
+seconds, picks up its newer files at once. Full listing (first tick, then every `full_scan_interval` seconds):
+finds gaps of any length, new apartments and changed files, by comparing a per-partition summary (files, bytes,
+newest mtime) with the one kept in the cursor. Files modified within `settle_seconds` are pending, not counted.
 Files dated more than `future_minutes` after now are held back (`Discovery.future`): never counted, they move
 no cursor, so one misdated file cannot make later ticks skip the present.
 Probing and gap listings also name the new files of each partition (`Discovery.names`), so that a run can
@@ -29,6 +32,7 @@ from sensors_io.filenames import SMB_USER, FilenameError, parse_sensor_filename,
 from sensors_io.share import Share, ShareFileInfo
 
 MAX_PENDING = 10_000
+CLOCK_AHEAD_MINUTES = 1  # a sensor's clock may run this far ahead of the platform's and its file still be probed
 
 
 @dataclass
@@ -81,7 +85,8 @@ def discover(share: Share, cursor: Cursor, now: float, full_scan_interval: float
                           if SMB_USER.match(user) and minute <= latest}  # (an erased user's pseudonym is none)
     if now - cursor.last_full_scan >= full_scan_interval:
         return _full_scan(share, cursor, now, settle_seconds, latest)
-    found = _predictive(share, cursor, now, settle_seconds, lookahead, max_probes)
+    horizon = present + timedelta(minutes=CLOCK_AHEAD_MINUTES)
+    found = _predictive(share, cursor, now, settle_seconds, lookahead, max_probes, horizon)
     behind = {user for user, last in cursor.last_minute.items()
               if datetime.fromisoformat(last) < present - timedelta(minutes=lookahead)}
     if behind and now - cursor.last_gap_listing >= gap_interval:
@@ -171,7 +176,7 @@ def _full_scan(share: Share, cursor: Cursor, now: float, settle_seconds: float, 
 
 
 def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float, lookahead: int,
-                max_probes: int) -> Discovery:
+                max_probes: int, horizon: datetime) -> Discovery:
     changed: set[str] = set()
     names: dict[str, list[str]] = {}
     found = probes = 0
@@ -190,10 +195,12 @@ def _predictive(share: Share, cursor: Cursor, now: float, settle_seconds: float,
             parsed = parse_sensor_filename(name)
             stamp = parsed.local_minute.isoformat(timespec="minutes")
             cursor.last_minute[parsed.user] = max(cursor.last_minute.get(parsed.user, ""), stamp)
-    for user, last in sorted(cursor.last_minute.items()):
+    for user, last in sorted(cursor.last_minute.items(), key=lambda item: (item[1], item[0])):
         minute, misses = datetime.fromisoformat(last), 0
         while misses < lookahead and probes < max_probes:
             minute += timedelta(minutes=1)
+            if minute > horizon:
+                break
             probes += 1
             info = share.stat(sensor_filename(minute, user))
             if info is None:

@@ -216,13 +216,8 @@ def test_bronze_layout_and_apartment_map(tmp_path):
 
 # --- discovery ---------------------------------------------------------------------------------------------
 
-T0 = 100_000.0  # the tests' clock: the first tick always lists (no full listing yet)
-AHEAD = 100 * 365 * 1440  # minutes from T0 (1970) to beyond the tests' files (2023)
-
-
-@pytest.fixture(autouse=True)
-def files_dated_after_the_clock_are_not_held_back(monkeypatch):
-    monkeypatch.setenv("SENSOR_FUTURE_MINUTES", str(AHEAD))
+T0 = datetime(2023, 10, 3, 14, 11, tzinfo=timezone.utc).timestamp()  # the tests' clock: just after their files
+AHEAD = 100 * 365 * 1440  # minutes from T0 to beyond 2099
 
 @dataclass(frozen=True)
 class FakeFile:
@@ -288,6 +283,26 @@ def test_discovery_waits_for_files_still_being_written_and_counts_them_once():
     assert settled.changed == ["2023-10-03"] and settled.new_files == 1
     again = discover(share, settled.cursor, now=T0 + 20, full_scan_interval=3600)
     assert again.changed == [] and again.new_files == 0
+
+
+def test_probing_stops_at_the_present_minute_and_a_tick_cut_short_starts_with_the_others_next_time():
+    """An apartment up to date costs the names of the present minute and the next, not `lookahead` misses; a
+    tick that reaches `max_probes` leaves apartments behind, and the next tick probes them first."""
+    share = FakeShare({})
+    users = ["Anna", "Bert", "Carl", "Dora"]
+    for user in users:
+        for minute in range(11):
+            add(share, datetime(2023, 10, 3, 14, minute), user)
+    cursor = discover(share, Cursor(), now=T0, full_scan_interval=3600).cursor
+    quiet = discover(share, cursor, now=T0, full_scan_interval=3600)  # 14:11: nothing yet
+    assert quiet.new_files == 0 and quiet.probes == 2 * len(users)  # 14:11 and 14:12 of each
+    for user in users:
+        add(share, datetime(2023, 10, 3, 14, 11), user)
+    cut_short = discover(share, quiet.cursor, now=T0 + 60, full_scan_interval=3600, max_probes=5)
+    assert cut_short.probes == 5 and cut_short.new_files == 2
+    assert {user for user in users if cut_short.cursor.last_minute[user] == "2023-10-03T14:11"} == {"Anna", "Bert"}
+    rest = discover(share, cut_short.cursor, now=T0 + 60, full_scan_interval=3600, max_probes=5)
+    assert rest.new_files == 2 and all(rest.cursor.last_minute[user] == "2023-10-03T14:11" for user in users)
 
 
 def test_a_long_gap_is_found_by_the_next_full_listing():

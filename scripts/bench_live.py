@@ -69,8 +69,10 @@ def tick_at(apartments: int, new_minutes: int, hours: int, workdir: Path) -> dic
     listing_seconds = time.perf_counter() - started
     with empty_warehouse(folder / "runtime", bronze) as resources:
         first_seconds, loaded = load_day(resources)
+        arrived = 0
         for path in held_back.glob("*.json"):
             path.rename(share / path.name)  # (their mtimes: the minute each was written)
+            arrived += 1
         started = time.perf_counter()
         found = discover(share_resource, first.cursor, cut.timestamp() + 30, DAY_SECONDS, zone=TIMEZONE)
         discovery_seconds = time.perf_counter() - started
@@ -83,7 +85,7 @@ def tick_at(apartments: int, new_minutes: int, hours: int, workdir: Path) -> dic
         cpu = cpu_seconds() - cpu
     return {"apartments": apartments, "hours": hours, "day_files": loaded["files_read"],
             "day_rows": loaded["dagster/row_count"], "day_load_s": first_seconds, "listing_s": listing_seconds,
-            "discovered": found.new_files, "probes": found.probes, "discovery_s": discovery_seconds,
+            "arrived": arrived, "discovered": found.new_files, "probes": found.probes, "discovery_s": discovery_seconds,
             "new_files": tick["files_read"], "copied": copied,
             "bronze_s": bronze_seconds, "silver_s": silver_seconds,
             "tick_s": discovery_seconds + bronze_seconds + silver_seconds, "body_s": tick["seconds"],
@@ -109,7 +111,7 @@ def main() -> None:
         print(f"{apartments:4d} apartments, {hours:2d} h: day of {f['day_files']:,} files / {f['day_rows']:,} rows "
               f"loaded in {f['day_load_s']:.1f} s (full listing {f['listing_s']:.2f} s); tick of "
               f"{f['new_files']:,} new files {f['tick_s']:.2f} s: discovery {f['discovery_s']:.2f} s "
-              f"({f['discovered']:,} found, {f['probes']:,} names probed), "
+              f"({f['discovered']:,} of {f['arrived']:,} found, {f['probes']:,} names probed), "
               f"bronze copy {f['bronze_s']:.2f} s ({f['copied']} copied), silver {f['silver_s']:.2f} s wall (asset "
               f"body {f['body_s']} s, appended {f['appended']} day, {f['listed']:,} bronze files listed), "
               f"{f['cpu_per_file'] * 1000:.1f} CPU-ms per new file; peak memory {f['peak_mib']:.0f} MiB", flush=True)

@@ -38,7 +38,7 @@ def live_skill_asset(use_case: UseCase) -> dg.AssetsDefinition:
         rows = rows.join(frame.drop("target", "local_date", "cutoff"), on=["room_key", "window_start"], how="inner")
         skill = live.live_skill(rows, pl.Series(stored.model[2].predict(rows)), use_case)
         headline = live.HEADLINE[target]
-        backtest_value = float(store.model_metrics(warehouse, stored.version).get(headline, float("nan")))
+        backtest_value = float(stored.metrics.get(headline, float("nan")))
         margin = float(value("ML_LIVE_SKILL_MARGIN"))
         behind = skill.behind(headline, backtest_value, margin)
         problems = ([f"live {headline} {skill.scores[live.SPANS[-1]][headline]:.4g} over {live.SPANS[-1]} days is more "

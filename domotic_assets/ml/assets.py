@@ -113,7 +113,6 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         selected, pooled = assessment.selected, assessment.pooled
         known = frame.filter(pl.col("target").is_not_null())
         fitted = next(c for c in use_case.candidates() if c.name == selected).fit(known)
-        extras = use_case.production_extras(predictions, selected)
         gates = use_case.gates(pooled, selected, assessment.per_room)
         passed = all(gate["passed"] for gate in gates.values())
         fallback = next(c for c in use_case.candidates() if c.name == use_case.best_baseline(pooled)).fit(known)
@@ -124,7 +123,7 @@ def ml_assets(use_case: UseCase) -> list[dg.AssetsDefinition]:
         store.save_model(warehouse, {"model_version": version, "target": target, "model_name": selected,
                                      "trained_from": trained_from, "trained_to": trained_to, "features": FEATURES,
                                      "params": fitted.params, "metrics": metrics, "gates": gates,
-                                     "passed_gates": passed, "run_id": context.run_id}, (fitted, extras, fallback))
+                                     "passed_gates": passed, "run_id": context.run_id}, (fitted, assessment.extras, fallback))
         metadata: dict[str, dg.MetadataValue] = {
             "model_version": dg.MetadataValue.text(version), "model_name": dg.MetadataValue.text(selected),
             "trained_from": dg.MetadataValue.text(str(trained_from)), "trained_to": dg.MetadataValue.text(str(trained_to)),

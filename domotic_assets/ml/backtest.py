@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import groupby
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -168,12 +168,14 @@ class Assessment:
     published: pl.DataFrame  # the evaluation days' rows, the selected candidate's as production publishes them
     pooled: pl.DataFrame  # metrics of `published`, pooled
     per_room: pl.DataFrame  # and per room
+    extras: Any  # what production publishes the selected candidate with (its calibration, its intervals)
 
 
 def assess(predictions: pl.DataFrame, use_case: UseCase) -> Assessment:
     """Choose on the earlier days, then score the published predictions on the later ones (module docstring)."""
     chosen_on = evaluate(choosing_days(predictions), use_case)
     selected = use_case.select(chosen_on)
-    published = use_case.as_published(predictions, selected)
+    extras = use_case.production_extras(predictions, selected)
+    published = use_case.as_published(predictions, selected, extras)
     return Assessment(selected, chosen_on, published, evaluate(published, use_case),
-                      evaluate(published, use_case, ("room_key",)))
+                      evaluate(published, use_case, ("room_key",)), extras)

@@ -68,6 +68,7 @@ class StoredModel:
     passed_gates: bool
     # the fitted candidate, its calibration or intervals, and the best baseline (published if it failed its gates)
     model: tuple[Baseline | Linear | LightGBM, Any, Baseline]
+    metrics: dict  # the held-out metrics it was judged on (its backtest's assessment)
 
 
 def model_version(target: str, name: str, data: str, features: tuple[str, ...], params: dict) -> str:
@@ -153,10 +154,10 @@ def save_model(warehouse: PostgresResource, record: dict, model: object) -> None
 
 def latest_model(warehouse: PostgresResource, target: str) -> StoredModel | None:
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT model_version, model_name, passed_gates, model FROM ml.models WHERE target = %s "
+        cursor.execute("SELECT model_version, model_name, passed_gates, model, metrics FROM ml.models WHERE target = %s "
                        "ORDER BY created_at DESC LIMIT 1", (target,))
         row = cursor.fetchone()
-    return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3])) if row else None
+    return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3]), row[4]) if row else None
 
 
 def model_metrics(warehouse: PostgresResource, version: str) -> dict:
@@ -172,11 +173,11 @@ def latest_passed_model(warehouse: PostgresResource, target: str, features: tupl
     """The newest model that passed its gates, trained on these features with data up to `trained_since` or
     later (its age is its data's, whenever it was stored)."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT model_version, model_name, passed_gates, model FROM ml.models WHERE target = %s "
+        cursor.execute("SELECT model_version, model_name, passed_gates, model, metrics FROM ml.models WHERE target = %s "
                        "AND passed_gates AND features = %s AND trained_to >= %s "
                        "ORDER BY trained_to DESC, created_at DESC LIMIT 1", (target, list(features), trained_since))
         row = cursor.fetchone()
-    return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3])) if row else None
+    return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3]), row[4]) if row else None
 
 
 def upsert_predictions(warehouse: PostgresResource, frame: pl.DataFrame) -> int:

@@ -51,9 +51,9 @@ class UseCase(ABC):
         """The backtest's predictions as they are scored (power adds its honest intervals)."""
         return predictions
 
-    def as_published(self, predictions: pl.DataFrame, selected: str) -> pl.DataFrame:
+    def as_published(self, predictions: pl.DataFrame, selected: str, extras: Any) -> pl.DataFrame:
         """The backtest's evaluation days with the selected candidate's predictions as production publishes them
-        (`finish` with the extras production would use, fitted without those days); other candidates unchanged."""
+        (`finish` with the `extras` production uses, fitted without those days); other candidates unchanged."""
         return bt.evaluation_days(predictions)
 
     @abstractmethod
@@ -114,9 +114,8 @@ class Occupancy(UseCase):
         """The isotonic calibration of the selected candidate, fitted on the backtest's choosing days only."""
         return bt.calibration(bt.choosing_days(predictions), selected)
 
-    def as_published(self, predictions: pl.DataFrame, selected: str) -> pl.DataFrame:
+    def as_published(self, predictions: pl.DataFrame, selected: str, extras: Any) -> pl.DataFrame:
         """The selected candidate's probabilities calibrated as production calibrates them."""
-        extras = self.production_extras(predictions, selected)
         scored = bt.evaluation_days(predictions)
         chosen = scored.filter(pl.col("candidate") == selected)
         return pl.concat([scored.filter(pl.col("candidate") != selected),

@@ -9,7 +9,7 @@ import pytest
 
 from domotic_assets.gold import dbt_runner
 from domotic_assets.gold.assets import gold_daily_models, refuse_partial_full_refresh
-from domotic_assets.gold.dbt_runner import CHECKED_WITH, checked, keep_compiled_templates
+from domotic_assets.gold.dbt_runner import CHECKED_WITH, checked, compile_template, keep_compiled_templates
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.timing import daily_partitions
 from resources.postgres import PostgresResource
@@ -79,6 +79,25 @@ def test_dbt_s_templates_compiled_by_one_process_are_loaded_by_the_next(tmp_path
     assert get_template(source, {}, native=True).render({"x": 2}) == 4
     with pytest.raises(CompilationError, match="compiled again"):
         get_template("{{ x }} changed", {}).render({"x": 1})
+
+
+@pytest.mark.unit
+def test_a_template_that_does_not_compile_fails_once_with_jinja_s_error(tmp_path, monkeypatch):
+    from dbt_common.clients.jinja import MacroFuzzEnvironment, get_template
+    from dbt_common.exceptions import CompilationError
+
+    monkeypatch.setattr(MacroFuzzEnvironment, "compile", MacroFuzzEnvironment.compile)  # restored after the test
+    keep_compiled_templates(tmp_path)
+    compiled = []
+
+    def counted(*args, **kwargs):
+        compiled.append(args[1])
+        return compile_template(*args, **kwargs)
+
+    monkeypatch.setattr(dbt_runner, "compile_template", counted)
+    with pytest.raises(CompilationError, match="unexpected"):
+        get_template("{{ x + }}", {}).render({"x": 1})
+    assert compiled == ["{{ x + }}"] and not list(tmp_path.rglob("*.jinja"))
 
 
 @pytest.mark.unit

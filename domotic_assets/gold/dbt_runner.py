@@ -21,7 +21,9 @@ dagster-dbt's public command-line path instead (`project.py`), and a test fails 
 again.
 """
 
+import contextlib
 import ctypes
+import functools
 import pickle
 import queue
 import threading
@@ -124,6 +126,7 @@ class DbtRun:
         events.put(result)
 
 
+@functools.cache  # once per folder and process: later dbt commands of the process find it in place
 def keep_compiled_templates(directory: Path) -> None:
     """From now on, dbt's Jinja environments in this process load a template compiled by an earlier process from
     `directory` (a folder per Jinja and dbt-common release) and store the ones they compile there. A template's
@@ -140,12 +143,13 @@ def keep_compiled_templates(directory: Path) -> None:
         kind = "|".join([type(self).__qualname__, *sorted(self.extensions), name or "", filename or ""])
         try:
             bucket = cache.get_bucket(self, f"{kind}|{cache.get_source_checksum(source)}", None, source)
-            if bucket.code is None:
-                bucket.code = compile_template(self, source, name, filename)
-                cache.set_bucket(bucket)
-            return bucket.code
-        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):  # a file unreadable or unwritable
+        except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError):  # a file unreadable or damaged
             return compile_template(self, source, name, filename)
+        if bucket.code is None:
+            bucket.code = compile_template(self, source, name, filename)  # its errors are dbt's, raised once
+            with contextlib.suppress(OSError):  # a folder unwritable: compiled again by the next process
+                cache.set_bucket(bucket)
+        return bucket.code
 
     MacroFuzzEnvironment.compile = compile_kept  # type: ignore[method-assign]
 

@@ -271,7 +271,9 @@ def run_as_admin(admin, statements: list[sql.Composable]) -> None:
 
 
 def known_apartment(admin, apartment: str) -> None:
-    """ValueError unless a sensor file of the apartment was loaded."""
+    """ValueError unless a sensor file of the apartment was loaded: a resident's login is for an apartment with
+    data to see (an erasure or an export, `domotic_assets.governance.gdpr.known_apartment`, also takes one whose
+    files were all rejected, so as to erase them)."""
     with admin.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT FROM silver.file_ledger WHERE source = 'sensor' AND apartment = %s)",
                        (apartment,))

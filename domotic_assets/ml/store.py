@@ -153,11 +153,7 @@ def save_model(warehouse: PostgresResource, record: dict, model: object) -> None
 
 
 def latest_model(warehouse: PostgresResource, target: str) -> StoredModel | None:
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT model_version, model_name, passed_gates, model, metrics FROM ml.models WHERE target = %s "
-                       "ORDER BY created_at DESC LIMIT 1", (target,))
-        row = cursor.fetchone()
-    return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3]), row[4]) if row else None
+    return _newest_model(warehouse, target, "ORDER BY created_at DESC", ())
 
 
 def model_metrics(warehouse: PostgresResource, version: str) -> dict:
@@ -172,10 +168,17 @@ def latest_passed_model(warehouse: PostgresResource, target: str, features: tupl
                         trained_since: date) -> StoredModel | None:
     """The newest model that passed its gates, trained on these features with data up to `trained_since` or
     later (its age is its data's, whenever it was stored)."""
+    return _newest_model(warehouse, target, "AND passed_gates AND features = %s AND trained_to >= %s "
+                                            "ORDER BY trained_to DESC, created_at DESC", (list(features), trained_since))
+
+
+def _newest_model(warehouse: PostgresResource, target: str, condition_and_order: str,
+                  parameters: tuple) -> StoredModel | None:
+    """The first of the target's stored models by `condition_and_order` (a constant clause, its values in
+    `parameters`)."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT model_version, model_name, passed_gates, model, metrics FROM ml.models WHERE target = %s "
-                       "AND passed_gates AND features = %s AND trained_to >= %s "
-                       "ORDER BY trained_to DESC, created_at DESC LIMIT 1", (target, list(features), trained_since))
+        cursor.execute("SELECT model_version, model_name, passed_gates, model, metrics FROM ml.models "
+                       f"WHERE target = %s {condition_and_order} LIMIT 1", (target, *parameters))
         row = cursor.fetchone()
     return StoredModel(row[0], target, row[1], row[2], pickle.loads(row[3]), row[4]) if row else None
 

@@ -9,11 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+import polars as pl
+
 from domotic_assets.gold.project import gold_dbt
-from domotic_assets.silver.store import ensure_schema
+from domotic_assets.silver.reaching_back import gold_change
+from domotic_assets.silver.store import ensure_schema, replace_sensor_day
 from resources.postgres import PostgresResource
 
 PLACEHOLDER_WINDOW = ("1901-01-01", "1901-01-02")
+PLACEHOLDER_REBUILD_FROM = "1901-01-01T12:34:00+00:00"
 STAGING_VIEWS = "stg_sensor_events stg_sensor_days"
 # Where generated readings start: the eve of the spring and of the autumn clock change, and the autumn one's day.
 STARTS = [datetime(2023, 3, 25, 21, 50, tzinfo=timezone.utc), datetime(2023, 10, 28, 21, 30, tzinfo=timezone.utc),
@@ -22,14 +26,17 @@ STARTS = [datetime(2023, 3, 25, 21, 50, tzinfo=timezone.utc), datetime(2023, 10,
 
 @dataclass(frozen=True)
 class CompiledFact:
-    """The warehouse and the fact's compiled SQL, out of Hypothesis' reports (the URL holds a password)."""
+    """The warehouse and the fact's compiled SQL (whole days, and rebuilding from a minute), out of Hypothesis'
+    reports (the URL holds a password)."""
     warehouse: PostgresResource = field(repr=False)
     sql: str = field(repr=False)
+    sql_from: str = field(repr=False)
 
-    def for_window(self, start: date, end: date) -> str:
-        """The fact's rows for the days [start, end)."""
-        return self.sql.replace(PLACEHOLDER_WINDOW[0], start.isoformat()).replace(PLACEHOLDER_WINDOW[1],
-                                                                                  end.isoformat())
+    def for_window(self, start: date, end: date, rebuild_from: datetime | None = None) -> str:
+        """The fact's rows for the days [start, end), from the UTC minute `rebuild_from` on when given."""
+        sql = self.sql if rebuild_from is None else self.sql_from.replace(PLACEHOLDER_REBUILD_FROM,
+                                                                          rebuild_from.isoformat())
+        return sql.replace(PLACEHOLDER_WINDOW[0], start.isoformat()).replace(PLACEHOLDER_WINDOW[1], end.isoformat())
 
 
 def compile_fact(database_url: str, model: str, monkeypatch) -> CompiledFact:
@@ -45,11 +52,15 @@ def compile_fact(database_url: str, model: str, monkeypatch) -> CompiledFact:
     run = dbt.cli(["run", "--select", STAGING_VIEWS], raise_on_error=False).wait()
     assert run.is_successful(), run.get_error()
     window = {"min_date": PLACEHOLDER_WINDOW[0], "max_date": PLACEHOLDER_WINDOW[1]}
-    compiled = dbt.cli(["compile", "--select", model, "--vars", json.dumps(window)], raise_on_error=False).wait()
+    sql, sql_from = (compiled_sql(dbt, model, vars) for vars in (window, {**window, "rebuild_from": PLACEHOLDER_REBUILD_FROM}))
+    assert PLACEHOLDER_WINDOW[0] in sql and PLACEHOLDER_REBUILD_FROM in sql_from
+    return CompiledFact(warehouse, sql, sql_from)
+
+
+def compiled_sql(dbt, model: str, dbt_vars: dict) -> str:
+    compiled = dbt.cli(["compile", "--select", model, "--vars", json.dumps(dbt_vars)], raise_on_error=False).wait()
     assert compiled.is_successful(), compiled.get_error()
-    sql = (compiled.target_path / "compiled" / "domotic" / "models" / "marts" / f"{model}.sql").read_text()
-    assert PLACEHOLDER_WINDOW[0] in sql
-    return CompiledFact(warehouse, sql)
+    return (compiled.target_path / "compiled" / "domotic" / "models" / "marts" / f"{model}.sql").read_text()
 
 
 def built_as_range_and_day_by_day(cursor, fact: CompiledFact, days: list[date],
@@ -69,3 +80,31 @@ def built_as_range_and_day_by_day(cursor, fact: CompiledFact, days: list[date],
 def minute_key(minute: datetime) -> int:
     """The star's minute key (YYYYMMDDHHMM in UTC) of an instant."""
     return int(minute.astimezone(timezone.utc).strftime("%Y%m%d%H%M"))
+
+
+def write_silver(cursor, rows_by_day: dict[date, list[dict]]) -> list[date]:
+    """Silver rows (dicts of its columns) as the sensor days they are filed on; the days, in order."""
+    for day, rows in rows_by_day.items():
+        frame = pl.DataFrame(rows, schema_overrides={"unit": pl.String})
+        replace_sensor_day(cursor, day, frame.with_columns(pl.col("timestamp").dt.cast_time_unit("us")))
+    return sorted(rows_by_day)
+
+
+def built_before_and_after_an_append(cursor, fact: CompiledFact, rows_by_day: dict[date, list[dict]], day: date,
+                                     new: set[int], built: Callable[..., dict]) -> tuple[dict, datetime | None]:
+    """A live append: `day` built alone while silver holds every row but its `new` ones (indices into its rows),
+    then those appended and the day rebuilt from the minute silver's rule (`gold_change`) says they change on.
+    The day's rows as they then stand (those before that minute as first built), and that minute (None: whole)."""
+    earlier = {filed: [row for index, row in enumerate(rows) if filed != day or index not in new]
+               for filed, rows in rows_by_day.items()}
+    write_silver(cursor, {filed: rows for filed, rows in earlier.items() if rows})
+    first_built = built(cursor, fact, day, day + timedelta(days=1))
+    write_silver(cursor, {day: rows_by_day[day]})
+    appended = pl.DataFrame([rows_by_day[day][index] for index in sorted(new)], schema_overrides={"unit": pl.String})
+    change = gold_change(cursor, day, appended, [])
+    assert change is not None
+    rebuilt = built(cursor, fact, day, day + timedelta(days=1), change.rebuild_from)
+    if change.rebuild_from is None:
+        return rebuilt, None
+    start = minute_key(change.rebuild_from)
+    return {key: row for key, row in first_built.items() if key < start} | rebuilt, change.rebuild_from

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from domotic_assets.silver.store import replace_sensor_day
 from domotic_config.dbt_vars import project_vars
-from tests.compiled_facts import STARTS, CompiledFact, built_as_range_and_day_by_day, compile_fact, minute_key
+from tests.compiled_facts import (STARTS, CompiledFact, built_as_range_and_day_by_day, built_before_and_after_an_append,
+                                  compile_fact, minute_key, write_silver)
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -77,17 +77,19 @@ def expected_minutes(readings: dict[datetime, float], rules: dict) -> tuple[dict
 
 # ---- generated counters ------------------------------------------------------------------------------------
 GAPS = [1, 1, 1, 1, 1, 2, 7, 59, 61, 180, 1439, 1441, 2900]  # minutes between readings
+LIVE_GAPS = [1] * 20 + [2, 7, 59, 61, 180]  # a device reporting every minute, with the odd gap
 KINDS = ["rise", "rise", "rise", "rise", "reset", "dip", "spike", "negative", "backwards", "jump"]
 
 
 @st.composite
-def counters(draw) -> list[tuple[datetime, float, bool]]:
-    """(UTC minute, counter, filed on the next day) readings of one plug, spanning at most five days."""
+def counters(draw, gaps: list[int] = GAPS, min_size: int = 2, max_size: int = 40) -> list[tuple[datetime, float, bool]]:
+    """(UTC minute, counter, filed on the next day) readings of one plug, `gaps` minutes apart (of GAPS: spanning
+    at most five days)."""
     minute = draw(st.sampled_from(STARTS)) + timedelta(minutes=draw(st.integers(0, 600)))
     level = float(draw(st.integers(0, 5000)))
     readings = []
-    for gap, kind, amount in draw(st.lists(st.tuples(st.sampled_from(GAPS), st.sampled_from(KINDS),
-                                                     st.integers(0, 60)), min_size=2, max_size=40)):
+    for gap, kind, amount in draw(st.lists(st.tuples(st.sampled_from(gaps), st.sampled_from(KINDS),
+                                                     st.integers(0, 60)), min_size=min_size, max_size=max_size)):
         minute += timedelta(minutes=gap)
         if kind == "rise":
             level += amount * min(gap, 30) / 10
@@ -109,8 +111,8 @@ def counters(draw) -> list[tuple[datetime, float, bool]]:
     return readings
 
 
-def load(cursor, readings: list[tuple[datetime, float, bool]]) -> list[date]:
-    """The readings as silver days (a reading of 23:59 may be filed in the next day's file); the days touched."""
+def silver_rows(readings: list[tuple[datetime, float, bool]]) -> dict[date, list[dict]]:
+    """The readings as rows of the silver days they are filed on (a reading of 23:59 may be in the next day's file)."""
     by_day: dict[date, list] = {}
     for minute, value, late in readings:
         day = minute.astimezone(ZURICH).date() + timedelta(days=1 if late else 0)
@@ -118,13 +120,12 @@ def load(cursor, readings: list[tuple[datetime, float, bool]]) -> list[date]:
             "apartment": APARTMENT, "room": ROOM, "sensor_type": "plug", "sensor_id": SENSOR, "field": "total",
             "value": value, "unit": "Wh", "timestamp": minute, "is_outlier": False,
             "source_file": f"{day:%d.%m.%Y} 0000_{APARTMENT}_received.json", "partition_date": day})
-    for day, rows in by_day.items():
-        replace_sensor_day(cursor, day, pl.DataFrame(rows).with_columns(pl.col("timestamp").dt.cast_time_unit("us")))
-    return sorted(by_day)
+    return by_day
 
 
-def built(cursor, fact: CompiledFact, start: date, end: date) -> dict[int, tuple]:
-    cursor.execute(f"SELECT datetime_key, energy_wh, adjustment, rejected_wh FROM ({fact.for_window(start, end)}) f")
+def built(cursor, fact: CompiledFact, start: date, end: date, rebuild_from: datetime | None = None) -> dict[int, tuple]:
+    cursor.execute(f"SELECT datetime_key, energy_wh, adjustment, rejected_wh "
+                   f"FROM ({fact.for_window(start, end, rebuild_from)}) f")
     return {key: (energy, adjustment, rejected) for key, energy, adjustment, rejected in cursor.fetchall()}
 
 
@@ -147,7 +148,8 @@ def test_every_build_gives_each_minute_what_the_rules_give(energy_sql, readings)
     expected, good_rise = expected_minutes(counter, rule_vars())
     with warehouse.connect() as connection, connection.cursor() as cursor:
         try:
-            in_range, day_by_day = built_as_range_and_day_by_day(cursor, energy_sql, load(cursor, readings), built)
+            in_range, day_by_day = built_as_range_and_day_by_day(
+                cursor, energy_sql, write_silver(cursor, silver_rows(readings)), built)
         finally:
             connection.rollback()
     wanted = rounded({minute_key(minute): row for minute, row in expected.items()})
@@ -156,3 +158,29 @@ def test_every_build_gives_each_minute_what_the_rules_give(energy_sql, readings)
     assert all(energy is None or energy >= 0 for energy, _, _ in in_range.values())
     energy = sum(row[0] or 0 for row in in_range.values()) + sum(row[2] or 0 for row in in_range.values())
     assert energy == pytest.approx(good_rise, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(readings=counters(LIVE_GAPS, min_size=100, max_size=200), data=st.data())
+def test_a_day_rebuilt_from_the_first_minute_an_append_changes_gives_each_minute_what_the_rules_give(
+        energy_sql, readings, data):
+    """A live append of any of a day's readings (not only its latest) after the day was built: the day rebuilt
+    from the minute silver's rule says they change on, its minutes before it as first built, gives every minute of
+    the day what the rules give from all the readings."""
+    counter = {}
+    for minute, value, _ in readings:
+        counter[minute] = max(value, counter.get(minute, value))
+    expected, _ = expected_minutes(counter, rule_vars())
+    rows_by_day = silver_rows(readings)
+    day = data.draw(st.sampled_from(sorted(rows_by_day)))
+    first_new = data.draw(st.integers(0, len(rows_by_day[day]) - 1))  # the append's earliest; others after it
+    new = {first_new} | data.draw(st.sets(st.sampled_from(range(first_new, len(rows_by_day[day])))))
+    with energy_sql.warehouse.connect() as connection, connection.cursor() as cursor:
+        try:
+            day_rows, rebuilt_from = built_before_and_after_an_append(cursor, energy_sql, rows_by_day, day, new, built)
+        finally:
+            connection.rollback()
+    event("rebuilt from a minute" if rebuilt_from else "rebuilt whole")
+    wanted = {minute_key(minute): row for minute, row in expected.items() if minute.astimezone(ZURICH).date() == day}
+    assert rounded(day_rows) == rounded(wanted)

@@ -25,32 +25,74 @@
 
 {#- The sensor readings a window's facts read (`prefix`: the relation's alias and a dot): the files of the window's
     days, and of the files of the day before and the day after (one may hold a minute of the window) only the
-    minutes from var('edge_minutes') before the window's first local midnight to as many after its end. What lies
-    further out and still decides a minute of the window (a counter's readings before a gap, a door's previous
-    state) is read apart, with before_sensor_span and after_sensor_span. `minute`: the reading's minute or its
-    instant (the span's edges are whole minutes). -#}
-{% macro in_sensor_span(prefix='', minute='minute_utc') -%}
+    minutes from var('edge_minutes') before the window's start to as many after its end. A run rebuilding from
+    var('rebuild_from') reads no minute earlier than as many before that instant (`whole_days`: the window's days
+    whatever the run rebuilds, for a test of whole days). What lies further out and still decides a minute of the
+    window (a counter's readings before a gap, a door's previous state) is read apart, with before_sensor_span and
+    after_sensor_span. `minute`: the reading's minute or its instant (the span's edges are whole minutes). -#}
+{% macro in_sensor_span(prefix='', minute='minute_utc', whole_days=false) -%}
     {{ in_window(prefix ~ 'partition_date', days_before=1, days_after=1) }}
-    and ({{ prefix }}partition_date >= date '{{ var("min_date") }}' or {{ prefix }}{{ minute }} >= {{ sensor_span_edge('min_date', '-') }})
-    and ({{ prefix }}partition_date < date '{{ var("max_date") }}' or {{ prefix }}{{ minute }} < {{ sensor_span_edge('max_date', '+') }})
+    {%- if var('rebuild_from') and not whole_days %}
+    and {{ prefix }}{{ minute }} >= {{ sensor_span_start() }}
+    {%- else %}
+    and ({{ prefix }}partition_date >= date '{{ var("min_date") }}' or {{ prefix }}{{ minute }} >= {{ sensor_span_start() }})
+    {%- endif %}
+    and ({{ prefix }}partition_date < date '{{ var("max_date") }}' or {{ prefix }}{{ minute }} < {{ sensor_span_end() }})
 {%- endmacro %}
 
-{#- The readings before the sensor span, in the files up to the day before the window (index lookups, pruned to
-    those days' partitions). -#}
+{#- The readings before the sensor span: in the files up to the day before the window, and in a run rebuilding
+    from var('rebuild_from') those of the window's files before its span too (index lookups, pruned to those days'
+    partitions). -#}
 {% macro before_sensor_span(prefix='') -%}
+    {%- if var('rebuild_from') -%}
+    {{ prefix }}partition_date < date '{{ var("max_date") }}' + 1
+    and ({{ prefix }}partition_date < date '{{ var("min_date") }}' - 1 or {{ prefix }}minute_utc < {{ sensor_span_start() }})
+    {%- else -%}
     {{ prefix }}partition_date < date '{{ var("min_date") }}'
-    and ({{ prefix }}partition_date < date '{{ var("min_date") }}' - 1 or {{ prefix }}minute_utc < {{ sensor_span_edge('min_date', '-') }})
+    and ({{ prefix }}partition_date < date '{{ var("min_date") }}' - 1 or {{ prefix }}minute_utc < {{ sensor_span_start() }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The span's readings before the window's minutes (the margin a day's build reads from the day before). -#}
+{% macro before_window(prefix='') -%}
+    {%- if var('rebuild_from') -%}
+    {{ prefix }}minute_utc < {{ window_start() }}
+    {%- else -%}
+    {{ prefix }}partition_date < date '{{ var("min_date") }}'
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The readings after the sensor span, in the files from the day after the window on. -#}
 {% macro after_sensor_span(prefix='') -%}
     {{ prefix }}partition_date >= date '{{ var("max_date") }}'
-    and ({{ prefix }}partition_date >= date '{{ var("max_date") }}' + 1 or {{ prefix }}minute_utc >= {{ sensor_span_edge('max_date', '+') }})
+    and ({{ prefix }}partition_date >= date '{{ var("max_date") }}' + 1 or {{ prefix }}minute_utc >= {{ sensor_span_end() }})
 {%- endmacro %}
 
-{#- A local midnight of the window (var min_date or max_date) moved var('edge_minutes') out of it, as an instant. -#}
-{% macro sensor_span_edge(day_var, sign) -%}
-    ({{ window_midnight(day_var) }} {{ sign }} interval '{{ var("edge_minutes") }} minutes')
+{#- The minutes a fact's window builds, of their local date (`local_day`: that date when already computed): the
+    window's days, from var('rebuild_from') on when set. -#}
+{% macro in_built_minutes(minute, local_day=none) -%}
+    {{ in_window(local_day or local_date(minute)) }}
+    {%- if var('rebuild_from') %} and {{ minute }} >= {{ window_start() }}{% endif -%}
+{%- endmacro %}
+
+{#- The first instant a run builds: var('rebuild_from') (a UTC minute of the window's first day, the earliest its
+    new readings change) or the window's first local midnight. -#}
+{% macro window_start() -%}
+    {%- if var('rebuild_from') -%}
+    (timestamptz '{{ var("rebuild_from") }}')
+    {%- else -%}
+    {{ window_midnight('min_date') }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The start of the sensor span: the window's start less var('edge_minutes'). -#}
+{% macro sensor_span_start() -%}
+    ({{ window_start() }} - interval '{{ var("edge_minutes") }} minutes')
+{%- endmacro %}
+
+{#- The end of the sensor span: the window's last local midnight and var('edge_minutes'). -#}
+{% macro sensor_span_end() -%}
+    ({{ window_midnight('max_date') }} + interval '{{ var("edge_minutes") }} minutes')
 {%- endmacro %}
 
 {#- A local midnight of the window (var min_date or max_date), as an instant. -#}
@@ -64,15 +106,19 @@
 {%- endmacro %}
 
 {#- Incremental facts replace their window (pre-hook): the delete is bounded to the window, by date key or,
-    with `as_date`, by a date column. Gold runs of other days build beside it; one that writes a day of this
-    window waits until this one commits (lock_window_days), then replaces what it wrote. -#}
-{% macro delete_window(relation, column='date_key', as_date=false) -%}
+    with `as_date`, by a date column; a minute fact (`minute_key_column`, its UTC minute key) rebuilding from
+    var('rebuild_from') deletes from that minute on. Gold runs of other days build beside it; one that writes a day
+    of this window waits until this one commits (lock_window_days), then replaces what it wrote. -#}
+{% macro delete_window(relation, column='date_key', as_date=false, minute_key_column=none) -%}
     {%- if is_incremental() -%}
     {{ lock_window_days(relation) }};
     {%- if as_date %}
     delete from {{ relation }} where {{ in_window(column) }}
     {%- else %}
     delete from {{ relation }} where {{ date_key_in_window(column) }}
+    {%- endif -%}
+    {%- if minute_key_column and var('rebuild_from') %}
+    and {{ minute_key_column }} >= {{ minute_key(window_start()) }}
     {%- endif -%}
     {%- else -%}
     select 1

@@ -31,7 +31,7 @@ from domotic_assets.silver.metadata import (
     require_bronze_root,
     table_metadata,
 )
-from domotic_assets.silver.reaching_back import READINGS_REACHING_BACK, reaches_day_before
+from domotic_assets.silver.reaching_back import READINGS_REACHING_BACK, gold_change
 from domotic_assets.timing import daily_partitions
 from resources.bronze import BronzeResource
 from resources.cleaning import CleaningRulesResource
@@ -129,6 +129,7 @@ def write_day(cursor, day: date, frame: pl.DataFrame, outcomes: list[FileOutcome
     store.record_outcomes(cursor, "sensor", [day], loaded, rejected)
     store.record_listing(cursor, day, listed_at)
     store.record_reaching_back(cursor, day, RELOADED)
+    store.record_gold_changes(cursor, day, None, reaches_back=True)
     # last: the swap locks the whole table until the commit (other days' appends wait that long, not more)
     store.replace_sensor_day(cursor, day, pl.concat([frame, kept_frame.select(frame.columns)]))
     return DayLoad(outcomes, frame, bronze, set(missing), kept_frame.height, len(badly_named))
@@ -171,9 +172,12 @@ def append_new_files(cursor, day: date, root: Path, badly_named: list[tuple[str,
     frame, outcomes = quarantine_colliding_files(*parse_files(new, str(root), zone_name, max_bytes))
     if store.append_sensor_rows(cursor, day, frame, corrected):
         return None
-    reaching_back = reaches_day_before(cursor, day, frame, corrected)
+    change = gold_change(cursor, day, frame, corrected)
+    reaching_back = change.reaching_back if change else None
     if reaching_back:
         store.record_reaching_back(cursor, day, reaching_back)
+    if change:
+        store.record_gold_changes(cursor, day, change.rebuild_from, reaches_back=bool(reaching_back))
     badly_named = [(name, reason) for name, reason in badly_named if name not in recorded]
     store.record_file_outcomes(cursor, "sensor", [o.file for o in outcomes] + [n for n, _ in badly_named],
                                *outcome_frames(day, outcomes, badly_named))

@@ -7,13 +7,16 @@ import hashlib
 import secrets
 from collections.abc import Iterator, Sequence, Set
 from contextlib import contextmanager
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import psycopg2.errors
 import sqlalchemy as sa
 from psycopg2 import sql
+from psycopg2.extras import execute_values
 
 from resources.postgres import PostgresResource, copy_frame
 from sensors_io.sensor_events import READING_KEY
@@ -261,6 +264,41 @@ def record_reaching_back(cursor, day: date, reason: str) -> None:
     cursor.execute("INSERT INTO silver.readings_reaching_back (partition_date, reason) VALUES (%s, %s)", (day, reason))
 
 
+def record_gold_changes(cursor, day: date, rebuild_from: datetime | None, reaches_back: bool) -> None:
+    """Record, in the load's transaction, the gold days the readings it writes to `day` change: `day` from the UTC
+    minute `rebuild_from` on (None: whole), the day after whole, and the day before whole when they reach back."""
+    changes = [(day, rebuild_from), (day + timedelta(days=1), None)] + (
+        [(day - timedelta(days=1), None)] if reaches_back else [])
+    execute_values(cursor, "INSERT INTO silver.gold_day_changes (gold_day, rebuild_from) VALUES %s", changes)
+
+
+@dataclass(frozen=True)
+class GoldDayChanges:
+    """The changes recorded for some gold days, as a run reads them before it builds."""
+
+    rebuild_from: datetime | None  # the earliest minute they change, when one day has only such changes
+    last_id: int | None  # the newest change read (None: none)
+
+
+def gold_day_changes(cursor, days: Sequence[date]) -> GoldDayChanges:
+    """The changes recorded for the gold `days`: from which minute a run of them rebuilds (one day, every change
+    from a minute on) or None (the days whole: several days, nothing recorded, or a day changed whole)."""
+    cursor.execute("""SELECT max(id), min(rebuild_from), bool_and(rebuild_from IS NOT NULL)
+                      FROM silver.gold_day_changes WHERE gold_day = ANY(%s)""", (list(days),))
+    [(last_id, earliest, all_from_a_minute)] = cursor.fetchall()
+    return GoldDayChanges(earliest if len(days) == 1 and all_from_a_minute else None, last_id)
+
+
+def forget_gold_day_changes(warehouse: PostgresResource, days: Sequence[date], changes: GoldDayChanges) -> None:
+    """Forget the changes of `days` a run read and has built (those recorded since stay for the next run)."""
+    if changes.last_id is None:
+        return
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM silver.gold_day_changes WHERE gold_day = ANY(%s) AND id <= %s",
+                       (list(days), changes.last_id))
+        connection.commit()
+
+
 @contextmanager
 def take_reaching_back(warehouse: PostgresResource) -> Iterator[dict[date, list[str]]]:
     """The recorded days whose readings reach back, with their reasons, not yet told to Dagster (any run's); they
@@ -322,13 +360,14 @@ def day_lock(cursor, function: str, table: str, day: date) -> None:
     cursor.execute(sql.SQL("SELECT {}(hashtext(%s), %s)").format(sql.Identifier(function)), (table, day.toordinal()))
 
 
-def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Sequence[date],
-                            wait_seconds: int = SNAPSHOT_WAIT_SECONDS) -> str:
-    """A snapshot of the warehouse (`pg_current_snapshot()`) taken while no writer of these days of a silver table
-    is in progress: it waits for those writing now (their `lock_day`), and writers coming after it wait for the
-    snapshot. Every row of those days is then visible in it exactly when its transaction had committed; rows
-    written under a savepoint carry a subtransaction id that `pg_visible_in_snapshot` cannot judge while its
-    transaction runs. A writer holding a day longer than `wait_seconds` fails the wait, naming the day."""
+@contextmanager
+def between_writes(warehouse: PostgresResource, table: str, days: Sequence[date],
+                   wait_seconds: int = SNAPSHOT_WAIT_SECONDS) -> Iterator[Any]:
+    """A transaction (its cursor) in which no writer of these days of a silver table is in progress: it waits for
+    those writing now (their `lock_day`), and writers coming after it wait for it to end. A snapshot taken in it
+    (`current_snapshot`) sees every row of those days exactly when its transaction had committed; rows written
+    under a savepoint carry a subtransaction id that `pg_visible_in_snapshot` cannot judge while its transaction
+    runs. A writer holding a day longer than `wait_seconds` fails the wait, naming the day."""
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", (f"{wait_seconds}s",))
         for day in sorted(days):  # writers hold one day's lock at a time: no wait can close a cycle
@@ -338,9 +377,14 @@ def snapshot_between_writes(warehouse: PostgresResource, table: str, days: Seque
                 raise TimeoutError(f"the snapshot of {table} waited {wait_seconds} s for a writer of {day} to "
                                    f"finish: a run writing that day holds its lock (pg_locks, locktype advisory)") \
                     from error
-        cursor.execute("SELECT pg_current_snapshot()::text")
-        [(snapshot,)] = cursor.fetchall()
-        return snapshot
+        yield cursor
+
+
+def current_snapshot(cursor) -> str:
+    """The transaction's snapshot (`pg_current_snapshot()`), as text."""
+    cursor.execute("SELECT pg_current_snapshot()::text")
+    [(snapshot,)] = cursor.fetchall()
+    return snapshot
 
 
 @contextmanager

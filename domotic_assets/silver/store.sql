@@ -114,6 +114,18 @@ CREATE TABLE IF NOT EXISTS silver.readings_reaching_back (
     reason         text NOT NULL
 );
 
+-- The gold days that silver's loads changed and from which UTC minute (NULL: the whole day), recorded by each load
+-- in its transaction (domotic_assets/silver/reaching_back.py): the day it writes from its earliest changed minute,
+-- the day after whole (its build reads this day's files), the day before whole when the new readings reach back. A
+-- gold run of one day rebuilds from the earliest minute recorded for it, and forgets what it has read once it
+-- succeeds; a day with nothing recorded, or a NULL, is rebuilt whole.
+CREATE TABLE IF NOT EXISTS silver.gold_day_changes (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    gold_day     date NOT NULL,
+    rebuild_from timestamptz
+);
+CREATE INDEX IF NOT EXISTS gold_day_changes_day ON silver.gold_day_changes (gold_day);
+
 -- A new device registry is filled once from the days already loaded.
 SELECT silver.refresh_sensor_days(partition_date)
 FROM (SELECT DISTINCT partition_date FROM silver.file_ledger WHERE source = 'sensor') AS days

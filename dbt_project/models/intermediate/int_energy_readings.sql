@@ -15,7 +15,7 @@ with span as (
 ),
 margins as (  -- counter minutes of each plug in the span before and after the window
     select apartment, sensor_id,
-           count(distinct minute_utc) filter (where partition_date < date '{{ var("min_date") }}') as before_minutes,
+           count(distinct minute_utc) filter (where {{ before_window() }}) as before_minutes,
            count(distinct minute_utc) filter (where partition_date >= date '{{ var("max_date") }}') as after_minutes
     from span
     where field = 'total'

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
-          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
+          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this, minute_key_column='datetime_key') }}"],
           indexes=[{'columns': ['date_key']}]) }}
 {#- Energy per device and minute: the power read, and the energy consumed in that minute (energy_wh) — for
     plugs from their counter's rise since the previous reading (int_counter_energy), for the house meter from
@@ -66,4 +66,4 @@ select
     minutes.is_imputed,
     minutes.adjustment::text as adjustment
 from minutes
-where {{ in_window('minutes.local_date') }}
+where {{ in_built_minutes('minutes.minute_utc', 'minutes.local_date') }}

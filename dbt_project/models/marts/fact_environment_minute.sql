@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
-          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
+          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this, minute_key_column='datetime_key') }}"],
           indexes=[{'columns': ['date_key']}]) }}
 {#- Indoor climate per room and minute, on the local date of the minute (a file of the day before or after may
     hold a reading of the window: the sensor span is read). Means leave outliers out (is_anomaly flags them); window and
@@ -27,5 +27,5 @@ select
     bool_or(is_outlier) as is_anomaly,
     count(*)::integer as readings
 from readings
-where {{ in_window(local_date('minute_utc')) }}
+where {{ in_built_minutes('minute_utc') }}
 group by apartment, room, minute_utc

@@ -1,5 +1,5 @@
 {{ config(materialized='incremental', incremental_strategy='append', tags=['daily'],
-          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this) }}"],
+          pre_hook=["set work_mem = '256MB'", "{{ delete_window(this, minute_key_column='datetime_key') }}"],
           indexes=[{'columns': ['date_key']}]) }}
 {#- Presence per room and minute, for rooms with a motion or door sensor: presence is motion, or door activity
     (a door's state changed in that minute), never a door that merely stands open. Outlier readings count for
@@ -45,7 +45,7 @@ minutes as (
         bool_or(value = 1) filter (where sensor_type = 'door') as door_open_flag,
         bool_or(changed) filter (where sensor_type = 'door') as door_activity_flag
     from readings
-    where {{ in_window(local_date('minute_utc')) }}
+    where {{ in_built_minutes('minute_utc') }}
     group by apartment, room, minute_utc
 ),
 presence as (

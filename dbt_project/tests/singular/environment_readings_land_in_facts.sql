@@ -9,7 +9,7 @@ with readings as (
     select apartment, room, partition_date, {{ local_date('"timestamp"') }} as local_date,
            {{ in_silver_snapshot() }} as held_at_start
     from {{ source('silver', 'sensor_events') }}
-    where {{ in_sensor_span(minute='"timestamp"') }}
+    where {{ in_sensor_span(minute='"timestamp"', whole_days=true) }}
       and sensor_type in ('meteo', 'humidity', 'door', 'window')
 ),
 stray as (

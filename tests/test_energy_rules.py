@@ -9,14 +9,20 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import polars as pl
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from domotic_config.dbt_vars import project_vars
-from tests.compiled_facts import (STARTS, CompiledFact, built_as_range_and_day_by_day, built_before_and_after_an_append,
-                                  compile_fact, minute_key, write_silver)
+from tests.compiled_facts import (
+    STARTS,
+    CompiledFact,
+    built_as_range_and_day_by_day,
+    built_before_and_after_an_append,
+    compile_fact,
+    minute_key,
+    write_silver,
+)
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")

@@ -28,7 +28,7 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models, silver_snapshot
+from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models, silver_start
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
@@ -42,7 +42,7 @@ from domotic_assets.governance.device_alerts import (
 from domotic_assets.governance.gdpr import gdpr_erase_job, gdpr_export_job
 from domotic_assets.ml import store
 from domotic_assets.silver import store as silver_store
-from domotic_assets.silver.reaching_back import reaches_day_before
+from domotic_assets.silver.reaching_back import gold_change
 from domotic_assets.silver.reference import silver_reference_tables
 from domotic_ops.procs import free_port
 from resources.alerts import AlertWebhookResource
@@ -560,7 +560,7 @@ def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads
         monkeypatch.setenv(name, value)
     first, end = date.fromisoformat(DAYS[1]), date.fromisoformat(DAYS[2])
     taken: list[str] = []
-    snapshot = threading.Thread(target=lambda: taken.append(silver_snapshot(warehouse, first, end)))
+    snapshot = threading.Thread(target=lambda: taken.append(silver_start(warehouse, [first]).snapshot))
     try:
         with warehouse.connect() as writer, writer.cursor() as cursor:
             silver_store.lock_day(cursor, "silver.sensor_events", end)  # the day after the window: read by it
@@ -574,7 +574,7 @@ def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads
         assert reconciliation(taken[0]) == "fail"
     finally:
         execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
-    unheld = threading.Thread(target=lambda: taken.append(silver_snapshot(warehouse, first, end)))
+    unheld = threading.Thread(target=lambda: taken.append(silver_start(warehouse, [first]).snapshot))
     with warehouse.connect() as writer, writer.cursor() as cursor:
         silver_store.lock_day(cursor, "silver.sensor_events", end + timedelta(days=1))  # a day it does not read
         unheld.start()
@@ -589,8 +589,9 @@ def test_a_snapshot_held_longer_than_its_wait_fails_naming_the_day(warehouse, bu
     day = date.fromisoformat(DAYS[1])
     with warehouse.connect() as writer, writer.cursor() as cursor:
         silver_store.lock_day(cursor, "silver.sensor_events", day)
-        with pytest.raises(TimeoutError, match=f"waited 1 s for a writer of {DAYS[1]}"):
-            silver_store.snapshot_between_writes(warehouse, "silver.sensor_events", [day], wait_seconds=1)
+        with pytest.raises(TimeoutError, match=f"waited 1 s for a writer of {DAYS[1]}"), \
+                silver_store.between_writes(warehouse, "silver.sensor_events", [day], wait_seconds=1):
+            pass
 
 
 def copied_reading(sensor: str, hour: int, minute: int = 0, shift: str = "1 second") -> str:
@@ -620,7 +621,9 @@ def test_new_readings_reach_back_into_the_day_before_by_the_gold_rule(warehouse,
             rows = [row for copy in copies for row in query(warehouse, copy, {"day": DAYS[2]})]
             assert len(rows) == len(copies)
             new = pl.DataFrame(rows, schema=list(silver_store.SENSOR_COLUMNS), orient="row")
-            return reaches_day_before(cursor, day, new, list(replaced))
+            change = gold_change(cursor, day, new, list(replaced))
+            assert change is not None
+            return change.reaching_back
 
     assert reason(copied_reading(PLUG_COUNTER, 12), copied_reading(CLIMATE, 0, 5)) is None
     assert reason(copied_reading(PLUG_COUNTER, 0, 40)) == \
@@ -651,6 +654,53 @@ def test_a_gold_day_the_next_day_s_new_readings_do_not_reach_equals_its_rebuild(
         left_as_it_was = day_signature()
         assert failed_checks(build(warehouse, DAYS[1], DAYS[2])) == []
         assert day_signature() == left_as_it_was
+    finally:
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
+
+
+def day_signature(warehouse: PostgresResource, day: str) -> list[tuple]:
+    """A day's minute facts: every energy minute (key, device, energy, rule), presence and climate, as digests."""
+    key = int(day.replace("-", ""))
+    return query(warehouse, """SELECT count(*), md5(string_agg(datetime_key || ':' || device_key || ':' ||
+                               coalesce(round(energy_wh::numeric, 9)::text, '-') || ':' || coalesce(adjustment, ''),
+                               ',' ORDER BY datetime_key, device_key)) FROM gold.fact_energy_minute
+                               WHERE date_key = %s""", (key,)) \
+        + query(warehouse, """SELECT count(*), md5(string_agg(datetime_key || ':' || room_key || ':' || presence_flag
+                                                           || ':' || coalesce(door_activity_flag::text, '-'),
+                                                           ',' ORDER BY datetime_key, room_key))
+                               FROM gold.fact_presence_minute WHERE date_key = %s""", (key,)) \
+        + query(warehouse, "SELECT count(*), sum(readings), round(sum(temperature_c)::numeric, 6) "
+                           "FROM gold.fact_environment_minute WHERE date_key = %s", (key,))
+
+
+def test_a_live_run_rebuilds_a_day_from_the_first_minute_an_append_changes_as_a_whole_rebuild_would(warehouse, built):
+    """A plug's reading of DAYS[2] at noon appended after the day was built, recorded as the append records it: the
+    day's next run rebuilds its minute facts from the minute silver's rule gives (the 61st good reading of the
+    plug's counter before the new one: about an hour earlier), says so in its metadata, and leaves the day as a
+    rebuild of the whole day leaves it; the changes it read are forgotten."""
+    day = date.fromisoformat(DAYS[2])
+    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+    execute(warehouse, "DELETE FROM silver.gold_day_changes WHERE gold_day = %s", (day,))  # earlier tests' loads
+    try:
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO silver.sensor_events {copied_reading(PLUG_COUNTER, 12)} RETURNING *",
+                           {"day": DAYS[2]})
+            new = pl.DataFrame(cursor.fetchall(), schema=list(silver_store.SENSOR_COLUMNS), orient="row")
+            change = gold_change(cursor, day, new, [])
+            assert change is not None and change.rebuild_from is not None and change.reaching_back is None
+            silver_store.record_gold_changes(cursor, day, change.rebuild_from, reaches_back=False)
+        local = change.rebuild_from.astimezone(ZURICH)
+        assert local.date() == day and 10 <= local.hour < 12, local
+        live = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2])
+        assert failed_checks([live]) == []
+        assert {event.materialization.metadata["rebuilt_from"].value
+                for event in live.get_asset_materialization_events()} == {change.rebuild_from.isoformat()}
+        assert query(warehouse, "SELECT count(*) FROM silver.gold_day_changes WHERE gold_day = %s", (day,)) == [(0,)]
+        rebuilt_from_a_minute = day_signature(warehouse, DAYS[2])
+        whole = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2])
+        assert {event.materialization.metadata["rebuilt_from"].value
+                for event in whole.get_asset_materialization_events()} == {"whole days"}
+        assert day_signature(warehouse, DAYS[2]) == rebuilt_from_a_minute
     finally:
         execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
 

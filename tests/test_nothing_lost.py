@@ -16,8 +16,9 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psycopg2
@@ -122,6 +123,17 @@ def reaching_back(result: dg.ExecuteInProcessResult) -> list[str]:
             if event.materialization.asset_key == dg.AssetKey(READINGS_REACHING_BACK)]
 
 
+def newest_change(database: str) -> int:
+    """The newest change recorded for gold (silver.gold_day_changes), 0 when none."""
+    return query(database, "SELECT coalesce(max(id), 0) FROM silver.gold_day_changes")[0][0]
+
+
+def changes_since(database: str, newest: int) -> list[tuple]:
+    """(gold day, rebuild from) of the changes recorded after `newest`, in order."""
+    return query(database, "SELECT gold_day, rebuild_from FROM silver.gold_day_changes WHERE id > %s ORDER BY id",
+                 (newest,))
+
+
 def appended_equals_reloaded(database: str, bronze: Path, files_new: int) -> list[str]:
     """A one-day run appends exactly the new files; a full reload of the day then changes nothing. Returns why
     the append reaches back into the day before; the reload always does."""
@@ -160,7 +172,15 @@ def test_appending_new_and_corrected_files_gives_the_rows_of_a_full_reload(fresh
     assert re.fullmatch(r"energy series with a new reading among their first 61 good ones of 2023-10-29: \d+", first_hour)
     for path in later["afternoon"]:
         (held_back / path.relative_to(bronze)).rename(path)
+    before = newest_change(database)
     assert appended_equals_reloaded(database, bronze, len(later["afternoon"])) == []  # new files only
+    # the afternoon's append changes the day's gold from about an hour before its first files (the 61st good reading
+    # of each energy series before its first new one), the day after's whole; the reload after it all three days
+    day, next_day = date.fromisoformat(DAY), date.fromisoformat(DAY) + timedelta(days=1)
+    appended = changes_since(database, before)[:2]
+    rebuild_from = appended[0][1].astimezone(ZoneInfo("Europe/Zurich"))
+    assert appended == [(day, rebuild_from), (next_day, None)]
+    assert rebuild_from.date() == day and rebuild_from.hour in (10, 11), rebuild_from
 
     for path in later["evening"]:
         (held_back / path.relative_to(bronze)).rename(path)

@@ -6,16 +6,22 @@ what the rule, applied here to the readings directly, gives."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from domotic_assets.silver.store import replace_sensor_day
-from tests.compiled_facts import STARTS, CompiledFact, built_as_range_and_day_by_day, compile_fact, minute_key
+from tests.compiled_facts import (
+    STARTS,
+    CompiledFact,
+    built_as_range_and_day_by_day,
+    built_before_and_after_an_append,
+    compile_fact,
+    minute_key,
+    write_silver,
+)
 
 pytestmark = pytest.mark.integration
 ZURICH = ZoneInfo("Europe/Zurich")
@@ -54,8 +60,8 @@ def expected(readings: list[tuple[datetime, float, bool, bool]]) -> dict[int, tu
     return rows
 
 
-def load(cursor, readings: list[tuple[datetime, float, bool, bool]]) -> list[date]:
-    """The readings as silver days (a reading of 23:59 may be filed in the next day's file); the days touched."""
+def silver_rows(readings: list[tuple[datetime, float, bool, bool]]) -> dict[date, list[dict]]:
+    """The readings as rows of the silver days they are filed on (a reading of 23:59 may be in the next day's file)."""
     by_day: dict[date, list] = {}
     for minute, value, outlier, late in readings:
         day = minute.astimezone(ZURICH).date() + timedelta(days=1 if late else 0)
@@ -63,15 +69,13 @@ def load(cursor, readings: list[tuple[datetime, float, bool, bool]]) -> list[dat
             "apartment": APARTMENT, "room": ROOM, "sensor_type": "door", "sensor_id": SENSOR, "field": "open",
             "value": value, "unit": None, "timestamp": minute, "is_outlier": outlier,
             "source_file": f"{day:%d.%m.%Y} 0000_{APARTMENT}_received.json", "partition_date": day})
-    for day, rows in by_day.items():
-        frame = pl.DataFrame(rows, schema_overrides={"unit": pl.String})
-        replace_sensor_day(cursor, day, frame.with_columns(pl.col("timestamp").dt.cast_time_unit("us")))
-    return sorted(by_day)
+    return by_day
 
 
-def built(cursor, fact: CompiledFact, start: date, end: date) -> dict[int, tuple[bool, bool]]:
+def built(cursor, fact: CompiledFact, start: date, end: date,
+          rebuild_from: datetime | None = None) -> dict[int, tuple[bool, bool]]:
     cursor.execute(f"SELECT datetime_key, door_open_flag, door_activity_flag, presence_flag "
-                   f"FROM ({fact.for_window(start, end)}) f")
+                   f"FROM ({fact.for_window(start, end, rebuild_from)}) f")
     rows = {}
     for key, is_open, activity, presence in cursor.fetchall():
         assert presence == activity  # a door without motion: presence is its activity
@@ -85,9 +89,34 @@ def built(cursor, fact: CompiledFact, start: date, end: date) -> dict[int, tuple
 def test_every_build_gives_each_minute_the_door_s_change_since_its_previous_reading(presence_sql, readings):
     with presence_sql.warehouse.connect() as connection, connection.cursor() as cursor:
         try:
-            in_range, day_by_day = built_as_range_and_day_by_day(cursor, presence_sql, load(cursor, readings), built)
+            in_range, day_by_day = built_as_range_and_day_by_day(
+                cursor, presence_sql, write_silver(cursor, silver_rows(readings)), built)
         finally:
             connection.rollback()
     wanted = expected(readings)
     assert in_range == wanted
     assert day_by_day == wanted
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(readings=door_readings(), data=st.data())
+def test_a_day_rebuilt_from_the_first_minute_an_append_changes_gives_each_minute_the_door_s_change(
+        presence_sql, readings, data):
+    """A live append of any of a day's door readings (not only its latest) after the day was built: the day rebuilt
+    from the minute silver's rule says they change on, its minutes before it as first built, gives every minute of
+    the day the change since the door's previous reading, as the rule gives from all the readings."""
+    rows_by_day = silver_rows(readings)
+    day = data.draw(st.sampled_from(sorted(rows_by_day)))
+    first_new = data.draw(st.integers(0, len(rows_by_day[day]) - 1))  # the append's earliest; others after it
+    new = {first_new} | data.draw(st.sets(st.sampled_from(range(first_new, len(rows_by_day[day])))))
+    with presence_sql.warehouse.connect() as connection, connection.cursor() as cursor:
+        try:
+            day_rows, rebuilt_from = built_before_and_after_an_append(cursor, presence_sql, rows_by_day, day, new, built)
+        finally:
+            connection.rollback()
+    event("rebuilt from a minute" if rebuilt_from else "rebuilt whole")
+    start = datetime.combine(day, time(), ZURICH)
+    wanted = {key: row for key, row in expected(readings).items()
+              if minute_key(start) <= key < minute_key(start + timedelta(days=1))}
+    assert day_rows == wanted

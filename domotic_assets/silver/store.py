@@ -296,7 +296,6 @@ def forget_gold_day_changes(warehouse: PostgresResource, days: Sequence[date], c
     with warehouse.connect() as connection, connection.cursor() as cursor:
         cursor.execute("DELETE FROM silver.gold_day_changes WHERE gold_day = ANY(%s) AND id <= %s",
                        (list(days), changes.last_id))
-        connection.commit()
 
 
 @contextmanager

@@ -28,7 +28,14 @@ import psycopg2
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from domotic_assets.gold.assets import gold_daily_models, gold_dashboard_views, gold_models, silver_start
+from domotic_assets.gold.assets import (
+    ENERGY_FACT,
+    MINUTE_FACTS,
+    gold_daily_models,
+    gold_dashboard_views,
+    gold_models,
+    silver_start,
+)
 from domotic_assets.gold.dbt_files import project_files_digest
 from domotic_assets.gold.project import DBT_EXECUTABLE, DBT_PROJECT_DIR, gold_dbt
 from domotic_assets.governance.apartment_data import apartment_tables, count_rows
@@ -560,7 +567,7 @@ def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads
         monkeypatch.setenv(name, value)
     first, end = date.fromisoformat(DAYS[1]), date.fromisoformat(DAYS[2])
     taken: list[str] = []
-    snapshot = threading.Thread(target=lambda: taken.append(silver_start(warehouse, [first]).snapshot))
+    snapshot = threading.Thread(target=lambda: taken.append(silver_start(warehouse, [first], MINUTE_FACTS).snapshot))
     try:
         with warehouse.connect() as writer, writer.cursor() as cursor:
             silver_store.lock_day(cursor, "silver.sensor_events", end)  # the day after the window: read by it
@@ -574,7 +581,7 @@ def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads
         assert reconciliation(taken[0]) == "fail"
     finally:
         execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
-    unheld = threading.Thread(target=lambda: taken.append(silver_start(warehouse, [first]).snapshot))
+    unheld = threading.Thread(target=lambda: taken.append(silver_start(warehouse, [first], MINUTE_FACTS).snapshot))
     with warehouse.connect() as writer, writer.cursor() as cursor:
         silver_store.lock_day(cursor, "silver.sensor_events", end + timedelta(days=1))  # a day it does not read
         unheld.start()
@@ -673,34 +680,57 @@ def day_signature(warehouse: PostgresResource, day: str) -> list[tuple]:
                            "FROM gold.fact_environment_minute WHERE date_key = %s", (key,))
 
 
+def rebuilt_from(result) -> dict[str, str]:
+    """Per minute fact the run materialised, the instant it was rebuilt from (or "whole days")."""
+    return {event.asset_key.path[-1]: event.materialization.metadata["rebuilt_from"].value
+            for event in result.get_asset_materialization_events() if event.asset_key.path[-1] in MINUTE_FACTS}
+
+
+def append_plug_reading(warehouse: PostgresResource, day: date, hour: int) -> datetime:
+    """A copy of a plug's counter reading at `hour` of `day`, appended and recorded as the silver append records it;
+    the minute silver's rule says it changes the day from."""
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO silver.sensor_events {copied_reading(PLUG_COUNTER, hour)} RETURNING *",
+                       {"day": day.isoformat()})
+        new = pl.DataFrame(cursor.fetchall(), schema=list(silver_store.SENSOR_COLUMNS), orient="row")
+        change = gold_change(cursor, day, new, [])
+        assert change is not None and change.rebuild_from is not None and change.reaching_back is None
+        silver_store.record_gold_changes(cursor, day, change.rebuild_from, reaches_back=False)
+    return change.rebuild_from
+
+
 def test_a_live_run_rebuilds_a_day_from_the_first_minute_an_append_changes_as_a_whole_rebuild_would(warehouse, built):
     """A plug's reading of DAYS[2] at noon appended after the day was built, recorded as the append records it: the
     day's next run rebuilds its minute facts from the minute silver's rule gives (the 61st good reading of the
     plug's counter before the new one: about an hour earlier), says so in its metadata, and leaves the day as a
-    rebuild of the whole day leaves it; the changes it read are forgotten."""
+    rebuild of the whole day leaves it. A run of some of the facts leaves the others' changes for their own run: after
+    a run of the presence facts and a second append at 15:00, the energy facts rebuild from the first append's
+    minute."""
     day = date.fromisoformat(DAYS[2])
     resources = {"dbt": gold_dbt(), "warehouse": warehouse}
-    execute(warehouse, "DELETE FROM silver.gold_day_changes WHERE gold_day = %s", (day,))  # earlier tests' loads
     try:
-        with warehouse.connect() as connection, connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO silver.sensor_events {copied_reading(PLUG_COUNTER, 12)} RETURNING *",
-                           {"day": DAYS[2]})
-            new = pl.DataFrame(cursor.fetchall(), schema=list(silver_store.SENSOR_COLUMNS), orient="row")
-            change = gold_change(cursor, day, new, [])
-            assert change is not None and change.rebuild_from is not None and change.reaching_back is None
-            silver_store.record_gold_changes(cursor, day, change.rebuild_from, reaches_back=False)
-        local = change.rebuild_from.astimezone(ZURICH)
+        assert failed_checks(build(warehouse, DAYS[2], DAYS[2])) == []  # every minute fact built with every change
+        noon = append_plug_reading(warehouse, day, 12)
+        local = noon.astimezone(ZURICH)
         assert local.date() == day and 10 <= local.hour < 12, local
         live = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2])
         assert failed_checks([live]) == []
-        assert {event.materialization.metadata["rebuilt_from"].value
-                for event in live.get_asset_materialization_events()} == {change.rebuild_from.isoformat()}
-        assert query(warehouse, "SELECT count(*) FROM silver.gold_day_changes WHERE gold_day = %s", (day,)) == [(0,)]
+        assert rebuilt_from(live) == dict.fromkeys(MINUTE_FACTS, noon.isoformat())
         rebuilt_from_a_minute = day_signature(warehouse, DAYS[2])
         whole = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2])
-        assert {event.materialization.metadata["rebuilt_from"].value
-                for event in whole.get_asset_materialization_events()} == {"whole days"}
+        assert rebuilt_from(whole) == dict.fromkeys(MINUTE_FACTS, "whole days")  # nothing changed since
         assert day_signature(warehouse, DAYS[2]) == rebuilt_from_a_minute
+
+        one_pm = append_plug_reading(warehouse, day, 13)
+        presence = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2],
+                                  selection=[dg.AssetKey("fact_presence_minute")])
+        assert rebuilt_from(presence) == {"fact_presence_minute": one_pm.isoformat()}
+        three_pm = append_plug_reading(warehouse, day, 15)
+        assert three_pm > one_pm
+        energy = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2],
+                                selection=[dg.AssetKey(ENERGY_FACT)])
+        assert rebuilt_from(energy) == {ENERGY_FACT: one_pm.isoformat()}
+        assert failed_checks([presence, energy]) == []
     finally:
         execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file = 'late.json'")
 

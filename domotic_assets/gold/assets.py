@@ -22,6 +22,8 @@ from resources.postgres import PostgresResource
 DAILY_MODELS = "tag:daily"
 DASHBOARD_VIEWS = "tag:dashboards"
 ENERGY_FACT = "fact_energy_minute"
+# The facts a live run rebuilds from the earliest minute its new readings change (dbt var rebuild_from).
+MINUTE_FACTS = (ENERGY_FACT, "fact_environment_minute", "fact_presence_minute")
 GOLD_POOL = "gold"
 INSERTED = re.compile(r"INSERT (?:0 )?(\d+)")
 
@@ -37,8 +39,9 @@ class GoldBuildConfig(dg.Config):
 def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
               config: GoldBuildConfig, dbt_vars: dict | None = None, recorded: dict | None = None):
     """`dbt build` of the selected models; on every table materialisation the rows dbt wrote (the row count of
-    an unpartitioned table or of a one-day partition rebuilt whole), on the energy fact the minutes of the window per
-    adjustment rule, and on every materialisation the `recorded` metadata."""
+    an unpartitioned table or of a one-day partition rebuilt whole), on the minute facts the instant they were
+    rebuilt from (`rebuilt_from`), on the energy fact the minutes of the window per adjustment rule, and on every
+    materialisation the `recorded` metadata."""
     environment = warehouse.dbt_environment()
     os.environ.update(environment)  # profiles.yml reads the connection from the environment
     parse_for_connection(environment)
@@ -52,8 +55,8 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, w
             "--log-level-file", "info"]
     args += ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
     args += ["--full-refresh"] if config.full_refresh else []
-    # the rows written are those of the asset: unpartitioned, or one day rebuilt whole
-    whole = dbt_vars is None or (len(context.partition_keys) == 1 and "rebuild_from" not in dbt_vars)
+    one_day = dbt_vars is None or len(context.partition_keys) == 1  # the rows written are the asset's, if whole
+    rebuilt_from = (dbt_vars or {}).get("rebuild_from")
     run = dbt.invoke(args, context=context)
     runner = "dbt's command line" if isinstance(run, DbtCliInvocation) else "in process"
     context.log.info(f"Running dbt {' '.join(args)} ({runner})")
@@ -64,7 +67,11 @@ def dbt_build(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, w
                 context=context, target_path=run.target_path, project=run.project):
             if isinstance(event, dg.Output):
                 extra: dict[str, Any] = dict(recorded or {})
+                minute_fact = event.output_name in MINUTE_FACTS and dbt_vars is not None
+                if minute_fact:
+                    extra["rebuilt_from"] = rebuilt_from or "whole days"
                 if written is not None:
+                    whole = one_day and not (minute_fact and rebuilt_from)
                     extra |= {"rows_written": written, **({"dagster/row_count": written} if whole else {})}
                 if event.output_name == ENERGY_FACT and dbt_vars:
                     extra["energy_adjustments"] = energy_adjustments(warehouse, dbt_vars)
@@ -101,13 +108,13 @@ class SilverStart:
     changes: store.GoldDayChanges
 
 
-def silver_start(warehouse: PostgresResource, days: list[date]) -> SilverStart:
-    """The silver a run of `days` starts from, taken between writes of the sensor days its window reads (a day
-    either side): all of it must be in the facts, while loads committed later may be (dbt var `silver_snapshot`,
-    the reconciliation's bound); and the changes loads recorded for its days until then."""
+def silver_start(warehouse: PostgresResource, days: list[date], facts: Sequence[str]) -> SilverStart:
+    """The silver a run of `days` (of its minute `facts`) starts from, taken between writes of the sensor days its
+    window reads (a day either side): all of it must be in the facts, while loads committed later may be (dbt var
+    `silver_snapshot`, the reconciliation's bound); and the changes loads recorded for its days until then."""
     read = [days[0] - timedelta(days=1), *days, days[-1] + timedelta(days=1)]
     with store.between_writes(warehouse, "silver.sensor_events", read) as cursor:
-        return SilverStart(store.current_snapshot(cursor), store.gold_day_changes(cursor, days))
+        return SilverStart(store.current_snapshot(cursor), store.gold_day_changes(cursor, days, facts))
 
 
 def refuse_partial_full_refresh(keys: Sequence[str], every_key: Sequence[str]) -> None:
@@ -131,15 +138,15 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliRes
     if config.full_refresh:
         refuse_partial_full_refresh(context.partition_keys, daily_partitions.get_partition_keys())
     days = [date.fromisoformat(key) for key in context.partition_keys]
-    start = silver_start(warehouse, days)
+    facts = sorted(key.path[-1] for key in context.selected_asset_keys if key.path[-1] in MINUTE_FACTS)
+    start = silver_start(warehouse, days, facts)
     rebuild_from = None if config.full_refresh or config.whole_days else start.changes.rebuild_from
     dbt_vars = {"min_date": days[0].isoformat(), "max_date": (days[-1] + timedelta(days=1)).isoformat(),
                 "silver_snapshot": start.snapshot, **({"rebuild_from": rebuild_from.isoformat()} if rebuild_from else {})}
     built = f"from {rebuild_from.isoformat()}, the earliest minute new readings change" if rebuild_from else "whole"
     context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']}), minute facts {built}")
-    recorded = {"silver_snapshot": start.snapshot, "rebuilt_from": rebuild_from.isoformat() if rebuild_from else "whole days"}
-    yield from dbt_build(context, dbt, warehouse, config, dbt_vars, recorded)
-    store.forget_gold_day_changes(warehouse, days, start.changes)
+    yield from dbt_build(context, dbt, warehouse, config, dbt_vars, {"silver_snapshot": start.snapshot})
+    store.record_gold_day_builds(warehouse, days, facts, start.changes, MINUTE_FACTS)
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DASHBOARD_VIEWS,

@@ -274,28 +274,46 @@ def record_gold_changes(cursor, day: date, rebuild_from: datetime | None, reache
 
 @dataclass(frozen=True)
 class GoldDayChanges:
-    """The changes recorded for some gold days, as a run reads them before it builds."""
+    """The changes recorded for some gold days, as a run of some of their minute facts reads them before it builds."""
 
-    rebuild_from: datetime | None  # the earliest minute they change, when one day has only such changes
-    last_id: int | None  # the newest change read (None: none)
-
-
-def gold_day_changes(cursor, days: Sequence[date]) -> GoldDayChanges:
-    """The changes recorded for the gold `days`: from which minute a run of them rebuilds (one day, every change
-    from a minute on) or None (the days whole: several days, nothing recorded, or a day changed whole)."""
-    cursor.execute("""SELECT max(id), min(rebuild_from), bool_and(rebuild_from IS NOT NULL)
-                      FROM silver.gold_day_changes WHERE gold_day = ANY(%s)""", (list(days),))
-    [(last_id, earliest, all_from_a_minute)] = cursor.fetchall()
-    return GoldDayChanges(earliest if len(days) == 1 and all_from_a_minute else None, last_id)
+    rebuild_from: datetime | None  # the earliest minute the facts' changes since their last build touch
+    last_id: int  # the newest change recorded for the days (0: none)
 
 
-def forget_gold_day_changes(warehouse: PostgresResource, days: Sequence[date], changes: GoldDayChanges) -> None:
-    """Forget the changes of `days` a run read and has built (those recorded since stay for the next run)."""
-    if changes.last_id is None:
+def gold_day_changes(cursor, days: Sequence[date], facts: Sequence[str]) -> GoldDayChanges:
+    """The changes recorded for the gold `days`, for a run of their minute `facts`: from which minute it rebuilds
+    them (one day, each fact built before, every change since the build of any of them from a minute on) or None
+    (the days whole: several days, a fact never built, nothing changed since, or a change of a whole day)."""
+    cursor.execute("SELECT coalesce(max(id), 0) FROM silver.gold_day_changes WHERE gold_day = ANY(%s)", (list(days),))
+    [(last_id,)] = cursor.fetchall()
+    if len(days) != 1 or not facts:
+        return GoldDayChanges(None, last_id)
+    cursor.execute("SELECT min(last_change_id), count(*) FROM silver.gold_day_builds WHERE gold_day = %s "
+                   "AND model = ANY(%s)", (days[0], list(facts)))
+    [(built_with, built)] = cursor.fetchall()
+    if built < len(facts):
+        return GoldDayChanges(None, last_id)
+    cursor.execute("""SELECT min(rebuild_from), bool_and(rebuild_from IS NOT NULL) FROM silver.gold_day_changes
+                      WHERE gold_day = %s AND id > %s AND id <= %s""", (days[0], built_with, last_id))
+    [(earliest, all_from_a_minute)] = cursor.fetchall()
+    return GoldDayChanges(earliest if all_from_a_minute else None, last_id)
+
+
+def record_gold_day_builds(warehouse: PostgresResource, days: Sequence[date], facts: Sequence[str],
+                           changes: GoldDayChanges, every_fact: Sequence[str]) -> None:
+    """Record, once a run has built the minute `facts` of `days`, the newest change they were built with, and forget
+    the changes every one of `every_fact` was built with (those recorded since stay for the next runs)."""
+    if not facts:
         return
     with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("DELETE FROM silver.gold_day_changes WHERE gold_day = ANY(%s) AND id <= %s",
-                       (list(days), changes.last_id))
+        execute_values(cursor, """INSERT INTO silver.gold_day_builds (gold_day, model, last_change_id) VALUES %s
+                                  ON CONFLICT (gold_day, model) DO UPDATE SET last_change_id = EXCLUDED.last_change_id""",
+                       [(day, fact, changes.last_id) for day in days for fact in facts])
+        cursor.execute("""DELETE FROM silver.gold_day_changes AS changes
+                          WHERE changes.gold_day = ANY(%s) AND changes.id <= (
+                              SELECT min(builds.last_change_id) FROM silver.gold_day_builds AS builds
+                              WHERE builds.gold_day = changes.gold_day AND builds.model = ANY(%s)
+                              HAVING count(*) = %s)""", (list(days), list(every_fact), len(every_fact)))
 
 
 @contextmanager

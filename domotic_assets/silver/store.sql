@@ -117,14 +117,23 @@ CREATE TABLE IF NOT EXISTS silver.readings_reaching_back (
 -- The gold days that silver's loads changed and from which UTC minute (NULL: the whole day), recorded by each load
 -- in its transaction (domotic_assets/silver/reaching_back.py): the day it writes from its earliest changed minute,
 -- the day after whole (its build reads this day's files), the day before whole when the new readings reach back. A
--- gold run of one day rebuilds from the earliest minute recorded for it, and forgets what it has read once it
--- succeeds; a day with nothing recorded, or a NULL, is rebuilt whole.
+-- gold run of one day rebuilds its minute facts from the earliest minute recorded since they were last built
+-- (silver.gold_day_builds); nothing recorded since, or a NULL, rebuilds the day whole. The changes every minute fact
+-- was built with are forgotten.
 CREATE TABLE IF NOT EXISTS silver.gold_day_changes (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     gold_day     date NOT NULL,
     rebuild_from timestamptz
 );
 CREATE INDEX IF NOT EXISTS gold_day_changes_day ON silver.gold_day_changes (gold_day);
+-- The newest change each minute fact of a gold day was built with (recorded by the gold run that built it, once it
+-- has succeeded): the fact's next run rebuilds from the earliest minute of the changes since.
+CREATE TABLE IF NOT EXISTS silver.gold_day_builds (
+    gold_day       date   NOT NULL,
+    model          text   NOT NULL,
+    last_change_id bigint NOT NULL,
+    PRIMARY KEY (gold_day, model)
+);
 
 -- A new device registry is filled once from the days already loaded.
 SELECT silver.refresh_sensor_days(partition_date)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 import polars as pl
+from hypothesis import event
+from hypothesis import strategies as st
 
 from domotic_assets.gold.project import gold_dbt
 from domotic_assets.silver.reaching_back import gold_change
@@ -108,3 +110,19 @@ def built_before_and_after_an_append(cursor, fact: CompiledFact, rows_by_day: di
         return rebuilt, None
     start = minute_key(change.rebuild_from)
     return {key: row for key, row in first_built.items() if key < start} | rebuilt, change.rebuild_from
+
+
+def built_around_a_drawn_append(data, fact: CompiledFact, rows_by_day: dict[date, list[dict]],
+                                built: Callable[..., dict]) -> tuple[date, dict]:
+    """A day of `rows_by_day` and an append of any of its rows (not only its latest) drawn with Hypothesis' `data`,
+    the day built before and after it (`built_before_and_after_an_append`, rolled back): the day and its rows."""
+    day = data.draw(st.sampled_from(sorted(rows_by_day)))
+    first_new = data.draw(st.integers(0, len(rows_by_day[day]) - 1))  # the append's earliest; others after it
+    new = {first_new} | data.draw(st.sets(st.sampled_from(range(first_new, len(rows_by_day[day])))))
+    with fact.warehouse.connect() as connection, connection.cursor() as cursor:
+        try:
+            day_rows, rebuilt_from = built_before_and_after_an_append(cursor, fact, rows_by_day, day, new, built)
+        finally:
+            connection.rollback()
+    event("rebuilt from a minute" if rebuilt_from else "rebuilt whole")
+    return day, day_rows

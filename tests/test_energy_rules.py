@@ -10,15 +10,15 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from domotic_config.dbt_vars import project_vars
 from tests.compiled_facts import (
     STARTS,
     CompiledFact,
+    built_around_a_drawn_append,
     built_as_range_and_day_by_day,
-    built_before_and_after_an_append,
     compile_fact,
     minute_key,
     write_silver,
@@ -179,14 +179,6 @@ def test_a_day_rebuilt_from_the_first_minute_an_append_changes_gives_each_minute
         counter[minute] = max(value, counter.get(minute, value))
     expected, _ = expected_minutes(counter, rule_vars())
     rows_by_day = silver_rows(readings)
-    day = data.draw(st.sampled_from(sorted(rows_by_day)))
-    first_new = data.draw(st.integers(0, len(rows_by_day[day]) - 1))  # the append's earliest; others after it
-    new = {first_new} | data.draw(st.sets(st.sampled_from(range(first_new, len(rows_by_day[day])))))
-    with energy_sql.warehouse.connect() as connection, connection.cursor() as cursor:
-        try:
-            day_rows, rebuilt_from = built_before_and_after_an_append(cursor, energy_sql, rows_by_day, day, new, built)
-        finally:
-            connection.rollback()
-    event("rebuilt from a minute" if rebuilt_from else "rebuilt whole")
+    day, day_rows = built_around_a_drawn_append(data, energy_sql, rows_by_day, built)
     wanted = {minute_key(minute): row for minute, row in expected.items() if minute.astimezone(ZURICH).date() == day}
     assert rounded(day_rows) == rounded(wanted)

@@ -10,14 +10,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.compiled_facts import (
     STARTS,
     CompiledFact,
+    built_around_a_drawn_append,
     built_as_range_and_day_by_day,
-    built_before_and_after_an_append,
     compile_fact,
     minute_key,
     write_silver,
@@ -107,15 +107,7 @@ def test_a_day_rebuilt_from_the_first_minute_an_append_changes_gives_each_minute
     from the minute silver's rule says they change on, its minutes before it as first built, gives every minute of
     the day the change since the door's previous reading, as the rule gives from all the readings."""
     rows_by_day = silver_rows(readings)
-    day = data.draw(st.sampled_from(sorted(rows_by_day)))
-    first_new = data.draw(st.integers(0, len(rows_by_day[day]) - 1))  # the append's earliest; others after it
-    new = {first_new} | data.draw(st.sets(st.sampled_from(range(first_new, len(rows_by_day[day])))))
-    with presence_sql.warehouse.connect() as connection, connection.cursor() as cursor:
-        try:
-            day_rows, rebuilt_from = built_before_and_after_an_append(cursor, presence_sql, rows_by_day, day, new, built)
-        finally:
-            connection.rollback()
-    event("rebuilt from a minute" if rebuilt_from else "rebuilt whole")
+    day, day_rows = built_around_a_drawn_append(data, presence_sql, rows_by_day, built)
     start = datetime.combine(day, time(), ZURICH)
     wanted = {key: row for key, row in expected(readings).items()
               if minute_key(start) <= key < minute_key(start + timedelta(days=1))}

@@ -558,6 +558,42 @@ def test_the_reconciliation_with_silver_is_bounded_by_the_silver_a_run_started_f
     assert reconciliation(next_run_start) == "pass"
 
 
+# One row of a minute fact in a given minute (`extra`: a further condition on it).
+ONE_ROW = "ctid = (SELECT ctid FROM gold.{fact} WHERE datetime_key = %(minute)s{extra} LIMIT 1)"
+
+
+def test_a_run_rebuilding_from_a_minute_checks_the_minutes_from_it_on(warehouse, built, monkeypatch):
+    """The checks of a minute fact in a run rebuilding it from a minute (var rebuild_from) read the minutes from
+    that one on, as the run rebuilds them: a fact's row gone at 10:00 local time fails the reconciliation with silver,
+    and an energy below zero there the energy's range check, in a run from 09:00 and in a run of the whole day, and
+    neither in a run from 11:00 (those minutes are as the run that built them checked them)."""
+    for name, value in warehouse.dbt_environment().items():
+        monkeypatch.setenv(name, value)
+    day = date.fromisoformat(DAYS[1])
+    nine, ten, eleven = (datetime.combine(day, datetime.min.time().replace(hour=hour), ZURICH).astimezone(ZoneInfo("UTC"))
+                         for hour in (9, 10, 11))
+    minute = {"minute": int(f"{ten:%Y%m%d%H%M}")}
+
+    def statuses(selection: str) -> list[str]:
+        return [dbt_test_status(selection, **({"rebuild_from": start.isoformat()} if start else {}))
+                for start in (nine, None, eleven)]
+
+    environment_row = ONE_ROW.format(fact="fact_environment_minute", extra="")
+    [gone] = query(warehouse, f"DELETE FROM gold.fact_environment_minute WHERE {environment_row} RETURNING *", minute)
+    try:
+        assert statuses("environment_readings_land_in_facts") == ["fail", "fail", "pass"]
+    finally:
+        execute(warehouse, f"INSERT INTO gold.fact_environment_minute VALUES ({', '.join(['%s'] * len(gone))})", gone)
+    energy_row = ONE_ROW.format(fact="fact_energy_minute", extra=" AND energy_wh >= 0")
+    negate = "UPDATE gold.fact_energy_minute SET energy_wh = -1 - energy_wh WHERE {}"
+    [(device,)] = query(warehouse, negate.format(energy_row) + " RETURNING device_key", minute)
+    try:
+        assert statuses("fact_energy_minute,test_name:accepted_range") == ["fail", "fail", "pass"]
+    finally:
+        execute(warehouse, negate.format("datetime_key = %(minute)s AND device_key = %(device)s"),
+                {**minute, "device": device})
+
+
 def test_a_gold_run_s_snapshot_waits_for_the_silver_writers_of_the_days_it_reads(warehouse, built, monkeypatch):
     """A live append of a day the run reads is in progress as a gold run starts, its rows inserted under a
     savepoint (a subtransaction id, which a snapshot cannot judge while it runs): the run's snapshot waits for it,

@@ -26,13 +26,13 @@
 {#- The sensor readings a window's facts read (`prefix`: the relation's alias and a dot): the files of the window's
     days, and of the files of the day before and the day after (one may hold a minute of the window) only the
     minutes from var('edge_minutes') before the window's start to as many after its end. A run rebuilding from
-    var('rebuild_from') reads no minute earlier than as many before that instant (`whole_days`: the window's days
-    whatever the run rebuilds, for a test of whole days). What lies further out and still decides a minute of the
-    window (a counter's readings before a gap, a door's previous state) is read apart, with before_sensor_span and
-    after_sensor_span. `minute`: the reading's minute or its instant (the span's edges are whole minutes). -#}
-{% macro in_sensor_span(prefix='', minute='minute_utc', whole_days=false) -%}
+    var('rebuild_from') reads no minute earlier than as many before that instant. What lies further out and still
+    decides a minute of the window (a counter's readings before a gap, a door's previous state) is read apart, with
+    before_sensor_span and after_sensor_span. `minute`: the reading's minute or its instant (the span's edges are
+    whole minutes). -#}
+{% macro in_sensor_span(prefix='', minute='minute_utc') -%}
     {{ in_window(prefix ~ 'partition_date', days_before=1, days_after=1) }}
-    {%- if var('rebuild_from') and not whole_days %}
+    {%- if var('rebuild_from') %}
     and {{ prefix }}{{ minute }} >= {{ sensor_span_start() }}
     {%- else %}
     and ({{ prefix }}partition_date >= date '{{ var("min_date") }}' or {{ prefix }}{{ minute }} >= {{ sensor_span_start() }})
@@ -105,6 +105,15 @@
     {{ column }} >= {{ var("min_date") | replace("-", "") }} and {{ column }} < {{ var("max_date") | replace("-", "") }}
 {%- endmacro %}
 
+{#- The rows of the minutes a run builds, by their keys: the window's days on a date key column and, with
+    `minute_key_column` (a UTC minute key) in a run rebuilding from var('rebuild_from'), the minutes from it on. -#}
+{% macro in_built_minute_keys(date_key_column='date_key', minute_key_column=none) -%}
+    {{ date_key_in_window(date_key_column) }}
+    {%- if minute_key_column and var('rebuild_from') %}
+    and {{ minute_key_column }} >= {{ minute_key(window_start()) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Incremental facts replace their window (pre-hook): the delete is bounded to the window, by date key or,
     with `as_date`, by a date column; a minute fact (`minute_key_column`, its UTC minute key) rebuilding from
     var('rebuild_from') deletes from that minute on. Gold runs of other days build beside it; one that writes a day
@@ -115,10 +124,7 @@
     {%- if as_date %}
     delete from {{ relation }} where {{ in_window(column) }}
     {%- else %}
-    delete from {{ relation }} where {{ date_key_in_window(column) }}
-    {%- endif -%}
-    {%- if minute_key_column and var('rebuild_from') %}
-    and {{ minute_key_column }} >= {{ minute_key(window_start()) }}
+    delete from {{ relation }} where {{ in_built_minute_keys(column, minute_key_column) }}
     {%- endif -%}
     {%- else -%}
     select 1

@@ -6,7 +6,7 @@
 {%- endmacro %}
 
 {#- Whether a row was committed in the snapshot var('silver_snapshot') (true when the var is unset). Exact when the
-    snapshot was taken while no writer of the row's table was in progress (store.snapshot_between_writes): a row
+    snapshot was taken while no writer of the row's table was in progress (silver store.between_writes): a row
     written under a savepoint carries a subtransaction id, which pg_visible_in_snapshot cannot judge while its
     transaction runs. -#}
 {% macro in_silver_snapshot(xid_column='xmin') -%}

@@ -144,7 +144,8 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliRes
     dbt_vars = {"min_date": days[0].isoformat(), "max_date": (days[-1] + timedelta(days=1)).isoformat(),
                 "silver_snapshot": start.snapshot, **({"rebuild_from": rebuild_from.isoformat()} if rebuild_from else {})}
     built = f"from {rebuild_from.isoformat()}, the earliest minute new readings change" if rebuild_from else "whole"
-    context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']}), minute facts {built}")
+    minute_facts = f", minute facts {built}" if facts else ""
+    context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']}){minute_facts}")
     yield from dbt_build(context, dbt, warehouse, config, dbt_vars, {"silver_snapshot": start.snapshot})
     store.record_gold_day_builds(warehouse, days, facts, start.changes, MINUTE_FACTS)
 

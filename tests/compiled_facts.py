@@ -116,9 +116,13 @@ def built_around_a_drawn_append(data, fact: CompiledFact, rows_by_day: dict[date
                                 built: Callable[..., dict]) -> tuple[date, dict]:
     """A day of `rows_by_day` and an append of any of its rows (not only its latest) drawn with Hypothesis' `data`,
     the day built before and after it (`built_before_and_after_an_append`, rolled back): the day and its rows."""
-    day = data.draw(st.sampled_from(sorted(rows_by_day)))
-    first_new = data.draw(st.integers(0, len(rows_by_day[day]) - 1))  # the append's earliest; others after it
-    new = {first_new} | data.draw(st.sets(st.sampled_from(range(first_new, len(rows_by_day[day])))))
+    # Any day and any of its rows as the append's earliest (the others after it), or, one draw in two, a live
+    # append: late in the fullest day, where a series has the 61 good readings a rebuild from a minute needs.
+    fullest = max(sorted(rows_by_day), key=lambda day: len(rows_by_day[day]))
+    day = data.draw(st.sampled_from(sorted(rows_by_day)) | st.just(fullest))
+    rows = len(rows_by_day[day])
+    first_new = data.draw(st.integers(0, rows - 1) | st.integers(max(0, rows - 25), rows - 1))
+    new = {first_new} | data.draw(st.sets(st.sampled_from(range(first_new, rows))))
     with fact.warehouse.connect() as connection, connection.cursor() as cursor:
         try:
             day_rows, rebuilt_from = built_before_and_after_an_append(cursor, fact, rows_by_day, day, new, built)

@@ -878,14 +878,16 @@ def test_a_protected_table_is_left_as_it_is_without_locking_its_readers_out(ware
     assert (policies, secured) == (1, True)
 
 
+# A reading of a day's file whose timestamp lies years away (a device clock gone wrong, written straight into silver).
+CORRUPTED_READING = """INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field, value,
+                       unit, "timestamp" + interval '7 years', is_outlier, 'corrupted.json', partition_date
+                       FROM silver.sensor_events WHERE sensor_type = 'meteo' AND partition_date = %s LIMIT 1"""
+
+
 def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built):
     """A reading whose timestamp lies years away from its day (a device clock gone wrong, written straight
     into silver) lands in no day's facts: the reconciliation with silver fails as a blocking asset check."""
-    with warehouse.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("""INSERT INTO silver.sensor_events SELECT apartment, room, sensor_type, sensor_id, field, value,
-                          unit, "timestamp" + interval '7 years', is_outlier, 'corrupted.json', partition_date
-                          FROM silver.sensor_events WHERE sensor_type = 'meteo' AND partition_date = %s LIMIT 1""",
-                       (DAYS[1],))
+    execute(warehouse, CORRUPTED_READING, (DAYS[1],))
     try:
         results = build(warehouse, DAYS[1], DAYS[1], raise_on_error=False)
         assert not results[1].success  # the failed test stops the build: downstream models are not built
@@ -900,6 +902,30 @@ def test_a_corrupted_silver_row_fails_the_right_blocking_check(warehouse, built)
         with warehouse.connect() as connection, connection.cursor() as cursor:
             cursor.execute("DELETE FROM silver.sensor_events WHERE source_file = 'corrupted.json'")
         assert failed_checks(build(warehouse, DAYS[1], DAYS[1])) == []
+
+
+def test_a_failed_gold_run_leaves_its_day_to_be_rebuilt_and_checked_whole(warehouse, built):
+    """A run rebuilding a day from a minute whose check fails (a corrupted reading) forgets its facts' builds: the
+    day's next run rebuilds and checks it whole, not from the minute the changes since the last good build give."""
+    day = date.fromisoformat(DAYS[2])
+    resources = {"dbt": gold_dbt(), "warehouse": warehouse}
+    try:
+        assert failed_checks(build(warehouse, DAYS[2], DAYS[2])) == []
+        noon = append_plug_reading(warehouse, day, 12)
+        with warehouse.connect() as connection, connection.cursor() as cursor:
+            assert silver_store.gold_day_changes(cursor, [day], MINUTE_FACTS).rebuild_from == noon
+        execute(warehouse, CORRUPTED_READING, (DAYS[2],))
+        failed = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2], raise_on_error=False)
+        assert not failed.success
+        assert failed_checks([failed]) == ["fact_environment_minute.environment_readings_land_in_facts"]
+        assert rebuilt_from(failed)["fact_environment_minute"] == noon.isoformat()
+        [kept] = run_target_folders(failed)
+        shutil.rmtree(kept)
+    finally:
+        execute(warehouse, "DELETE FROM silver.sensor_events WHERE source_file IN ('corrupted.json', 'late.json')")
+    whole = dg.materialize([gold_daily_models], resources=resources, partition_key=DAYS[2])
+    assert rebuilt_from(whole) == dict.fromkeys(MINUTE_FACTS, "whole days")
+    assert failed_checks([whole]) == []
 
 
 def test_a_day_without_its_house_meter_fails_the_house_balance(warehouse, built):

@@ -146,7 +146,11 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliRes
     built = f"from {rebuild_from.isoformat()}, the earliest minute new readings change" if rebuild_from else "whole"
     minute_facts = f", minute facts {built}" if facts else ""
     context.log.info(f"dbt build of the days [{dbt_vars['min_date']}, {dbt_vars['max_date']}){minute_facts}")
-    yield from dbt_build(context, dbt, warehouse, config, dbt_vars, {"silver_snapshot": start.snapshot})
+    try:
+        yield from dbt_build(context, dbt, warehouse, config, dbt_vars, {"silver_snapshot": start.snapshot})
+    except Exception:
+        store.forget_gold_day_builds(warehouse, days, facts)
+        raise
     store.record_gold_day_builds(warehouse, days, facts, start.changes, MINUTE_FACTS)
 
 

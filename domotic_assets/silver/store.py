@@ -316,6 +316,17 @@ def record_gold_day_builds(warehouse: PostgresResource, days: Sequence[date], fa
                               HAVING count(*) = %s)""", (list(days), list(every_fact), len(every_fact)))
 
 
+def forget_gold_day_builds(warehouse: PostgresResource, days: Sequence[date], facts: Sequence[str]) -> None:
+    """Forget the builds of the minute `facts` of `days` after a run of them failed (a check may have failed on
+    minutes that a successor rebuilding from a later minute would not check): their next run rebuilds and checks
+    the days whole."""
+    if not facts:
+        return
+    with warehouse.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM silver.gold_day_builds WHERE gold_day = ANY(%s) AND model = ANY(%s)",
+                       (list(days), list(facts)))
+
+
 @contextmanager
 def take_reaching_back(warehouse: PostgresResource) -> Iterator[dict[date, list[str]]]:
     """The recorded days whose readings reach back, with their reasons, not yet told to Dagster (any run's); they

@@ -127,7 +127,8 @@ CREATE TABLE IF NOT EXISTS silver.gold_day_changes (
 );
 CREATE INDEX IF NOT EXISTS gold_day_changes_day ON silver.gold_day_changes (gold_day);
 -- The newest change each minute fact of a gold day was built with (recorded by the gold run that built it, once it
--- has succeeded): the fact's next run rebuilds from the earliest minute of the changes since.
+-- has succeeded; a run that fails forgets its facts' rows): the fact's next run rebuilds from the earliest minute
+-- of the changes since, or whole without a row.
 CREATE TABLE IF NOT EXISTS silver.gold_day_builds (
     gold_day       date   NOT NULL,
     model          text   NOT NULL,

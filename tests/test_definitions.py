@@ -14,7 +14,7 @@ import dagster as dg
 import psycopg2
 import pytest
 import yaml
-from dagster._core.execution.backfill import PartitionBackfill  # a backfill registered without a daemon
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill  # a backfill without a daemon
 
 from domotic_assets.gold.assets import gold_daily_models
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION, GOLD_INPUTS
@@ -250,6 +250,55 @@ def test_gold_follows_a_silver_day_while_the_days_beside_it_are_being_loaded(def
     tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=fact, cursor=cursor)
     [result] = [r for r in tick.results if r.true_subset.size]
     assert result.true_subset.expensively_compute_partition_keys() == {"2023-10-03", "2023-10-04"}
+
+
+SENSOR_DAY_MODELS = {"fact_energy_minute", "fact_environment_minute", "fact_presence_minute", "fact_device_health_day",
+                     "house_balance_minute", "energy_cost_day", "presence_forecast_minute"}
+
+
+@pytest.mark.component
+def test_a_day_s_daily_models_wait_for_each_other_and_are_requested_together(defs):
+    """Gold days built; `fact_energy_minute` of 2023-10-03 is being built (a backfill of that model alone) when a
+    new file lands on 2023-10-03. No daily model of 2023-10-03 is requested while it builds (the day after, which
+    reads that sensor day too, is); once it is done, the day's other models that read sensor days are requested in
+    the same tick (one run), not the ones that happened to be free while it built. (Its own build counts as having
+    handled the update, as Dagster's `since_last_handled` does.)"""
+    instance = instance_with_unpartitioned_assets(defs)
+    graph = defs.resolve_asset_graph()
+    days = [f"2023-10-0{day}" for day in range(1, 6)]
+    daily = [key for key in graph.get_all_asset_keys() if "daily" in graph.get(key).tags
+             and graph.get(key).partitions_def is not None]
+    gold = dg.AssetSelection.assets(*daily)
+    for day in days:
+        for name in ("silver_sensor_events", "silver_readings_reaching_back", "silver_weather_forecasts"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(name, partition=day))
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=gold).cursor
+    for key in daily:
+        for day in ["2023-09-30", *days, "2023-10-06"]:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
+
+    def requested_by_day():
+        nonlocal cursor
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=gold, cursor=cursor)
+        cursor = tick.cursor
+        found: dict[str, set[str]] = {}
+        for result in tick.results:
+            for day in result.true_subset.expensively_compute_partition_keys():
+                found.setdefault(day, set()).add(result.key.to_user_string())
+        return found
+
+    assert requested_by_day() == {}
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id="one_model", asset_graph=graph, partition_names=["2023-10-03"],
+        asset_selection=[dg.AssetKey("fact_energy_minute")], backfill_timestamp=time.time(), tags={},
+        dynamic_partitions_store=instance, all_partitions=False, title=None, description=None, run_config=None)
+    instance.add_backfill(backfill)
+    instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-03"))
+    assert requested_by_day() == {"2023-10-04": SENSOR_DAY_MODELS}
+    assert requested_by_day() == {}  # still building
+    instance.update_backfill(backfill.with_status(BulkActionStatus.COMPLETED_SUCCESS))
+    instance.report_runless_asset_event(dg.AssetMaterialization("fact_energy_minute", partition="2023-10-03"))
+    assert requested_by_day() == {"2023-10-03": SENSOR_DAY_MODELS - {"fact_energy_minute"}}
 
 
 @pytest.mark.component

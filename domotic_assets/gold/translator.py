@@ -1,6 +1,8 @@
 """How dbt models appear in Dagster: keys are the model names, groups by layer, and automation so that a gold
 day follows its silver day."""
 
+import functools
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,25 +28,31 @@ DEPENDENCIES_ON_SILVER = {
                                                           allow_nonexistent_upstream_partitions=True),
 }
 SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SILVER_DAYS)
-# A gold day is rebuilt when a silver day it reads changes (a correction of an older day included) — not when
-# an unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day — and built when it
-# is missing while a silver day it reads exists (a run interrupted before it finished). Its neighbours' silver
-# days may be missing (the first and last days of data). A silver day being loaded does not hold it: silver
-# swaps or appends a day in one transaction, so gold reads a whole day either way; its reconciliation with
-# silver is bounded by the silver the run started from, so a load committing while it builds does not fail it
-# (docs/gold.md: the bound and its limits); and the load's update requests the day again (today's gold goes on
-# while a backfill reloads yesterday).
-DAILY_AUTOMATION = (
-    (dg.AutomationCondition.any_deps_updated().allow(SILVER_DAYS).since_last_handled()
-     | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()))
-    & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
-    & SILVER_LOADED
-    & ~dg.AutomationCondition.any_deps_in_progress().ignore(SILVER_DAYS)
-    & ~dg.AutomationCondition.in_progress()
-)
-# The other models are built when missing — once the silver tables they read exist (one loaded day is enough)
-# and no silver load is running or queued, so the calendar covers every day already waiting — and every night.
-# A model whose build failed is tried again when one of its inputs is updated.
+
+
+def daily_automation(daily_models: list[str]) -> dg.AutomationCondition:
+    """A gold day is rebuilt when a silver day it reads changes (a correction of an older day included) — not
+    when an unpartitioned model (a dimension, a view) is refreshed, which would rebuild every day — and built
+    when it is missing while a silver day it reads exists (a run interrupted before it finished). Its
+    neighbours' silver days may be missing (the first and last days of data). A silver day being loaded does
+    not hold it: silver swaps or appends a day in one transaction, so gold reads a whole day either way; its
+    reconciliation with silver is bounded by the silver the run started from, so a load committing while it
+    builds does not fail it (docs/gold.md: the bound and its limits); and the load's update requests the day
+    again (today's gold goes on while a backfill reloads yesterday).
+
+    A day's daily models wait while any of them is being built for that day, so that they are requested
+    together once it is done: one run of the day's models rather than a run per model that happened to be
+    free (each paying a run's start and a turn in the pool `gold`)."""
+    day_in_progress = functools.reduce(operator.or_, (
+        dg.AutomationCondition.asset_matches(name, dg.AutomationCondition.in_progress()) for name in daily_models))
+    return (
+        (dg.AutomationCondition.any_deps_updated().allow(SILVER_DAYS).since_last_handled()
+         | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()))
+        & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
+        & SILVER_LOADED
+        & ~dg.AutomationCondition.any_deps_in_progress().ignore(SILVER_DAYS)
+        & ~day_in_progress.with_label("a daily model of the day in progress")
+    )
 
 
 # A dashboard view is built when it is missing once every model it reads has at least one day (and the forecasts
@@ -61,6 +69,9 @@ DASHBOARD_AUTOMATION = (
 
 
 def nightly_automation(reads_silver_days: bool) -> dg.AutomationCondition:
+    """The other models are built when missing — once the silver tables they read exist (one loaded day is
+    enough) and no silver load is running or queued, so the calendar covers every day already waiting — and every
+    night. A model whose build failed is tried again when one of its inputs is updated."""
     ready = (~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
              & ~dg.AutomationCondition.any_deps_in_progress())
     if reads_silver_days:
@@ -69,6 +80,13 @@ def nightly_automation(reads_silver_days: bool) -> dg.AutomationCondition:
     return ((dg.AutomationCondition.missing() & retry & ready)
             | dg.AutomationCondition.cron_tick_passed("30 3 * * *", cron_timezone=TIMEZONE)
             ) & ~dg.AutomationCondition.in_progress()
+
+
+def daily_models(manifest: Mapping[str, Any]) -> list[str]:
+    """The names of the assets tagged `daily` (the gold days; not the ephemeral models, which are no asset)."""
+    return sorted(node["name"] for node in manifest["nodes"].values()
+                  if node["resource_type"] == "model" and DAILY_TAG in node.get("tags", [])
+                  and node["config"]["materialized"] != "ephemeral")
 
 
 def silver_days_read(manifest: Mapping[str, Any], unique_id: str) -> set[str]:
@@ -108,7 +126,8 @@ class GoldTranslator(DagsterDbtTranslator):
         spec = spec.replace_attributes(
             key=dg.AssetKey(node["name"]),
             group_name="gold_staging" if {"staging", "intermediate"} & set(node["fqn"]) else "gold",
-            automation_condition=DAILY_AUTOMATION if daily else nightly_automation(reads_silver_days),
+            automation_condition=(daily_automation(daily_models(manifest)) if daily
+                                  else nightly_automation(reads_silver_days)),
         )
         if daily:
             silver = silver_days_read(manifest, unique_id)

@@ -45,28 +45,32 @@ WITH health AS (
     SELECT *, max(uptime_pct) OVER (PARTITION BY apartment_key) AS apartment_best_uptime_pct
     FROM gold.fact_device_health_day WHERE date_key = %(date_key)s
 ),
-measurements AS (  -- the day's and the day before's readings of the measurements that jitter when they work
-    SELECT apartment || ':' || sensor_id AS device_id, field, value, minute_utc, partition_date,
-           value IS DISTINCT FROM lag(value) OVER series AS changed
+-- The day's and the day before's readings of the measurements that jitter when they work, in one ordered pass
+-- (the windows share their order, so the readings are sorted once): whether each changed value, then where its
+-- run of one value began and how often the measurement changed the day before. Only readings at least the stuck
+-- time into their run are kept, so the runs are grouped from a few rows, not every reading.
+readings AS (
+    SELECT apartment, sensor_id, field, value, minute_utc, partition_date,
+           value IS DISTINCT FROM lag(value) OVER series AS changed, row_number() OVER series AS reading
     FROM gold_staging.stg_sensor_events
     WHERE partition_date BETWEEN %(day)s::date - 1 AND %(day)s AND sensor_type || '.' || field = ANY(%(stuck_fields)s)
     WINDOW series AS (PARTITION BY apartment, sensor_id, field ORDER BY minute_utc)
 ),
-runs AS (
-    SELECT *, count(*) FILTER (WHERE changed) OVER (PARTITION BY device_id, field ORDER BY minute_utc) AS run
-    FROM measurements
-),
-varying AS (
-    SELECT device_id, field FROM measurements WHERE partition_date = %(day)s::date - 1
-    GROUP BY device_id, field HAVING count(*) FILTER (WHERE changed) >= %(varying)s
+in_runs AS (
+    SELECT *, max(minute_utc) FILTER (WHERE changed) OVER series AS since,
+           max(reading) FILTER (WHERE changed) OVER series AS first_reading,
+           count(*) FILTER (WHERE changed AND partition_date = %(day)s::date - 1)
+               OVER (PARTITION BY apartment, sensor_id, field) AS changes_day_before
+    FROM readings
+    WINDOW series AS (PARTITION BY apartment, sensor_id, field ORDER BY minute_utc)
 ),
 stuck AS (
-    SELECT device_id, field, min(value) AS value, min(minute_utc) AS since, max(minute_utc) AS until,
-           count(*) AS readings
-    FROM runs JOIN varying USING (device_id, field)
-    GROUP BY device_id, field, run
-    HAVING max(minute_utc) - min(minute_utc) >= make_interval(mins => %(stuck)s)
-       AND count(*) >= %(stuck)s / 2  -- reporting all along, not silent (sensor_silent's case)
+    SELECT apartment || ':' || sensor_id AS device_id, field, min(value) AS value, since, max(minute_utc) AS until,
+           max(reading) - min(first_reading) + 1 AS readings
+    FROM in_runs
+    WHERE minute_utc - since >= make_interval(mins => %(stuck)s) AND changes_day_before >= %(varying)s
+    GROUP BY apartment, sensor_id, field, since
+    HAVING max(reading) - min(first_reading) + 1 >= %(stuck)s / 2  -- reporting all along, not silent
        AND bool_or(partition_date = %(day)s)
 ),
 balance AS (

@@ -17,9 +17,11 @@ import yaml
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill  # a backfill without a daemon
 
 from domotic_assets.gold.assets import gold_daily_models
+from domotic_assets.gold.translator import AUTOMATION_RUN
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION, GOLD_INPUTS
 from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.store import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
+from domotic_assets.timing import daily_partitions
 from domotic_config.variables import VARIABLES
 from tests.whole_platform import whole_platform
 
@@ -299,6 +301,53 @@ def test_a_day_s_daily_models_wait_for_each_other_and_are_requested_together(def
     instance.update_backfill(backfill.with_status(BulkActionStatus.COMPLETED_SUCCESS))
     instance.report_runless_asset_event(dg.AssetMaterialization("fact_energy_minute", partition="2023-10-03"))
     assert requested_by_day() == {"2023-10-03": SENSOR_DAY_MODELS - {"fact_energy_minute"}}
+
+
+def build_in_a_run(instance: dg.DagsterInstance, names, day: str, tags: dict[str, str]) -> None:
+    """Materialise the assets `names` of `day` in a run with `tags` on `instance` (stand-ins that compute nothing:
+    what the automation reads is the run and its tags)."""
+    stand_ins = [dg.asset(name=name, partitions_def=daily_partitions)(lambda: None) for name in sorted(names)]
+    assert dg.materialize(stand_ins, instance=instance, partition_key=day, tags=tags).success
+
+
+@pytest.mark.component
+@pytest.mark.parametrize(("run_tags", "requested_again"), [({AUTOMATION_RUN: "true"}, True), ({}, False)])
+def test_a_silver_append_during_an_automation_run_of_its_gold_day_requests_the_day_again(defs, run_tags,
+                                                                                          requested_again):
+    """Gold days built; a new file on 2023-10-03 requests its gold day; another file lands while that run builds.
+    A run the automation launched read silver as it started, so its build does not handle the second file: the
+    day is requested again once it is done. A run the automation did not launch (a backfill, the UI) handles
+    what came before its build, as Dagster's `since_last_handled` does."""
+    instance = instance_with_unpartitioned_assets(defs)
+    graph = defs.resolve_asset_graph()
+    days = [f"2023-10-0{day}" for day in range(1, 6)]
+    daily = [key for key in graph.get_all_asset_keys() if "daily" in graph.get(key).tags
+             and graph.get(key).partitions_def is not None]
+    gold = dg.AssetSelection.assets(*daily)
+    for day in days:
+        for name in ("silver_sensor_events", "silver_readings_reaching_back", "silver_weather_forecasts"):
+            instance.report_runless_asset_event(dg.AssetMaterialization(name, partition=day))
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=gold).cursor
+    for key in daily:
+        for day in ["2023-09-30", *days, "2023-10-06"]:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=day))
+
+    def requested():
+        nonlocal cursor
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=gold, cursor=cursor)
+        cursor = tick.cursor
+        return {(result.key.to_user_string(), day) for result in tick.results
+                for day in result.true_subset.expensively_compute_partition_keys()}
+
+    assert requested() == set()
+    instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-03"))
+    assert ("fact_energy_minute", "2023-10-03") in requested()  # the run
+    assert requested() == set()  # requested: handled
+    instance.report_runless_asset_event(dg.AssetMaterialization("silver_sensor_events", partition="2023-10-03"))
+    for day in ("2023-10-03", "2023-10-04"):  # the run builds after the second file has landed
+        build_in_a_run(instance, SENSOR_DAY_MODELS, day, run_tags)
+    again = {day for name, day in requested() if name == "fact_energy_minute"}
+    assert again == ({"2023-10-03", "2023-10-04"} if requested_again else set())
 
 
 @pytest.mark.component

@@ -28,6 +28,16 @@ DEPENDENCIES_ON_SILVER = {
                                                           allow_nonexistent_upstream_partitions=True),
 }
 SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SILVER_DAYS)
+# A silver update is handled by a request of the gold day, or by a build of it that the automation did not
+# request (a backfill, a run from the UI). Not by a build the automation requested: such a run read silver as it
+# was when it started, so a silver day appended to while it builds requests the gold day again once it is done.
+# (Dagster's `since_last_handled` would count that build as handling the append, and the append's readings would
+# wait for the next update of their silver day.)
+AUTOMATION_RUN = "dagster/from_automation_condition"
+HANDLED = (dg.AutomationCondition.newly_requested()
+           | (dg.AutomationCondition.newly_updated()
+              & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={AUTOMATION_RUN}))
+           | dg.AutomationCondition.initial_evaluation()).with_label("handled")
 
 
 def daily_automation(daily_models: list[str]) -> dg.AutomationCondition:
@@ -46,7 +56,7 @@ def daily_automation(daily_models: list[str]) -> dg.AutomationCondition:
     day_in_progress = functools.reduce(operator.or_, (
         dg.AutomationCondition.asset_matches(name, dg.AutomationCondition.in_progress()) for name in daily_models))
     return (
-        (dg.AutomationCondition.any_deps_updated().allow(SILVER_DAYS).since_last_handled()
+        (dg.AutomationCondition.any_deps_updated().allow(SILVER_DAYS).since(HANDLED)
          | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed()))
         & ~dg.AutomationCondition.any_deps_missing().ignore(SILVER_DAYS)
         & SILVER_LOADED

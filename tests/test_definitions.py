@@ -16,8 +16,9 @@ import pytest
 import yaml
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill  # a backfill without a daemon
 
+from domotic_assets.automation import AUTOMATION_RUN
 from domotic_assets.gold.assets import gold_daily_models
-from domotic_assets.gold.translator import AUTOMATION_RUN
+from domotic_assets.governance.device_alerts import GOLD_FACTS
 from domotic_assets.ml.assets import FOLLOW_AUTOMATION, GOLD_INPUTS
 from domotic_assets.ml.use_cases import USE_CASES
 from domotic_assets.silver.store import SENSOR_EVENT_COLUMNS, WEATHER_FORECAST_COLUMNS
@@ -311,10 +312,12 @@ def test_a_day_s_daily_models_wait_for_each_other_and_are_requested_together(def
 
 
 def build_in_a_run(instance: dg.DagsterInstance, names, day: str, tags: dict[str, str]) -> None:
-    """Materialise the assets `names` of `day` in a run with `tags` on `instance` (stand-ins that compute nothing:
-    what the automation reads is the run and its tags)."""
+    """Materialise the assets `names` of `day` in a run with `tags` on `instance`, the run selecting them as the
+    automation's runs do (stand-ins that compute nothing: what the automation reads is the run)."""
     stand_ins = [dg.asset(name=name, partitions_def=daily_partitions)(lambda: None) for name in sorted(names)]
-    assert dg.materialize(stand_ins, instance=instance, partition_key=day, tags=tags).success
+    job = dg.Definitions(assets=stand_ins, jobs=[dg.define_asset_job("run", selection=stand_ins)]).resolve_job_def("run")
+    assert job.execute_in_process(instance=instance, partition_key=day, tags=tags,
+                                  asset_selection=[dg.AssetKey(name) for name in names]).success
 
 
 @pytest.mark.component
@@ -358,6 +361,39 @@ def test_device_health_alerts_follow_their_gold_day_not_the_dimensions(defs):
         requested.append({key for r in tick.results for key in r.true_subset.expensively_compute_partition_keys()}
                          if any(r.true_subset.size for r in tick.results) else set())
     assert requested == [{"2023-10-03"}, set(), set()]
+
+
+@pytest.mark.component
+@pytest.mark.parametrize(("runs", "requested_again"), [
+    ([[*GOLD_FACTS, "device_health_alerts"]], False),  # the facts, then the alerts in the automation's run
+    ([GOLD_FACTS, ["device_health_alerts"]], True),  # a gold run of the day ends while the alerts' run builds
+])
+@pytest.mark.parametrize("run_tags", [{AUTOMATION_RUN: "true"}, {}])
+def test_device_health_alerts_are_requested_again_when_their_gold_day_changes_while_they_run(defs, runs, run_tags,
+                                                                                            requested_again):
+    """A gold day's inputs updated: its alerts are requested. If the run that builds them also builds the day's
+    facts, it read them: nothing more. If the facts are rebuilt by another run while the automation's run of the
+    alerts goes, the alerts are requested again; a run the automation did not launch (a backfill, the UI)
+    handles what came before it."""
+    instance = dg.DagsterInstance.ephemeral()
+    graph = defs.resolve_asset_graph()
+    alerts = dg.AssetSelection.assets("device_health_alerts")
+    cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=alerts).cursor
+    for key in graph.get(dg.AssetKey("device_health_alerts")).parent_keys:
+        partitioned = graph.get(key).partitions_def is not None
+        instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2023-10-03" if partitioned else None))
+
+    def requested() -> set[str]:
+        nonlocal cursor
+        tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=alerts, cursor=cursor)
+        cursor = tick.cursor
+        return {day for result in tick.results for day in result.true_subset.expensively_compute_partition_keys()}
+
+    assert requested() == {"2023-10-03"}
+    assert requested() == set()  # requested: handled
+    for names in runs:
+        build_in_a_run(instance, names, "2023-10-03", run_tags)
+    assert requested() == ({"2023-10-03"} if requested_again and run_tags else set())
 
 
 @pytest.mark.component

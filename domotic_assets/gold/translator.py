@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from domotic_assets.automation import HANDLED
 from domotic_assets.silver.reaching_back import READINGS_REACHING_BACK
 from domotic_assets.timing import TIMEZONE
 
@@ -28,16 +29,6 @@ DEPENDENCIES_ON_SILVER = {
                                                           allow_nonexistent_upstream_partitions=True),
 }
 SILVER_LOADED = dg.AutomationCondition.any_deps_match(~dg.AutomationCondition.missing()).allow(SILVER_DAYS)
-# A silver update is handled by a request of the gold day, or by a build of it that the automation did not
-# request (a backfill, a run from the UI). Not by a build the automation requested: such a run read silver as it
-# was when it started, so a silver day appended to while it builds requests the gold day again once it is done.
-# (Dagster's `since_last_handled` would count that build as handling the append, and the append's readings would
-# wait for the next update of their silver day.)
-AUTOMATION_RUN = "dagster/from_automation_condition"
-HANDLED = (dg.AutomationCondition.newly_requested()
-           | (dg.AutomationCondition.newly_updated()
-              & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={AUTOMATION_RUN}))
-           | dg.AutomationCondition.initial_evaluation()).with_label("handled")
 
 
 def daily_automation(daily_models: list[str]) -> dg.AutomationCondition:

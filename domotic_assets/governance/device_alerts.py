@@ -48,15 +48,16 @@ WITH health AS (
     FROM gold.fact_device_health_day WHERE date_key = %(date_key)s
 ),
 -- The day's and the day before's readings of the measurements that jitter when they work, in one ordered pass
--- (the windows share their order, so the readings are sorted once): whether each changed value, then where its
--- run of one value began and how often the measurement changed the day before. Only readings at least the stuck
--- time into their run are kept, so the runs are grouped from a few rows, not every reading.
+-- (the windows share their order, the time each reading was taken, so the readings are sorted once and two
+-- readings of one minute keep their order): whether each changed value, then where its run of one value began
+-- and how often the measurement changed the day before. Only readings at least the stuck time into their run
+-- are kept, so the runs are grouped from a few rows, not every reading.
 readings AS (
-    SELECT apartment, sensor_id, field, value, minute_utc, partition_date,
+    SELECT apartment, sensor_id, field, value, reading_at, minute_utc, partition_date,
            value IS DISTINCT FROM lag(value) OVER series AS changed, row_number() OVER series AS reading
     FROM gold_staging.stg_sensor_events
     WHERE partition_date BETWEEN %(day)s::date - 1 AND %(day)s AND sensor_type || '.' || field = ANY(%(stuck_fields)s)
-    WINDOW series AS (PARTITION BY apartment, sensor_id, field ORDER BY minute_utc)
+    WINDOW series AS (PARTITION BY apartment, sensor_id, field ORDER BY reading_at)
 ),
 in_runs AS (
     SELECT *, max(minute_utc) FILTER (WHERE changed) OVER series AS since,
@@ -64,7 +65,7 @@ in_runs AS (
            count(*) FILTER (WHERE changed AND partition_date = %(day)s::date - 1)
                OVER (PARTITION BY apartment, sensor_id, field) AS changes_day_before
     FROM readings
-    WINDOW series AS (PARTITION BY apartment, sensor_id, field ORDER BY minute_utc)
+    WINDOW series AS (PARTITION BY apartment, sensor_id, field ORDER BY reading_at)
 ),
 stuck AS (
     SELECT apartment || ':' || sensor_id AS device_id, field, min(value) AS value, since, max(minute_utc) AS until,

@@ -2,7 +2,7 @@
 with the platform running as in production; prints figures, asserts nothing.
 
     .venv/bin/python scripts/bench_hot_path.py [--apartments 2 100] [--live-minutes 10] [--history-days 3]
-        [--no-backfill] [--gold-pool 1] [--workdir /tmp/domotic-hot-path]
+        [--no-backfill] [--workdir /tmp/domotic-hot-path]
 
 For each building size, in a runtime folder of its own (own ports, nothing of `make up` touched): the demo's
 PostgreSQL, MariaDB and sFTP server start, the generator writes `--history-days` days before today and today up
@@ -16,8 +16,7 @@ with a fresh mtime), as the sensors write them. Every second the warehouse is as
 files, the seconds to silver and to gold (median, p95, max), files not there after the drain, and where the
 seconds go: the live runs' wait in the queue, their launch (process start and code loading) and their
 duration, and how many failed, per kind of run, and how long the automation's backfills waited for their first
-run. `--gold-pool 2` sets the pool `gold` to two runs once Dagster is up, as `dagster instance concurrency set
-gold 2` does.
+run.
 """
 
 from __future__ import annotations
@@ -199,8 +198,7 @@ def backfill_waits(instance: dg.DagsterInstance, since: float, excluded: str | N
     return waits
 
 
-def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bool, gold_pool: int,
-             workdir: Path) -> None:
+def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bool, workdir: Path) -> None:
     folder = workdir / f"{apartments}-apartments"
     shutil.rmtree(folder, ignore_errors=True)
     today = datetime.now(ZONE).date()
@@ -221,7 +219,6 @@ def hot_path(apartments: int, live_minutes: int, history_days: int, backfill: bo
         os.environ.update(running["dagster"].environment())
         running["dagster"].start()
         instance = dg.DagsterInstance.get()
-        instance.event_log_storage.set_concurrency_slots("gold", gold_pool)
         days = [(today - timedelta(days=n)).isoformat() for n in range(history_days, -1, -1)]
         settled = wait_settled(instance, feeder, days, 3600)
         print(f"{apartments} apartments: platform up and history loaded in {time.monotonic() - started:.0f} s "
@@ -267,13 +264,11 @@ def main() -> None:
     parser.add_argument("--live-minutes", type=int, default=10)
     parser.add_argument("--history-days", type=int, default=3)
     parser.add_argument("--no-backfill", action="store_true", help="measure on an idle platform")
-    parser.add_argument("--gold-pool", type=int, default=1, help="gold runs at once (the pool `gold`)")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/domotic-hot-path"))
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # the servers it started stop with it
     for apartments in args.apartments:
-        hot_path(apartments, args.live_minutes, args.history_days, not args.no_backfill, args.gold_pool,
-                 args.workdir)
+        hot_path(apartments, args.live_minutes, args.history_days, not args.no_backfill, args.workdir)
 
 
 if __name__ == "__main__":

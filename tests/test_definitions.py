@@ -121,6 +121,17 @@ def test_stable_names_groups_kinds_and_checks(defs):
 
 
 @pytest.mark.component
+def test_the_run_queue_keeps_the_gold_automation_to_one_run_by_its_sensor_s_name(defs):
+    """`dagster.yaml` limits the gold automation's runs through their tag `dagster/sensor_name`: the value must be
+    the sensor that targets gold, or renaming the sensor would lift the limit without a word."""
+    limits = yaml.safe_load((ROOT / "dagster.yaml").read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
+    [limit] = [limit for limit in limits if limit["key"] == "dagster/sensor_name"]
+    sensor = defs.resolve_sensor_def(limit["value"])
+    assert dg.AssetKey("fact_energy_minute") in sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    assert limit["limit"] == 1
+
+
+@pytest.mark.component
 def test_silver_assets_name_their_table_and_columns(defs):
     graph = defs.resolve_asset_graph()
     for name, (table, columns) in TABLES.items():

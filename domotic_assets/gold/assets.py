@@ -24,7 +24,6 @@ DASHBOARD_VIEWS = "tag:dashboards"
 ENERGY_FACT = "fact_energy_minute"
 # The facts a live run rebuilds from the earliest minute its new readings change (dbt var rebuild_from).
 MINUTE_FACTS = (ENERGY_FACT, "fact_environment_minute", "fact_presence_minute")
-GOLD_POOL = "gold"
 INSERTED = re.compile(r"INSERT (?:0 )?(\d+)")
 
 
@@ -131,7 +130,7 @@ def refuse_partial_full_refresh(keys: Sequence[str], every_key: Sequence[str]) -
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DAILY_MODELS,
             partitions_def=daily_partitions, backfill_policy=dg.BackfillPolicy.single_run(),
-            dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_daily_models")
+            dagster_dbt_translator=GoldTranslator(), name="gold_daily_models")
 def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                       config: GoldBuildConfig):
     """Gold facts, one local day per partition (a range runs as one dbt build over its window)."""
@@ -155,7 +154,7 @@ def gold_daily_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliRes
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=DASHBOARD_VIEWS,
-            dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_dashboard_views")
+            dagster_dbt_translator=GoldTranslator(), name="gold_dashboard_views")
 def gold_dashboard_views(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                          config: GoldBuildConfig):
     """The dashboards' views on gold (docs/dashboards.md): built once the tables they read exist and again when
@@ -164,7 +163,7 @@ def gold_dashboard_views(context: dg.AssetExecutionContext, dbt: InstalledDbtCli
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, exclude=f"{DAILY_MODELS} {DASHBOARD_VIEWS}",
-            dagster_dbt_translator=GoldTranslator(), pool=GOLD_POOL, name="gold_models")
+            dagster_dbt_translator=GoldTranslator(), name="gold_models")
 def gold_models(context: dg.AssetExecutionContext, dbt: InstalledDbtCliResource, warehouse: PostgresResource,
                 config: GoldBuildConfig):
     """Seeds, staging views and the dimensions of the star (unpartitioned)."""

@@ -43,7 +43,7 @@ def daily_automation(daily_models: list[str]) -> dg.AutomationCondition:
 
     A day's daily models wait while any of them is being built for that day, so that they are requested
     together once it is done: one run of the day's models rather than a run per model that happened to be
-    free (each paying a run's start and a turn in the pool `gold`)."""
+    free (each paying a run's start and a turn in the gold automation's one run slot)."""
     day_in_progress = functools.reduce(operator.or_, (
         dg.AutomationCondition.asset_matches(name, dg.AutomationCondition.in_progress()) for name in daily_models))
     return (

@@ -13,3 +13,10 @@ HANDLED = (dg.AutomationCondition.newly_requested()
            | (dg.AutomationCondition.newly_updated()
               & ~dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={AUTOMATION_RUN}))
            | dg.AutomationCondition.initial_evaluation()).with_label("handled")
+# The device-health alerts: a build in a backfill handles too. The automation's backfill of several days (a day's
+# first hour: yesterday and today) builds the days' facts in one run and each day's alerts in a run of its own
+# after it; those alerts read the facts, and would otherwise be requested once more when the backfill ends.
+BACKFILL_RUN = "dagster/backfill"
+HANDLED_OR_BACKFILLED = (HANDLED | (dg.AutomationCondition.newly_updated()
+                                    & dg.AutomationCondition.any_new_update_has_run_tags(tag_keys={BACKFILL_RUN}))
+                         ).with_label("handled, or built in a backfill")

@@ -8,7 +8,7 @@ from datetime import date
 import dagster as dg
 from psycopg2.extras import Json
 
-from domotic_assets.automation import HANDLED
+from domotic_assets.automation import HANDLED_OR_BACKFILLED
 from domotic_assets.governance.alerts import Alert, raise_alert
 from domotic_assets.timing import daily_partitions
 from domotic_config.dbt_vars import project_vars
@@ -33,10 +33,10 @@ GOLD_FACTS = ("fact_device_health_day", "fact_energy_minute")
 GOLD_INPUTS = (*GOLD_FACTS, "dim_device", "dim_room", "dim_apartment", "house_balance_minute", "stg_sensor_events")
 OPEN_CHECK = "no_open_device_alerts"
 # Evaluated when a gold day of its facts is updated (built or rebuilt), once its inputs exist and none is being
-# written, and again when one is updated while it runs (`HANDLED`); the dimensions' nightly refresh re-evaluates
-# nothing.
+# written, and again when one is updated by another run while it runs (`HANDLED_OR_BACKFILLED`); the dimensions'
+# nightly refresh re-evaluates nothing.
 AUTOMATION = (
-    dg.AutomationCondition.any_deps_updated().allow(dg.AssetSelection.assets(*GOLD_FACTS)).since(HANDLED)
+    dg.AutomationCondition.any_deps_updated().allow(dg.AssetSelection.assets(*GOLD_FACTS)).since(HANDLED_OR_BACKFILLED)
     & ~dg.AutomationCondition.any_deps_missing()
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()

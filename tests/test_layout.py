@@ -19,6 +19,7 @@ LAYERS = (
     "resources",
     "domotic_assets.timing",
     "domotic_assets.freshness",
+    "domotic_assets.automation",
     "domotic_assets.bronze",
     "domotic_assets.silver",
     "domotic_assets.gold",
